@@ -1,0 +1,1 @@
+//! Builds a revision (in progress).

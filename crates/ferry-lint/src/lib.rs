@@ -1,0 +1,1 @@
+//! Dockerfile linting with Hadolint rule ids (see the lint helper task).

@@ -1,0 +1,127 @@
+//! Runs instances of revisions. The [`Runtime`] trait is the only way the deployer
+//! touches the machine; `docker` talks to the Docker Engine, `process` runs commands on
+//! the host, `fake` records calls for unit tests.
+
+pub mod docker;
+pub mod fake;
+pub mod process;
+
+use async_trait::async_trait;
+use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to run for one instance. Built by the deployer from a revision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceSpec {
+    pub instance_id: InstanceId,
+    pub service_id: ServiceId,
+    pub service_name: String,
+    pub revision_id: RevisionId,
+    pub workload: Workload,
+    /// Environment of the app, already including `PORT` (and apprunner's port variable).
+    pub env: BTreeMap<String, String>,
+    /// Loopback port allocated on the host; the router connects to `127.0.0.1:host_port`.
+    pub host_port: u16,
+    /// vCPU limit (docker only; the process runtime records it).
+    pub cpu: f64,
+    /// Memory limit in MiB (docker only).
+    pub memory_mib: u32,
+    /// File the instance's stdout and stderr are appended to.
+    pub log_path: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Workload {
+    /// `sh -c <command>` in `dir`, in its own process group.
+    Process { dir: PathBuf, command: String },
+    /// A container from `image` (an image id or reference already present in the engine);
+    /// `command` overrides the image's CMD via `sh -c` when set.
+    Container {
+        image: String,
+        command: Option<String>,
+        /// Port the app listens on inside the container, published on `host_port`.
+        container_port: u16,
+    },
+}
+
+/// An instance as the runtime sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuntimeInstance {
+    pub instance_id: InstanceId,
+    pub service_id: ServiceId,
+    pub revision_id: RevisionId,
+    /// Container id or process group id.
+    pub runtime_ref: String,
+    pub address: SocketAddr,
+    pub status: RunStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    /// Ended; `reason` is human text such as "exited with code 1" or "killed by SIGKILL (out of memory)".
+    Exited { code: Option<i32>, reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("image {image:?} was not found in the Docker Engine")]
+    ImageNotFound { image: String },
+    #[error("no container runtime: {0}")]
+    Unavailable(String),
+    #[error("instance {0} is not known to this runtime")]
+    UnknownInstance(InstanceId),
+    #[error("docker engine request failed: {context}")]
+    Docker {
+        context: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A resolved image: what the revision pins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedImage {
+    /// `sha256:…` image id in the engine.
+    pub id: String,
+    /// Port the image declares with EXPOSE, if exactly one.
+    pub exposed_port: Option<u16>,
+}
+
+/// A driver that starts, lists and stops instances. Implementations are safe to call
+/// concurrently and every call is idempotent where it can be (stopping a stopped
+/// instance succeeds).
+#[async_trait]
+pub trait Runtime: Send + Sync + 'static {
+    fn kind(&self) -> RuntimeKind;
+
+    /// Whether instances found by [`Runtime::list`] after a restart of ferry can be kept
+    /// (containers can; host processes lost their supervisor and are replaced).
+    fn can_adopt(&self) -> bool;
+
+    /// Starts an instance and returns once it has been launched (not once it is healthy).
+    async fn start(&self, spec: &InstanceSpec) -> Result<RuntimeInstance, RuntimeError>;
+
+    /// Stops an instance: SIGTERM (to the whole process group / container), then
+    /// SIGKILL after `grace`, then removes what it left (container, record).
+    async fn stop(&self, id: &InstanceId, grace: Duration) -> Result<(), RuntimeError>;
+
+    /// Every instance this runtime manages, including ones started by an earlier ferry
+    /// process (found by container labels or instance records), with current status.
+    async fn list(&self) -> Result<Vec<RuntimeInstance>, RuntimeError>;
+
+    /// Current status of one instance.
+    async fn status(&self, id: &InstanceId) -> Result<RunStatus, RuntimeError>;
+
+    /// Resolves an image reference to the image id it names now (docker only).
+    async fn resolve_image(&self, image: &str) -> Result<ResolvedImage, RuntimeError>;
+}

@@ -1,0 +1,1 @@
+//! Image analysis (see the scan helper tasks).

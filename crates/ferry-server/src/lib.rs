@@ -1,0 +1,1 @@
+//! The ferry server (in progress).

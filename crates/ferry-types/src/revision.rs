@@ -1,0 +1,76 @@
+//! Revisions: immutable snapshots of what runs (artifact + config).
+
+use crate::ids::{RevisionId, ServiceId};
+use crate::service::ServiceConfig;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// What a revision runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RevisionSource {
+    /// A container image; `image_id` pins the exact image resolved at deploy time.
+    Image {
+        image: String,
+        image_id: Option<String>,
+    },
+    /// A snapshot of an uploaded directory, kept under the data dir so a rollback runs
+    /// the old files. `digest` is the sha256 of the uploaded archive.
+    Directory { digest: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RevisionStatus {
+    /// Created, not yet tried.
+    Pending,
+    /// Serving traffic.
+    Active,
+    /// Served before and can be rolled back to.
+    Inactive,
+    /// Never became healthy (or failed its build); kept for its logs.
+    Failed,
+}
+
+impl RevisionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Active => "ACTIVE",
+            Self::Inactive => "INACTIVE",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "PENDING" => Self::Pending,
+            "ACTIVE" => Self::Active,
+            "INACTIVE" => Self::Inactive,
+            "FAILED" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for RevisionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub id: RevisionId,
+    pub service_id: ServiceId,
+    /// 1, 2, 3… per service, for humans (`ferry rollback web 3`).
+    pub number: u32,
+    pub source: RevisionSource,
+    pub config: ServiceConfig,
+    pub status: RevisionStatus,
+    /// Why it failed, when it did.
+    pub failure: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}

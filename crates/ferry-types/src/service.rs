@@ -1,0 +1,445 @@
+//! Services and the configuration every revision of a service snapshots.
+
+use crate::ids::{RevisionId, ServiceId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// A service name: a DNS label, because it becomes `<name>.localhost`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ServiceName(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid service name {name:?}: {reason}")]
+pub struct NameError {
+    pub name: String,
+    pub reason: &'static str,
+}
+
+impl ServiceName {
+    pub fn parse(name: &str) -> Result<Self, NameError> {
+        let fail = |reason| {
+            Err(NameError {
+                name: name.to_string(),
+                reason,
+            })
+        };
+        if name.is_empty() || name.len() > 63 {
+            return fail("must be 1 to 63 characters");
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return fail("use only lowercase letters, digits and '-'");
+        }
+        if !name.as_bytes()[0].is_ascii_lowercase() {
+            return fail("must start with a lowercase letter");
+        }
+        if name.ends_with('-') {
+            return fail("must not end with '-'");
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    /// Turns a directory name such as `My_App` into a valid name (`my-app`), if it can.
+    pub fn from_dir_name(dir: &str) -> Result<Self, NameError> {
+        let mut cleaned: String = dir
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        while cleaned.contains("--") {
+            cleaned = cleaned.replace("--", "-");
+        }
+        let trimmed = cleaned.trim_matches(|c: char| c == '-' || c.is_ascii_digit());
+        Self::parse(trimmed)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ServiceName {
+    type Error = NameError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ServiceName> for String {
+    fn from(value: ServiceName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a service's revisions come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A container image run by the docker runtime.
+    Image,
+    /// An uploaded directory built and run by the process runtime.
+    Directory,
+}
+
+/// App Runner's service states; derived from the store, never stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ServiceStatus {
+    Running,
+    Paused,
+    OperationInProgress,
+    CreateFailed,
+}
+
+impl fmt::Display for ServiceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Running => "RUNNING",
+            Self::Paused => "PAUSED",
+            Self::OperationInProgress => "OPERATION_IN_PROGRESS",
+            Self::CreateFailed => "CREATE_FAILED",
+        })
+    }
+}
+
+/// A service as the API reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub name: ServiceName,
+    pub source_kind: SourceKind,
+    pub status: ServiceStatus,
+    /// The revision receiving traffic (none before the first successful deploy).
+    pub active_revision: Option<RevisionId>,
+    /// The revision the deployer is converging to.
+    pub desired_revision: Option<RevisionId>,
+    pub paused: bool,
+    pub url: String,
+    /// Custom domains routed to this service besides `<name>.localhost`.
+    pub domains: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Everything that decides how a revision builds and runs. Each revision keeps its own
+/// copy, so a rollback restores the old behaviour exactly, not only the old code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceConfig {
+    pub build: BuildConfig,
+    pub run: RunConfig,
+    pub instance: InstanceSize,
+    pub health_check: HealthCheck,
+    pub scaling: Scaling,
+    /// Seconds the router waits for a response before answering 504 (App Runner fixes
+    /// this at 120 s; ferry lets it be set, 1 to 3600).
+    pub request_timeout: u32,
+    /// Seconds an old instance may take to finish in-flight requests once traffic moved.
+    pub drain_timeout: u32,
+    /// Custom domains routed to the service in addition to `<name>.localhost`.
+    pub domains: Vec<String>,
+    pub security: SecurityConfig,
+}
+
+/// Build step of a source deploy: commands run in order in the revision's directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BuildConfig {
+    pub commands: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// How an instance is started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    /// Shell command; for an image, overrides its CMD when set.
+    pub command: Option<String>,
+    /// Port the app listens on (inside the container for images; the process runtime
+    /// allocates a host port and passes it in `PORT` instead).
+    pub port: u16,
+    /// Extra variable set to the port, as apprunner.yaml's `network.env`.
+    pub port_env: Option<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            command: None,
+            port: 8080,
+            port_env: None,
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+/// CPU and memory of one instance, App Runner's units: vCPU and MiB.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstanceSize {
+    pub cpu: f64,
+    pub memory_mib: u32,
+}
+
+impl Default for InstanceSize {
+    fn default() -> Self {
+        Self {
+            cpu: 1.0,
+            memory_mib: 2048,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthProtocol {
+    #[default]
+    Tcp,
+    Http,
+}
+
+/// App Runner's health check, with its defaults and ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthCheck {
+    pub protocol: HealthProtocol,
+    /// Path probed when the protocol is HTTP (default `/`).
+    pub path: String,
+    /// Seconds between checks, 1–20.
+    pub interval: u32,
+    /// Seconds before a check counts as failed, 1–20.
+    pub timeout: u32,
+    /// Consecutive successes before an instance is healthy, 1–20.
+    pub healthy_threshold: u32,
+    /// Consecutive failures before an instance is unhealthy, 1–20.
+    pub unhealthy_threshold: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            protocol: HealthProtocol::Tcp,
+            path: "/".to_string(),
+            interval: 5,
+            timeout: 2,
+            healthy_threshold: 1,
+            unhealthy_threshold: 5,
+        }
+    }
+}
+
+/// Instance counts and the per-instance concurrency the autoscaler targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Scaling {
+    /// Instances always running (App Runner's MinSize), 1–25.
+    pub min: u32,
+    /// Upper bound for the autoscaler, 1–25.
+    pub max: u32,
+    /// In-flight requests per instance before scaling out, 1–200.
+    pub concurrency: u32,
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self {
+            min: 1,
+            max: 25,
+            concurrency: 100,
+        }
+    }
+}
+
+/// `[security]` policy read by the lint and scan gates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Dockerfile lint severity at or above which a deploy is refused (`none` = warn only).
+    pub lint_fail_on: Option<String>,
+    /// Vulnerability severity at or above which a deploy is refused.
+    pub fail_on: Option<String>,
+    pub ignore_unfixed: bool,
+    /// Whether image-lint FATAL findings block a deploy.
+    pub image_lint_blocks: bool,
+}
+
+/// The allowed values of App Runner's instance sizes, in vCPU.
+pub const CPU_CHOICES: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+
+/// Defaults as App Runner documents them, plus ferry's own timeouts.
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            build: BuildConfig::default(),
+            run: RunConfig::default(),
+            instance: InstanceSize::default(),
+            health_check: HealthCheck::default(),
+            scaling: Scaling::default(),
+            request_timeout: 120,
+            drain_timeout: 30,
+            domains: Vec::new(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+impl ServiceConfig {
+
+    /// Checks ranges. Each problem is `(dotted key, message)` so a config loader can
+    /// point at the line the key came from.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut range = |key: &str, value: u32, lo: u32, hi: u32| {
+            if value < lo || value > hi {
+                problems.push((
+                    key.to_string(),
+                    format!("must be between {lo} and {hi}, got {value}"),
+                ));
+            }
+        };
+        let hc = &self.health_check;
+        range("health_check.interval", hc.interval, 1, 20);
+        range("health_check.timeout", hc.timeout, 1, 20);
+        range("health_check.healthy_threshold", hc.healthy_threshold, 1, 20);
+        range(
+            "health_check.unhealthy_threshold",
+            hc.unhealthy_threshold,
+            1,
+            20,
+        );
+        range("scaling.min", self.scaling.min, 1, 25);
+        range("scaling.max", self.scaling.max, 1, 25);
+        range("scaling.concurrency", self.scaling.concurrency, 1, 200);
+        range("request_timeout", self.request_timeout, 1, 3600);
+        range("drain_timeout", self.drain_timeout, 0, 3600);
+        range("instance.memory", self.instance.memory_mib, 128, 12 * 1024);
+        if self.scaling.max < self.scaling.min {
+            problems.push((
+                "scaling.max".to_string(),
+                format!(
+                    "must be at least scaling.min ({}), got {}",
+                    self.scaling.min, self.scaling.max
+                ),
+            ));
+        }
+        if !CPU_CHOICES.contains(&self.instance.cpu) {
+            problems.push((
+                "instance.cpu".to_string(),
+                format!(
+                    "must be one of 0.25, 0.5, 1, 2, 4 (vCPU), got {}",
+                    self.instance.cpu
+                ),
+            ));
+        }
+        if self.run.port == 0 {
+            problems.push(("run.port".to_string(), "must be 1 to 65535".to_string()));
+        }
+        if hc.protocol == HealthProtocol::Http && !hc.path.starts_with('/') {
+            problems.push((
+                "health_check.path".to_string(),
+                format!("must start with '/', got {:?}", hc.path),
+            ));
+        }
+        if let Some(name) = &self.run.port_env {
+            if !is_env_name(name) {
+                problems.push((
+                    "run.port_env".to_string(),
+                    format!("{name:?} is not a valid environment variable name"),
+                ));
+            }
+        }
+        for (section, env) in [("run.env", &self.run.env), ("build.env", &self.build.env)] {
+            for name in env.keys() {
+                if !is_env_name(name) {
+                    problems.push((
+                        format!("{section}.{name}"),
+                        format!("{name:?} is not a valid environment variable name"),
+                    ));
+                }
+            }
+        }
+        for domain in &self.domains {
+            if !is_domain(domain) {
+                problems.push((
+                    "domains".to_string(),
+                    format!("{domain:?} is not a valid domain name"),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_dns_labels() {
+        assert!(ServiceName::parse("web-1").is_ok());
+        assert!(ServiceName::parse("Web").is_err());
+        assert!(ServiceName::parse("1web").is_err());
+        assert!(ServiceName::parse("web-").is_err());
+        assert!(ServiceName::parse("").is_err());
+        assert!(ServiceName::parse(&"a".repeat(64)).is_err());
+        assert_eq!(
+            ServiceName::from_dir_name("My_App").map(|n| n.to_string()),
+            Ok("my-app".to_string())
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid_and_ranges_are_checked() {
+        let config = ServiceConfig::default();
+        assert!(config.validate().is_empty(), "{:?}", config.validate());
+        let mut bad = config.clone();
+        bad.health_check.interval = 0;
+        bad.scaling.min = 3;
+        bad.scaling.max = 2;
+        bad.instance.cpu = 0.3;
+        let keys: Vec<String> = bad.validate().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            ["health_check.interval", "scaling.max", "instance.cpu"]
+        );
+    }
+}
