@@ -1,1 +1,3 @@
-//! Dockerfile linting with Hadolint rule ids (see the lint helper task).
+//! Dockerfile linting with Hadolint's rule ids, configuration and output formats.
+
+pub mod cli;

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What to run for one instance. Built by the deployer from a revision.
@@ -63,7 +63,10 @@ pub struct RuntimeInstance {
 pub enum RunStatus {
     Running,
     /// Ended; `reason` is human text such as "exited with code 1" or "killed by SIGKILL (out of memory)".
-    Exited { code: Option<i32>, reason: String },
+    Exited {
+        code: Option<i32>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +121,10 @@ pub trait Runtime: Send + Sync + 'static {
     /// Every instance this runtime manages, including ones started by an earlier ferry
     /// process (found by container labels or instance records), with current status.
     async fn list(&self) -> Result<Vec<RuntimeInstance>, RuntimeError>;
+
+    /// Takes over an instance found by [`Runtime::list`] after a restart of ferry:
+    /// resumes appending its output to `log_path`. Only called when `can_adopt()`.
+    async fn adopt(&self, instance: &RuntimeInstance, log_path: &Path) -> Result<(), RuntimeError>;
 
     /// Current status of one instance.
     async fn status(&self, id: &InstanceId) -> Result<RunStatus, RuntimeError>;

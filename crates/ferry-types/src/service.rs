@@ -303,7 +303,6 @@ impl Default for ServiceConfig {
 }
 
 impl ServiceConfig {
-
     /// Checks ranges. Each problem is `(dotted key, message)` so a config loader can
     /// point at the line the key came from.
     pub fn validate(&self) -> Vec<(String, String)> {
@@ -319,7 +318,12 @@ impl ServiceConfig {
         let hc = &self.health_check;
         range("health_check.interval", hc.interval, 1, 20);
         range("health_check.timeout", hc.timeout, 1, 20);
-        range("health_check.healthy_threshold", hc.healthy_threshold, 1, 20);
+        range(
+            "health_check.healthy_threshold",
+            hc.healthy_threshold,
+            1,
+            20,
+        );
         range(
             "health_check.unhealthy_threshold",
             hc.unhealthy_threshold,

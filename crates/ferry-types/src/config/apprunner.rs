@@ -11,5 +11,6 @@ pub fn parse_apprunner_yaml(_text: &str, file: &Path) -> Result<LoadedConfig, Co
         name: None,
         runtime: None,
         config: Default::default(),
+        warnings: Vec::new(),
     })
 }

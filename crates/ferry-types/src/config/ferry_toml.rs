@@ -11,5 +11,6 @@ pub fn parse_ferry_toml(_text: &str, file: &Path) -> Result<LoadedConfig, Config
         name: None,
         runtime: None,
         config: Default::default(),
+        warnings: Vec::new(),
     })
 }

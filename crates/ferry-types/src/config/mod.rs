@@ -33,6 +33,8 @@ pub struct LoadedConfig {
     /// apprunner.yaml's `runtime` (e.g. `python3`), kept for the build step.
     pub runtime: Option<String>,
     pub config: ServiceConfig,
+    /// Things accepted but not acted on (e.g. apprunner.yaml `secrets`), for the user.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
