@@ -2,4 +2,11 @@
 //! and SBOMs. The shape is image → report → policy, like the build's detect → plan.
 
 pub mod cli;
+pub mod image;
+pub mod inventory;
+pub mod matcher;
+pub mod osv;
 pub mod package;
+pub mod sbom;
+pub mod version;
+pub mod vulndb;
