@@ -1,1 +1,15 @@
-//! SQLite store (in progress).
+//! Ferry's store: SQLite in WAL mode with embedded, numbered migrations. It holds the
+//! desired state (services, revisions) and the history (operations and their events).
+//! One module per resource; only the server's app layer calls it.
+
+mod db;
+mod error;
+mod migrations;
+mod operations;
+mod revisions;
+mod services;
+
+pub use db::Store;
+pub use error::StoreError;
+pub use revisions::NewDeployment;
+pub use services::{NewService, ServiceRow};

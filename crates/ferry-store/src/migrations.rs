@@ -1,0 +1,50 @@
+//! Numbered schema migrations. Append only: a released migration never changes.
+//! `PRAGMA user_version` records how many have run.
+
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: services, revisions, operations and their event timeline.
+    r#"
+    CREATE TABLE services (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        source_kind      TEXT NOT NULL,
+        active_revision  TEXT,
+        desired_revision TEXT,
+        paused           INTEGER NOT NULL DEFAULT 0,
+        deleting         INTEGER NOT NULL DEFAULT 0,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+    );
+    CREATE TABLE revisions (
+        id          TEXT PRIMARY KEY,
+        service_id  TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+        number      INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        config      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        failure     TEXT,
+        created_at  TEXT NOT NULL,
+        UNIQUE (service_id, number)
+    );
+    CREATE TABLE operations (
+        id           TEXT PRIMARY KEY,
+        service_id   TEXT NOT NULL,
+        service_name TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        revision_id  TEXT,
+        error        TEXT,
+        created_at   TEXT NOT NULL,
+        ended_at     TEXT
+    );
+    CREATE INDEX operations_by_service ON operations(service_id, created_at);
+    CREATE TABLE operation_events (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        operation_id TEXT NOT NULL REFERENCES operations(id) ON DELETE CASCADE,
+        at           TEXT NOT NULL,
+        level        TEXT NOT NULL,
+        message      TEXT NOT NULL
+    );
+    CREATE INDEX events_by_operation ON operation_events(operation_id, seq);
+    "#,
+];

@@ -1,0 +1,242 @@
+//! The `revisions` table: immutable snapshots (source + config) numbered per service.
+
+use crate::db::{parse_ts, ts, Store};
+use crate::error::StoreError;
+use crate::operations::insert_operation;
+use crate::services::{insert_service, NewService, ServiceRow};
+use ferry_types::{
+    Operation, OperationKind, Revision, RevisionId, RevisionSource, RevisionStatus, ServiceConfig,
+    ServiceId,
+};
+use rusqlite::{params, OptionalExtension, Row};
+
+const COLUMNS: &str = "id, service_id, number, source, config, status, failure, created_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<Revision, StoreError>> {
+    let id: String = row.get(0)?;
+    let service_id: String = row.get(1)?;
+    let number: u32 = row.get(2)?;
+    let source: String = row.get(3)?;
+    let config: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    let failure: Option<String> = row.get(6)?;
+    let created: String = row.get(7)?;
+    Ok((|| {
+        Ok(Revision {
+            id: RevisionId::from_string(id),
+            service_id: ServiceId::from_string(service_id),
+            number,
+            source: serde_json::from_str(&source).map_err(|err| StoreError::Corrupt {
+                what: "revision source",
+                detail: err.to_string(),
+            })?,
+            config: serde_json::from_str(&config).map_err(|err| StoreError::Corrupt {
+                what: "revision config",
+                detail: err.to_string(),
+            })?,
+            status: RevisionStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
+                what: "revision status",
+                detail: status.clone(),
+            })?,
+            failure,
+            created_at: parse_ts(&created)?,
+        })
+    })())
+}
+
+/// What a deploy writes, all in one transaction so a crash never leaves a revision
+/// without its operation or a service pointing at a missing revision.
+pub struct NewDeployment<'a> {
+    /// Created when the service does not exist yet.
+    pub service: &'a NewService,
+    pub source: RevisionSource,
+    pub config: ServiceConfig,
+    /// Pre-generated so the caller can put the revision's files in place first.
+    pub revision_id: RevisionId,
+}
+
+impl Store {
+    /// Creates (if needed) the service, a new revision, its deploy operation, and points
+    /// the service's desired revision at it.
+    pub fn create_deployment(
+        &self,
+        new: &NewDeployment<'_>,
+    ) -> Result<(ServiceRow, Revision, Operation), StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let existing = tx
+            .query_row(
+                "SELECT id FROM services WHERE name = ?1",
+                [new.service.name.as_str()],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?;
+        let (service_id, kind) = match existing {
+            Some(id) => (ServiceId::from_string(id), OperationKind::StartDeployment),
+            None => (
+                insert_service(&tx, new.service)?.id,
+                OperationKind::CreateService,
+            ),
+        };
+        let number: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE service_id = ?1",
+            [service_id.as_str()],
+            |row| row.get(0),
+        )?;
+        let now = ferry_types::now();
+        let revision = Revision {
+            id: new.revision_id.clone(),
+            service_id: service_id.clone(),
+            number,
+            source: new.source.clone(),
+            config: new.config.clone(),
+            status: RevisionStatus::Pending,
+            failure: None,
+            created_at: now,
+        };
+        insert_revision(&tx, &revision)?;
+        let operation = insert_operation(
+            &tx,
+            &service_id,
+            new.service.name.as_str(),
+            kind,
+            Some(&revision.id),
+        )?;
+        tx.execute(
+            "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
+            params![service_id.as_str(), revision.id.as_str(), ts(now)],
+        )?;
+        tx.commit()?;
+        drop(conn);
+        let service = self
+            .get_service(&service_id)?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("service {service_id}"),
+            })?;
+        Ok((service, revision, operation))
+    }
+
+    pub fn get_revision(&self, id: &RevisionId) -> Result<Option<Revision>, StoreError> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM revisions WHERE id = ?1"),
+            [id.as_str()],
+            from_row,
+        )
+        .optional()?
+        .transpose()
+    }
+
+    pub fn get_revision_by_number(
+        &self,
+        service: &ServiceId,
+        number: u32,
+    ) -> Result<Option<Revision>, StoreError> {
+        let conn = self.conn();
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM revisions WHERE service_id = ?1 AND number = ?2"),
+            params![service.as_str(), number],
+            from_row,
+        )
+        .optional()?
+        .transpose()
+    }
+
+    /// Revisions of a service, newest first.
+    pub fn list_revisions(&self, service: &ServiceId) -> Result<Vec<Revision>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM revisions WHERE service_id = ?1 ORDER BY number DESC"
+        ))?;
+        let rows = stmt.query_map([service.as_str()], from_row)?;
+        let mut revisions = Vec::new();
+        for row in rows {
+            revisions.push(row??);
+        }
+        Ok(revisions)
+    }
+
+    pub fn set_revision_status(
+        &self,
+        id: &RevisionId,
+        status: RevisionStatus,
+        failure: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE revisions SET status = ?2, failure = COALESCE(?3, failure) WHERE id = ?1",
+            params![id.as_str(), status.as_str(), failure],
+        )?;
+        Ok(())
+    }
+}
+
+fn insert_revision(conn: &rusqlite::Connection, revision: &Revision) -> Result<(), StoreError> {
+    let source = serde_json::to_string(&revision.source).map_err(|err| StoreError::Corrupt {
+        what: "revision source",
+        detail: err.to_string(),
+    })?;
+    let config = serde_json::to_string(&revision.config).map_err(|err| StoreError::Corrupt {
+        what: "revision config",
+        detail: err.to_string(),
+    })?;
+    conn.execute(
+        &format!("INSERT INTO revisions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            revision.id.as_str(),
+            revision.service_id.as_str(),
+            revision.number,
+            source,
+            config,
+            revision.status.as_str(),
+            revision.failure,
+            ts(revision.created_at),
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_types::{OperationStatus, ServiceName, SourceKind};
+
+    #[test]
+    fn deployments_number_revisions_and_create_the_service_once() {
+        let store = Store::open_in_memory().unwrap();
+        let service = NewService {
+            name: ServiceName::parse("web").unwrap(),
+            source_kind: SourceKind::Directory,
+        };
+        let deploy = |digest: &str| NewDeployment {
+            service: &service,
+            source: RevisionSource::Directory {
+                digest: digest.to_string(),
+            },
+            config: ServiceConfig::default(),
+            revision_id: RevisionId::generate(),
+        };
+        let (svc, first, op1) = store.create_deployment(&deploy("a")).unwrap();
+        let (svc2, second, op2) = store.create_deployment(&deploy("b")).unwrap();
+        assert_eq!(svc.id, svc2.id);
+        assert_eq!((first.number, second.number), (1, 2));
+        assert_eq!(op1.kind, OperationKind::CreateService);
+        assert_eq!(op2.kind, OperationKind::StartDeployment);
+        assert_eq!(op2.status, OperationStatus::Pending);
+        assert_eq!(svc2.desired_revision, Some(second.id.clone()));
+        let listed: Vec<u32> = store
+            .list_revisions(&svc.id)
+            .unwrap()
+            .iter()
+            .map(|r| r.number)
+            .collect();
+        assert_eq!(listed, [2, 1]);
+        store
+            .set_revision_status(&first.id, RevisionStatus::Failed, Some("boom"))
+            .unwrap();
+        let got = store.get_revision_by_number(&svc.id, 1).unwrap().unwrap();
+        assert_eq!(got.status, RevisionStatus::Failed);
+        assert_eq!(got.failure.as_deref(), Some("boom"));
+        assert_eq!(got.source, first.source);
+    }
+}
