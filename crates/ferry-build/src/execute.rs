@@ -1,0 +1,168 @@
+//! Runs a build plan's steps on the host, output appended to a log file.
+
+use crate::plan::BuildPlan;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("build step {step} `{command}` {outcome}")]
+    StepFailed {
+        step: usize,
+        command: String,
+        outcome: String,
+    },
+    #[error("build step {step} `{command}` did not finish within {}s", .timeout.as_secs())]
+    TimedOut {
+        step: usize,
+        command: String,
+        timeout: Duration,
+    },
+    #[error("cannot run the build in {}", .dir.display())]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs every step in `dir`, stopping at the first failure. Each step gets `timeout`.
+/// stdout and stderr go to `log_path` (appended), so a failure's last lines can be shown.
+pub async fn execute(
+    plan: &BuildPlan,
+    dir: &Path,
+    log_path: &Path,
+    timeout: Duration,
+) -> Result<(), BuildError> {
+    let io_err = |source| BuildError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = log_path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err)?;
+    }
+    for (index, step) in plan.steps.iter().enumerate() {
+        let step_number = index + 1;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .map_err(io_err)?;
+        {
+            use std::io::Write;
+            let mut header = &log;
+            writeln!(header, "--> build step {step_number}: {}", step.command).map_err(io_err)?;
+        }
+        let stderr = log.try_clone().map_err(io_err)?;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&step.command)
+            .current_dir(dir)
+            .envs(&plan.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(stderr))
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(io_err)?;
+        let status = match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(status) => status.map_err(io_err)?,
+            Err(_) => {
+                // The step runs in its own process group: kill the whole group so
+                // commands the shell started do not outlive the build.
+                if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                let _ = child.kill().await;
+                return Err(BuildError::TimedOut {
+                    step: step_number,
+                    command: step.command.clone(),
+                    timeout,
+                });
+            }
+        };
+        if !status.success() {
+            let outcome = match status.code() {
+                Some(code) => format!("exited with code {code}"),
+                None => "was killed by a signal".to_string(),
+            };
+            return Err(BuildError::StepFailed {
+                step: step_number,
+                command: step.command.clone(),
+                outcome,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::BuildStep;
+
+    fn plan(commands: &[&str]) -> BuildPlan {
+        BuildPlan {
+            steps: commands
+                .iter()
+                .map(|c| BuildStep {
+                    command: c.to_string(),
+                })
+                .collect(),
+            env: [("GREETING".to_string(), "hi".to_string())].into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn runs_steps_in_order_in_the_directory_and_logs_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("logs/build.log");
+        execute(
+            &plan(&["echo $GREETING > out.txt", "cat out.txt"]),
+            dir.path(),
+            &log,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("--> build step 2: cat out.txt"));
+        assert!(text.contains("hi"));
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_first_failing_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("build.log");
+        let err = execute(
+            &plan(&["exit 3", "touch never"]),
+            dir.path(),
+            &log,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.to_string(), "build step 1 `exit 3` exited with code 3");
+        assert!(!dir.path().join("never").exists());
+    }
+
+    #[tokio::test]
+    async fn times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = execute(
+            &plan(&["sleep 5"]),
+            dir.path(),
+            &dir.path().join("b.log"),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, BuildError::TimedOut { .. }));
+    }
+}
