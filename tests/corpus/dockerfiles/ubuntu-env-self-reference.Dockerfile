@@ -1,0 +1,7 @@
+FROM ubuntu:22.04
+ENV APP_HOME=/opt/app APP_BIN=$APP_HOME/bin
+ENV PATH=$APP_BIN:$PATH
+ENV JAVA_HOME=/usr/lib/jvm/java-17 \
+    PATH=${JAVA_HOME}/bin:${PATH}
+ENV LANG=C.UTF-8 LC_ALL=$LANG
+CMD ["bash"]
