@@ -4,7 +4,11 @@
 
 pub mod health;
 pub mod proxy;
+pub mod stats;
 pub mod table;
 
-// pub use proxy::{serve, RouterConfig}; (the router helper adds these)
-pub use table::{RouteState, RouteTable, ServiceRoute, ServiceStats, StatsSnapshot, Upstream};
+pub use health::{probe, ProbeError, ProbeProtocol, ProbeSpec};
+pub use proxy::{serve, ErrorSide, ProxyError, ProxyErrorKind, RouterConfig};
+pub use table::{
+    InFlightGuard, RouteState, RouteTable, ServiceRoute, ServiceStats, StatsSnapshot, Upstream,
+};
