@@ -43,6 +43,8 @@ const FOLLOWER_DRAIN: Duration = Duration::from_secs(2);
 /// Runs instances as containers of the local Docker Engine.
 pub struct DockerRuntime {
     docker: Docker,
+    /// Run Docker's init (tini) as PID 1; see [`DockerRuntime::with_init`].
+    init: bool,
     /// One task per instance appending the container's output to its log file.
     followers: Mutex<HashMap<InstanceId, JoinHandle<()>>>,
 }
@@ -66,8 +68,19 @@ impl DockerRuntime {
     pub fn with_client(docker: Docker) -> Self {
         Self {
             docker,
+            init: true,
             followers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether containers run with the engine's init process (`docker run --init`,
+    /// on by default). As PID 1 an app or `sh -c` ignores SIGTERM unless it installs a
+    /// handler, so without init every stop waits the whole grace period and ends in
+    /// SIGKILL; init forwards the signal and reaps zombies. Turn it off only for an
+    /// engine without `docker-init`.
+    pub fn with_init(mut self, init: bool) -> Self {
+        self.init = init;
+        self
     }
 
     /// The engine client, for callers that need more than the [`Runtime`] trait
@@ -262,6 +275,7 @@ impl Runtime for DockerRuntime {
             )])),
             memory: (spec.memory_mib > 0).then(|| i64::from(spec.memory_mib) * 1024 * 1024),
             nano_cpus: (spec.cpu > 0.0).then(|| (spec.cpu * 1e9).round() as i64),
+            init: Some(self.init),
             // Ferry's deployer decides about restarts, not the engine.
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),
