@@ -4,6 +4,7 @@
 
 mod apprunner;
 mod ferry_toml;
+mod tree;
 
 pub use apprunner::parse_apprunner_yaml;
 pub use ferry_toml::parse_ferry_toml;
@@ -32,6 +33,8 @@ pub struct LoadedConfig {
     pub name: Option<ServiceName>,
     /// apprunner.yaml's `runtime` (e.g. `python3`), kept for the build step.
     pub runtime: Option<String>,
+    /// apprunner.yaml's `run.runtime-version` (e.g. `3.8.16`), as written.
+    pub runtime_version: Option<String>,
     pub config: ServiceConfig,
     /// Things accepted but not acted on (e.g. apprunner.yaml `secrets`), for the user.
     pub warnings: Vec<String>,
@@ -70,23 +73,63 @@ impl fmt::Display for Location {
     }
 }
 
-/// Finds and parses the config file of an app directory.
+/// Finds and parses the config file of an app directory: `ferry.toml` if there is one,
+/// else `apprunner.yaml`. When both exist the apprunner.yaml is ignored, with a warning.
 pub fn load_dir(dir: &Path) -> Result<LoadedConfig, ConfigError> {
-    for (name, parse) in [
-        (
-            FERRY_TOML,
-            parse_ferry_toml as fn(&str, &Path) -> Result<LoadedConfig, ConfigError>,
-        ),
-        (APPRUNNER_YAML, parse_apprunner_yaml),
-    ] {
-        let file = dir.join(name);
-        match std::fs::read_to_string(&file) {
-            Ok(text) => return parse(&text, &file),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(ConfigError::Io { file, source }),
+    if let Some(bytes) = read_if_exists(&dir.join(FERRY_TOML))? {
+        let file = dir.join(FERRY_TOML);
+        let mut loaded = parse_ferry_toml(&utf8(&bytes, &file)?, &file)?;
+        if dir.join(APPRUNNER_YAML).exists() {
+            loaded.warnings.push(format!(
+                "{APPRUNNER_YAML} is ignored because {FERRY_TOML} exists"
+            ));
+        }
+        return Ok(loaded);
+    }
+    let file = dir.join(APPRUNNER_YAML);
+    match read_if_exists(&file)? {
+        Some(bytes) => parse_apprunner_yaml(&utf8(&bytes, &file)?, &file),
+        None => Err(ConfigError::NotFound {
+            dir: dir.to_path_buf(),
+        }),
+    }
+}
+
+fn read_if_exists(file: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match std::fs::read(file) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io {
+            file: file.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// The file as text, or an error at the first byte that is not UTF-8.
+fn utf8(bytes: &[u8], file: &Path) -> Result<String, ConfigError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(err) => {
+            let valid = &bytes[..err.valid_up_to()];
+            let line_start = valid
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+            // The prefix is valid UTF-8 by construction, so counting its chars is exact.
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
+            Err(ConfigError::Invalid {
+                location: Location {
+                    file: file.to_path_buf(),
+                    line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                    column,
+                },
+                key: None,
+                message: "the file is not valid UTF-8 text".to_string(),
+            })
         }
     }
-    Err(ConfigError::NotFound {
-        dir: dir.to_path_buf(),
-    })
 }
