@@ -131,11 +131,11 @@ async fn http_get(stream: TcpStream, request: Request<Empty<Bytes>>) -> Result<(
 }
 
 /// "2s", "500ms", "1.5s": durations as a person writes them.
-fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis < 1000 {
         format!("{millis}ms")
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{}s", duration.as_secs_f64())
@@ -155,7 +155,10 @@ mod tests {
 
     #[test]
     fn error_messages_are_short() {
-        assert_eq!(ProbeError::ConnectionRefused.to_string(), "connection refused");
+        assert_eq!(
+            ProbeError::ConnectionRefused.to_string(),
+            "connection refused"
+        );
         assert_eq!(
             ProbeError::TimedOut(Duration::from_secs(2)).to_string(),
             "timed out after 2s"

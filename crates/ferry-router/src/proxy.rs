@@ -269,7 +269,10 @@ fn router_error(route: &ServiceRoute, error: &ProxyError) -> Response<ProxyBody>
 
 /// The route for a request's host: the absolute-form URI's authority if present
 /// (RFC 9112 §3.2.2), else the Host header.
-fn find_route(shared: &Shared, request: &Request<Incoming>) -> Result<Arc<ServiceRoute>, ProxyError> {
+fn find_route(
+    shared: &Shared,
+    request: &Request<Incoming>,
+) -> Result<Arc<ServiceRoute>, ProxyError> {
     if request.method() == Method::CONNECT {
         return Err(ProxyError::new(
             ProxyErrorKind::BadRequest,
@@ -360,11 +363,8 @@ async fn forward(
             parts.headers.clone()
         };
 
-        let sent = tokio::time::timeout_at(
-            deadline,
-            client.shared.client.request(upstream_request),
-        )
-        .await;
+        let sent =
+            tokio::time::timeout_at(deadline, client.shared.client.request(upstream_request)).await;
         let error = match sent {
             Ok(Ok(response)) => {
                 return upstream_response(client, response, guard, client_upgrade);
@@ -396,7 +396,7 @@ async fn forward(
                     ProxyErrorKind::UpstreamTimeout,
                     format!(
                         "The service did not answer within {}.",
-                        humanize(route.request_timeout)
+                        crate::health::format_duration(route.request_timeout)
                     ),
                 ));
             }
@@ -523,15 +523,6 @@ impl std::fmt::Display for ErrorChain<'_> {
     }
 }
 
-fn humanize(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis % 1000 == 0 {
-        format!("{} s", millis / 1000)
-    } else {
-        format!("{millis} ms")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,11 +581,5 @@ mod tests {
         let up = Upstream::new("i", SocketAddr::from(([127, 0, 0, 1], 4000)));
         let uri = upstream_uri(&up, &PathAndQuery::from_static("/a?b=1"));
         assert_eq!(uri.to_string(), "http://127.0.0.1:4000/a?b=1");
-    }
-
-    #[test]
-    fn durations_in_pages() {
-        assert_eq!(humanize(Duration::from_secs(1)), "1 s");
-        assert_eq!(humanize(Duration::from_millis(1500)), "1500 ms");
     }
 }

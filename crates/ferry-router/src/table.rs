@@ -159,4 +159,3 @@ mod tests {
         assert_eq!(up.in_flight(), 0);
     }
 }
-

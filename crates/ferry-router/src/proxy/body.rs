@@ -138,7 +138,7 @@ impl RequestBodySource {
             },
             Source::Shared { slot, hint } => UpstreamBody::Deferred {
                 slot: Arc::clone(slot),
-                hint: hint.clone(),
+                hint: *hint,
                 taken: None,
             },
         }
@@ -210,7 +210,7 @@ impl Body for UpstreamBody {
             UpstreamBody::Streaming(body) => body.size_hint(),
             UpstreamBody::Deferred { taken, hint, .. } => match taken {
                 Some(body) => body.size_hint(),
-                None => hint.clone(),
+                None => *hint,
             },
         }
     }

@@ -184,6 +184,9 @@ mod tests {
         };
         assert!(page.contains("503 Service Unavailable"), "{page}");
         assert!(page.contains("web&quot;app"), "{page}");
-        assert!(page.contains("build &lt;failed&gt; &amp; stopped"), "{page}");
+        assert!(
+            page.contains("build &lt;failed&gt; &amp; stopped"),
+            "{page}"
+        );
     }
 }
