@@ -1,0 +1,606 @@
+//! Shell analysis of RUN (and SHELL) text: every simple command with its
+//! arguments and flags, found across `&&`, `||`, `;`, pipes, subshells, brace
+//! groups, loops, conditionals and command substitutions, using brush-parser's
+//! bash AST.
+//!
+//! Arguments are "simplified" the way Hadolint sees them: quotes removed, and
+//! every expansion (`$x`, `${x}`, `$(...)`, backticks, `$((...))`) replaced by
+//! the placeholder `${VAR}`.
+
+use brush_parser::ast;
+
+/// One argument word, simplified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Command name as written (path kept), after `command`/`builtin`/`exec`/
+    /// `busybox` wrappers.
+    pub name: String,
+    /// All words after the name (flags included), simplified.
+    pub args: Vec<String>,
+    /// Flags: (flag name, index in `args` of the word it came from). `--a=b`
+    /// gives `a`, `-xyz` gives `x`, `y`, `z`.
+    pub flags: Vec<(String, usize)>,
+}
+
+impl Command {
+    fn new(name: String, args: Vec<String>) -> Command {
+        let mut flags = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if a == "--" || a == "-" {
+                continue;
+            }
+            if let Some(long) = a.strip_prefix("--") {
+                let name = long.split('=').next().unwrap_or("");
+                flags.push((name.to_string(), i));
+            } else if let Some(short) = a.strip_prefix('-') {
+                for c in short.chars() {
+                    flags.push((c.to_string(), i));
+                }
+            }
+        }
+        Command { name, args, flags }
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        self.name == name
+    }
+
+    /// Hadolint's `cmdHasArgs`: the command is `name` and one argument is in `any`.
+    pub fn has_any_arg(&self, name: &str, any: &[&str]) -> bool {
+        self.name == name && self.args.iter().any(|a| any.contains(&a.as_str()))
+    }
+
+    pub fn has_arg(&self, arg: &str) -> bool {
+        self.args.iter().any(|a| a == arg)
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|(f, _)| f == flag)
+    }
+
+    pub fn has_any_flag(&self, flags: &[&str]) -> bool {
+        self.flags.iter().any(|(f, _)| flags.contains(&f.as_str()))
+    }
+
+    fn is_flag_index(&self, i: usize) -> bool {
+        self.flags.iter().any(|(_, idx)| *idx == i)
+    }
+
+    /// Arguments that are not flags.
+    pub fn args_no_flags(&self) -> Vec<&str> {
+        self.args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.is_flag_index(*i))
+            .map(|(_, a)| a.as_str())
+            .collect()
+    }
+
+    /// Non-flag arguments once the word after each of `value_flags` is dropped
+    /// (Hadolint's `dropFlagArg`, which drops the next word even for `--f=v`).
+    pub fn args_no_flags_dropping(&self, value_flags: &[&str]) -> Vec<&str> {
+        let dropped: Vec<usize> = self
+            .flags
+            .iter()
+            .filter(|(f, _)| value_flags.contains(&f.as_str()))
+            .map(|(_, i)| i + 1)
+            .collect();
+        self.args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.is_flag_index(*i) && !dropped.contains(i))
+            .map(|(_, a)| a.as_str())
+            .collect()
+    }
+
+    /// The word following flag `flag` (Hadolint's `getFlagArg`).
+    pub fn flag_values(&self, flag: &str) -> Vec<&str> {
+        self.flags
+            .iter()
+            .filter(|(f, _)| f == flag)
+            .filter_map(|(_, i)| self.args.get(i + 1).map(String::as_str))
+            .collect()
+    }
+
+    /// `needle` occurs in the arguments as a contiguous run.
+    pub fn has_arg_sequence(&self, needle: &[&str]) -> bool {
+        !needle.is_empty()
+            && self
+                .args
+                .windows(needle.len())
+                .any(|w| w.iter().zip(needle).all(|(a, b)| a == b))
+    }
+}
+
+/// A parsed shell script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedShell {
+    /// The script text as given.
+    pub original: String,
+    /// Simple commands in source order (outer before nested).
+    pub commands: Vec<Command>,
+    /// A `|` or `|&` pipeline with two or more commands is present.
+    pub has_pipes: bool,
+    /// The text parsed as shell.
+    pub parsed: bool,
+}
+
+impl ParsedShell {
+    pub fn any(&self, f: impl Fn(&Command) -> bool) -> bool {
+        self.commands.iter().any(f)
+    }
+
+    pub fn none(&self, f: impl Fn(&Command) -> bool) -> bool {
+        !self.commands.iter().any(f)
+    }
+
+    pub fn position(&self, f: impl Fn(&Command) -> bool) -> Option<usize> {
+        self.commands.iter().position(f)
+    }
+
+    pub fn uses(&self, name: &str) -> bool {
+        self.commands.iter().any(|c| c.name == name)
+    }
+}
+
+/// Nesting limit for command substitutions, so hostile input cannot recurse deeply.
+const MAX_DEPTH: usize = 16;
+
+/// Parses `script` as bash. A script that does not parse yields no commands.
+pub fn parse(script: &str) -> ParsedShell {
+    let mut out = ParsedShell {
+        original: script.to_string(),
+        ..ParsedShell::default()
+    };
+    out.parsed = collect(script, 0, &mut out.commands, &mut out.has_pipes);
+    out
+}
+
+fn collect(script: &str, depth: usize, commands: &mut Vec<Command>, pipes: &mut bool) -> bool {
+    if depth > MAX_DEPTH || script.trim().is_empty() {
+        return script.trim().is_empty();
+    }
+    let options = brush_parser::ParserOptions::default();
+    let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
+    let Ok(program) = parser.parse_program() else {
+        return false;
+    };
+    let mut walker = Walker {
+        depth,
+        commands,
+        pipes,
+    };
+    for list in &program.complete_commands {
+        walker.compound_list(list);
+    }
+    true
+}
+
+struct Walker<'a> {
+    depth: usize,
+    commands: &'a mut Vec<Command>,
+    pipes: &'a mut bool,
+}
+
+impl Walker<'_> {
+    fn compound_list(&mut self, list: &ast::CompoundList) {
+        for ast::CompoundListItem(and_or, _) in &list.0 {
+            self.pipeline(&and_or.first);
+            for next in &and_or.additional {
+                match next {
+                    ast::AndOr::And(p) | ast::AndOr::Or(p) => self.pipeline(p),
+                }
+            }
+        }
+    }
+
+    fn pipeline(&mut self, pipeline: &ast::Pipeline) {
+        if pipeline.seq.len() > 1 {
+            *self.pipes = true;
+        }
+        for cmd in &pipeline.seq {
+            self.command(cmd);
+        }
+    }
+
+    fn command(&mut self, cmd: &ast::Command) {
+        match cmd {
+            ast::Command::Simple(simple) => self.simple(simple),
+            ast::Command::Compound(compound, redirects) => {
+                self.compound(compound);
+                if let Some(r) = redirects {
+                    self.redirects(&r.0);
+                }
+            }
+            ast::Command::Function(def) => {
+                self.compound(&def.body.0);
+            }
+            ast::Command::ExtendedTest(test, _) => self.extended_test(&test.expr),
+        }
+    }
+
+    fn extended_test(&mut self, expr: &ast::ExtendedTestExpr) {
+        match expr {
+            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+                self.extended_test(a);
+                self.extended_test(b);
+            }
+            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
+                self.extended_test(a)
+            }
+            ast::ExtendedTestExpr::UnaryTest(_, w) => {
+                self.word(&w.value);
+            }
+            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+                self.word(&a.value);
+                self.word(&b.value);
+            }
+        }
+    }
+
+    fn compound(&mut self, compound: &ast::CompoundCommand) {
+        match compound {
+            ast::CompoundCommand::Arithmetic(_) | ast::CompoundCommand::ArithmeticForClause(_) => {}
+            ast::CompoundCommand::BraceGroup(g) => self.compound_list(&g.list),
+            ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list),
+            ast::CompoundCommand::ForClause(f) => {
+                for w in f.values.iter().flatten() {
+                    self.word(&w.value);
+                }
+                self.compound_list(&f.body.list);
+            }
+            ast::CompoundCommand::CaseClause(c) => {
+                self.word(&c.value.value);
+                for item in &c.cases {
+                    if let Some(list) = &item.cmd {
+                        self.compound_list(list);
+                    }
+                }
+            }
+            ast::CompoundCommand::IfClause(i) => {
+                self.compound_list(&i.condition);
+                self.compound_list(&i.then);
+                for e in i.elses.iter().flatten() {
+                    if let Some(c) = &e.condition {
+                        self.compound_list(c);
+                    }
+                    self.compound_list(&e.body);
+                }
+            }
+            ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+                self.compound_list(&w.0);
+                self.compound_list(&w.1.list);
+            }
+            ast::CompoundCommand::Coprocess(c) => self.command(&c.body),
+        }
+    }
+
+    fn redirects(&mut self, redirects: &[ast::IoRedirect]) {
+        for r in redirects {
+            self.redirect(r);
+        }
+    }
+
+    fn redirect(&mut self, r: &ast::IoRedirect) {
+        match r {
+            ast::IoRedirect::File(_, _, target) => match target {
+                ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
+                    self.word(&w.value);
+                }
+                ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
+                    self.compound_list(&sub.list)
+                }
+                ast::IoFileRedirectTarget::Fd(_) => {}
+            },
+            ast::IoRedirect::HereString(_, w) => {
+                self.word(&w.value);
+            }
+            ast::IoRedirect::HereDocument(_, _) | ast::IoRedirect::OutputAndError(_, _) => {}
+        }
+    }
+
+    /// Simplifies a word and walks the command substitutions inside it.
+    fn word(&mut self, raw: &str) -> String {
+        let (text, nested) = simplify(raw);
+        for script in nested {
+            collect(&script, self.depth + 1, self.commands, self.pipes);
+        }
+        text
+    }
+
+    fn simple(&mut self, simple: &ast::SimpleCommand) {
+        // Reserve the slot so the command comes before the ones nested in it
+        // (ShellCheck walks the tree parent first).
+        let slot = self.commands.len();
+        self.commands.push(Command::new(String::new(), Vec::new()));
+        let mut words: Vec<(String, bool)> = Vec::new();
+        let mut literal_name = None;
+        if let Some(prefix) = &simple.prefix {
+            for item in &prefix.0 {
+                self.prefix_item(item, None);
+            }
+        }
+        if let Some(name) = &simple.word_or_name {
+            let is_literal = is_literal_word(&name.value);
+            let text = self.word(&name.value);
+            if is_literal {
+                literal_name = Some(text);
+            }
+        }
+        if let Some(suffix) = &simple.suffix {
+            for item in &suffix.0 {
+                self.prefix_item(item, Some(&mut words));
+            }
+        }
+        let Some(name) = literal_name else {
+            self.commands.remove(slot);
+            return;
+        };
+        let args: Vec<String> = words.into_iter().map(|(w, _)| w).collect();
+        let effective = effective_name(&name, &args).unwrap_or(name);
+        self.commands[slot] = Command::new(effective, args);
+    }
+
+    fn prefix_item(
+        &mut self,
+        item: &ast::CommandPrefixOrSuffixItem,
+        words: Option<&mut Vec<(String, bool)>>,
+    ) {
+        match item {
+            ast::CommandPrefixOrSuffixItem::IoRedirect(r) => self.redirect(r),
+            ast::CommandPrefixOrSuffixItem::Word(w) => {
+                let text = self.word(&w.value);
+                if let Some(words) = words {
+                    words.push((text, is_literal_word(&w.value)));
+                }
+            }
+            ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
+                let text = self.word(&w.value);
+                if let Some(words) = words {
+                    words.push((text, false));
+                }
+            }
+            ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
+                self.compound_list(&sub.list);
+            }
+        }
+    }
+}
+
+/// ShellCheck's view of wrappers: `command x`, `builtin x`, `busybox x` and
+/// `exec x` run `x`.
+fn effective_name(name: &str, args: &[String]) -> Option<String> {
+    match name {
+        "busybox" | "builtin" | "command" | "run" => {
+            args.first().filter(|a| !a.starts_with('-')).cloned()
+        }
+        "exec" => args.iter().find(|a| !a.starts_with('-')).cloned(),
+        _ => None,
+    }
+}
+
+/// A word with no expansion: only literal text, quotes and escapes.
+fn is_literal_word(raw: &str) -> bool {
+    let mut in_single = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\'' => in_single = !in_single,
+            '\\' if !in_single => escaped = true,
+            '$' | '`' if !in_single => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Removes quoting and replaces expansions with `${VAR}`; returns the text and
+/// the scripts of command substitutions found.
+pub fn simplify(raw: &str) -> (String, Vec<String>) {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = String::with_capacity(raw.len());
+    let mut nested = Vec::new();
+    let mut i = 0;
+    let mut in_double = false;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                match chars.get(i + 1) {
+                    Some('\n') => {}
+                    Some(&n) if in_double && !matches!(n, '$' | '`' | '"' | '\\') => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    Some(&n) => out.push(n),
+                    None => out.push('\\'),
+                }
+                i += 2;
+            }
+            '"' => {
+                in_double = !in_double;
+                i += 1;
+            }
+            '\'' if !in_double => {
+                let end = find_char(&chars, i + 1, '\'').unwrap_or(chars.len());
+                out.extend(&chars[i + 1..end]);
+                i = end + 1;
+            }
+            '`' => {
+                let end = find_backtick_end(&chars, i + 1);
+                let inner: String = chars[i + 1..end.min(chars.len())].iter().collect();
+                nested.push(inner.replace("\\`", "`"));
+                out.push_str("${VAR}");
+                i = end + 1;
+            }
+            '$' => match chars.get(i + 1) {
+                Some('\'') if !in_double => {
+                    let end = find_char(&chars, i + 2, '\'').unwrap_or(chars.len());
+                    out.extend(&chars[i + 2..end]);
+                    i = end + 1;
+                }
+                Some('(') => {
+                    let arithmetic = chars.get(i + 2) == Some(&'(');
+                    let end = find_close_paren(&chars, i + 1);
+                    if !arithmetic {
+                        let inner: String = chars[i + 2..end.min(chars.len())].iter().collect();
+                        nested.push(inner);
+                    }
+                    out.push_str("${VAR}");
+                    i = end + 1;
+                }
+                Some('{') => {
+                    let end = find_close_brace(&chars, i + 1);
+                    out.push_str("${VAR}");
+                    i = end + 1;
+                }
+                Some(&n) if n.is_ascii_alphabetic() || n == '_' => {
+                    let mut j = i + 1;
+                    while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                        j += 1;
+                    }
+                    out.push_str("${VAR}");
+                    i = j;
+                }
+                Some(&n) if n.is_ascii_digit() || "@*#?$!-".contains(n) => {
+                    out.push_str("${VAR}");
+                    i += 2;
+                }
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
+            },
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    (out, nested)
+}
+
+fn find_char(chars: &[char], from: usize, target: char) -> Option<usize> {
+    (from..chars.len()).find(|&j| chars[j] == target)
+}
+
+fn find_backtick_end(chars: &[char], from: usize) -> usize {
+    let mut j = from;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            '`' => return j,
+            _ => j += 1,
+        }
+    }
+    chars.len()
+}
+
+/// Index of the `)` closing the `(` at `open`, skipping quotes (or the end).
+fn find_close_paren(chars: &[char], open: usize) -> usize {
+    find_close(chars, open, '(', ')')
+}
+
+fn find_close_brace(chars: &[char], open: usize) -> usize {
+    find_close(chars, open, '{', '}')
+}
+
+fn find_close(chars: &[char], open: usize, o: char, c: char) -> usize {
+    let mut depth = 0usize;
+    let mut j = open;
+    let mut quote: Option<char> = None;
+    while j < chars.len() {
+        let ch = chars[j];
+        match quote {
+            Some(q) => {
+                if ch == '\\' && q == '"' {
+                    j += 1;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if ch == '\\' {
+                    j += 1;
+                } else if ch == '\'' || ch == '"' {
+                    quote = Some(ch);
+                } else if ch == o {
+                    depth += 1;
+                } else if ch == c {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return j;
+                    }
+                }
+            }
+        }
+        j += 1;
+    }
+    chars.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(script: &str) -> Vec<String> {
+        parse(script).commands.into_iter().map(|c| c.name).collect()
+    }
+
+    #[test]
+    fn commands_across_operators_and_nesting() {
+        assert_eq!(
+            names("apt-get update && (cd /x; make) | tee log || { echo no; }"),
+            vec!["apt-get", "cd", "make", "tee", "echo"]
+        );
+        assert_eq!(
+            names("if [ -f x ]; then rm x; fi; for f in $(ls); do cat $f; done"),
+            vec!["[", "rm", "ls", "cat"]
+        );
+        assert_eq!(names("V=$(curl -s x) wget y"), vec!["wget", "curl"]);
+        assert_eq!(names("echo `date`"), vec!["echo", "date"]);
+        assert_eq!(names("FOO=1"), Vec::<String>::new());
+        assert_eq!(names("$CMD arg"), Vec::<String>::new());
+        assert_eq!(names("command -v x; busybox wget y"), vec!["command", "wget"]);
+    }
+
+    #[test]
+    fn pipes_detected() {
+        assert!(parse("curl x | sh").has_pipes);
+        assert!(!parse("a || b && c").has_pipes);
+        assert!(parse("(a | b)").has_pipes);
+    }
+
+    #[test]
+    fn args_simplified_and_flags() {
+        let p = parse("apt-get install -y --no-install-recommends \"foo\"=1.0 'bar' baz=$V");
+        let c = &p.commands[0];
+        assert_eq!(
+            c.args,
+            vec!["install", "-y", "--no-install-recommends", "foo=1.0", "bar", "baz=${VAR}"]
+        );
+        assert!(c.has_flag("y") && c.has_flag("no-install-recommends"));
+        assert_eq!(c.args_no_flags(), vec!["install", "foo=1.0", "bar", "baz=${VAR}"]);
+        let p = parse("pip install -t /x --index-url=u foo bar");
+        // Like Hadolint, `--f=v` still drops the word after it.
+        assert_eq!(p.commands[0].args_no_flags_dropping(&["t", "index-url"]), vec!["install", "bar"]);
+        let p = parse("useradd -u 100000 bob");
+        assert_eq!(p.commands[0].flag_values("u"), vec!["100000"]);
+    }
+
+    #[test]
+    fn heredoc_in_script_is_data() {
+        assert_eq!(names("cat <<EOF > /x\napt-get install foo\nEOF\n"), vec!["cat"]);
+    }
+
+    #[test]
+    fn bad_script_has_no_commands() {
+        let p = parse("if then fi (");
+        assert!(!p.parsed);
+        assert!(p.commands.is_empty());
+    }
+}
