@@ -298,7 +298,7 @@ fn full_apprunner_yaml_maps_onto_service_config() {
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
     let warning = &loaded.warnings[0];
     assert!(
-        warning.contains("run.secrets (line 27)") && warning.contains("DB_PASSWORD, API_KEY"),
+        warning.contains("run.secrets (line 26)") && warning.contains("DB_PASSWORD, API_KEY"),
         "{warning}"
     );
     // Everything else keeps ferry's defaults.
@@ -323,6 +323,8 @@ fn pre_run_is_prepended_to_the_command() {
 fn minimal_apprunner_yaml_and_lenient_forms() {
     let loaded = yaml("version: \"1.0\"\nruntime: go1\nrun:\n  command: ./app\n  env:\n");
     assert_eq!(loaded.config.run.command.as_deref(), Some("./app"));
+    let loaded = yaml("version: 1\nruntime: python3\nrun:\n  command: |\n    python app.py\n");
+    assert_eq!(loaded.config.run.command.as_deref(), Some("python app.py"));
     assert!(loaded.config.run.env.is_empty());
     assert!(loaded.config.build.commands.is_empty());
 

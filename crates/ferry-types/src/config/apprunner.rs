@@ -103,8 +103,7 @@ pub fn parse_apprunner_yaml(
                 loaded.runtime = Some(runtime);
             }
             "build" => read_build(&mut reader, value, &mut loaded.config.build)?,
-            // Only the keys listed in TOP_KEYS get here.
-            _ => {
+            "run" => {
                 let LoadedConfig {
                     config,
                     runtime_version,
@@ -119,6 +118,8 @@ pub fn parse_apprunner_yaml(
                     warnings,
                 )?
             }
+            // Unknown keys were refused above.
+            _ => {}
         }
     }
     if !version_seen {
@@ -208,22 +209,23 @@ fn read_run(
         match entry.key.as_str() {
             "runtime-version" => *runtime_version = Some(reader.non_empty(value, &key)?),
             "pre-run" => pre_run = Some((reader.commands(value, &key, true)?, value)),
-            "command" => run.command = Some(reader.non_empty(value, &key)?),
+            "command" => run.command = Some(reader.command(value, &key)?),
             "network" => read_network(reader, value, run)?,
             "env" => run.env = read_env_list(reader, value, &key)?,
-            // Only `secrets` is left of RUN_KEYS.
-            _ => {
+            "secrets" => {
                 let names = read_secrets(reader, value, &key)?;
                 if !names.is_empty() {
                     warnings.push(format!(
                         "run.secrets (line {}): ferry cannot fetch secrets from AWS Secrets \
                          Manager or SSM Parameter Store, so {} will not be set; set them \
                          another way (for example in run.env)",
-                        value.pos.line,
+                        entry.key_pos.line,
                         names.join(", ")
                     ));
                 }
             }
+            // Unknown keys were refused above.
+            _ => {}
         }
     }
     if let Some((commands, node)) = pre_run.filter(|(commands, _)| !commands.is_empty()) {

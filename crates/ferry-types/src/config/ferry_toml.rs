@@ -2,7 +2,7 @@
 //! checked (unknown keys, types, ranges) and errors pointing at `file:line:column`.
 
 use super::tree::{join, Entry, Flavor, LineIndex, Node, Pos, Reader, Result, Value, MAX_DEPTH};
-use super::{ConfigError, ConfigFormat, LoadedConfig, Location};
+use super::{ConfigError, ConfigFormat, LoadedConfig};
 use crate::service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, RunConfig, Scaling, SecurityConfig,
     ServiceConfig, ServiceName,
@@ -43,9 +43,9 @@ const SECURITY_KEYS: &[&str] = &[
 ];
 
 /// Severities of the Dockerfile linter, as `security.lint_fail_on` takes them.
-pub const LINT_SEVERITIES: &[&str] = &["error", "warning", "info", "style", "none"];
+const LINT_SEVERITIES: &[&str] = &["error", "warning", "info", "style", "none"];
 /// Severities of the vulnerability scanner, as `security.fail_on` takes them.
-pub const VULN_SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "unknown", "none"];
+const VULN_SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "unknown", "none"];
 
 /// App Runner's CPU units (1024 per vCPU), accepted for `instance.cpu`.
 const CPU_UNITS: [u32; 5] = [256, 512, 1024, 2048, 4096];
@@ -55,17 +55,9 @@ const CPU_UNITS: [u32; 5] = [256, 512, 1024, 2048, 4096];
 /// Missing keys keep [`ServiceConfig::default`]. Unknown keys, wrong types and values
 /// out of range are errors naming the key and its line.
 pub fn parse_ferry_toml(text: &str, file: &Path) -> std::result::Result<LoadedConfig, ConfigError> {
-    let index = LineIndex::new(text);
-    let root = parse_tree(text, &index).map_err(|(pos, message)| ConfigError::Invalid {
-        location: Location {
-            file: file.to_path_buf(),
-            line: pos.line,
-            column: pos.column,
-        },
-        key: None,
-        message,
-    })?;
     let mut reader = Reader::new(file, Flavor::Toml);
+    let root = parse_tree(text, &LineIndex::new(text))
+        .map_err(|(pos, message)| reader.error(pos, None, message))?;
     let mut config = ServiceConfig::default();
     let mut name = None;
     for entry in reader.entries(&root, "")? {
@@ -128,7 +120,7 @@ fn read_build(reader: &mut Reader, node: &Node, build: &mut BuildConfig) -> Resu
                 }
                 commands_from = Some(entry);
                 build.commands = if entry.key == "command" {
-                    vec![reader.non_empty(&entry.value, &key)?]
+                    vec![reader.command(&entry.value, &key)?]
                 } else {
                     reader.commands(&entry.value, &key, false)?
                 };
@@ -144,7 +136,7 @@ fn read_run(reader: &mut Reader, node: &Node, run: &mut RunConfig) -> Result<()>
     for entry in reader.entries(node, "run")? {
         let key = join("run", &entry.key);
         match entry.key.as_str() {
-            "command" => run.command = Some(reader.non_empty(&entry.value, &key)?),
+            "command" => run.command = Some(reader.command(&entry.value, &key)?),
             "port" => run.port = reader.port(&entry.value, &key)?,
             "env" => run.env = reader.env_table(&entry.value, &key)?,
             _ => return Err(reader.unknown_key(entry, "run", RUN_KEYS)),

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub const FERRY_TOML: &str = "ferry.toml";
 pub const APPRUNNER_YAML: &str = "apprunner.yaml";
 
+/// Which kind of file a [`LoadedConfig`] was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigFormat {
     FerryToml,

@@ -250,20 +250,24 @@ impl<'f> Reader<'f> {
         Ok(text)
     }
 
-    /// A list of non-empty commands; a single string counts as a list of one when
-    /// `single_ok`.
+    /// A shell command: not blank, without the trailing newline a YAML `|` block leaves.
+    pub fn command(&mut self, node: &Node, key: &str) -> Result<String> {
+        Ok(self.non_empty(node, key)?.trim_end().to_string())
+    }
+
+    /// A list of commands; a single string counts as a list of one when `single_ok`.
     pub fn commands(&mut self, node: &Node, key: &str, single_ok: bool) -> Result<Vec<String>> {
         if single_ok && !matches!(node.value, Value::List(_)) {
             if matches!(node.value, Value::Map(_)) {
                 return Err(self.type_error(node, key, "a list of commands"));
             }
-            return Ok(vec![self.non_empty(node, key)?]);
+            return Ok(vec![self.command(node, key)?]);
         }
         let items = self.list(node, key)?;
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.non_empty(item, &format!("{key}[{i}]")))
+            .map(|(i, item)| self.command(item, &format!("{key}[{i}]")))
             .collect()
     }
 
