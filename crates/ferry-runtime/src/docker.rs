@@ -30,6 +30,10 @@ use tokio::task::JoinHandle;
 
 /// Label set on every container ferry creates; `list()` filters on it.
 pub const LABEL_MANAGED: &str = "ferry.managed";
+/// Which ferry server owns the container; see [`DockerRuntime::with_namespace`].
+pub const LABEL_NAMESPACE: &str = "ferry.namespace";
+/// Namespace of a driver that was not given one.
+pub const DEFAULT_NAMESPACE: &str = "default";
 pub const LABEL_INSTANCE_ID: &str = "ferry.instance-id";
 pub const LABEL_SERVICE_ID: &str = "ferry.service-id";
 pub const LABEL_SERVICE: &str = "ferry.service";
@@ -45,6 +49,8 @@ pub struct DockerRuntime {
     docker: Docker,
     /// Run Docker's init (tini) as PID 1; see [`DockerRuntime::with_init`].
     init: bool,
+    /// Value of the `ferry.namespace` label this driver sets and lists.
+    namespace: String,
     /// One task per instance appending the container's output to its log file.
     followers: Mutex<HashMap<InstanceId, JoinHandle<()>>>,
 }
@@ -69,6 +75,7 @@ impl DockerRuntime {
         Self {
             docker,
             init: true,
+            namespace: DEFAULT_NAMESPACE.to_string(),
             followers: Mutex::new(HashMap::new()),
         }
     }
@@ -81,6 +88,28 @@ impl DockerRuntime {
     pub fn with_init(mut self, init: bool) -> Self {
         self.init = init;
         self
+    }
+
+    /// Scopes the driver to containers labelled `ferry.namespace=<namespace>`: it
+    /// labels what it starts and lists, stops and adopts nothing else. Two ferry servers
+    /// (or test runs) sharing one engine must use different namespaces, or each would
+    /// see the other's containers as its own leftovers; a server can use a short hash
+    /// of its data directory.
+    pub fn with_namespace(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.to_string();
+        self
+    }
+
+    /// The namespace given to [`DockerRuntime::with_namespace`] (or `"default"`).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Label filters selecting this driver's containers (all must match).
+    fn owned_filters(&self, mut extra: Vec<String>) -> HashMap<String, Vec<String>> {
+        extra.push(format!("{LABEL_MANAGED}=true"));
+        extra.push(format!("{LABEL_NAMESPACE}={}", self.namespace));
+        HashMap::from([("label".to_string(), extra)])
     }
 
     /// The engine client, for callers that need more than the [`Runtime`] trait
@@ -96,13 +125,7 @@ impl DockerRuntime {
 
     /// The managed container of instance `id`, if any (stopped ones included).
     async fn find(&self, id: &InstanceId) -> Result<Option<ContainerSummary>, RuntimeError> {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![
-                format!("{LABEL_MANAGED}=true"),
-                format!("{LABEL_INSTANCE_ID}={id}"),
-            ],
-        )]);
+        let filters = self.owned_filters(vec![format!("{LABEL_INSTANCE_ID}={id}")]);
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {
@@ -255,6 +278,7 @@ impl Runtime for DockerRuntime {
         let port_key = format!("{container_port}/tcp");
         let labels = HashMap::from([
             (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_NAMESPACE.to_string(), self.namespace.clone()),
             (LABEL_INSTANCE_ID.to_string(), id.to_string()),
             (LABEL_SERVICE_ID.to_string(), spec.service_id.to_string()),
             (LABEL_SERVICE.to_string(), spec.service_name.clone()),
@@ -404,7 +428,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn list(&self) -> Result<Vec<RuntimeInstance>, RuntimeError> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=true")])]);
+        let filters = self.owned_filters(Vec::new());
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {

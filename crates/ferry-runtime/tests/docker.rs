@@ -11,10 +11,17 @@ use support::*;
 
 const GRACE: Duration = Duration::from_secs(2);
 
-async fn connect() -> DockerRuntime {
+/// A driver in namespace `ns`: tests (and other test runs on this engine) never see
+/// each other's containers.
+async fn connect_in(ns: &str) -> DockerRuntime {
     DockerRuntime::connect()
         .await
         .expect("these tests need a running Docker Engine")
+        .with_namespace(ns)
+}
+
+async fn connect() -> DockerRuntime {
+    connect_in(&format!("test-{}", InstanceId::generate())).await
 }
 
 fn container_spec(tmp: &tempfile::TempDir, command: Option<&str>) -> ferry_runtime::InstanceSpec {
@@ -84,10 +91,12 @@ async fn needs_docker_container_serves_logs_limits_lists_and_stops() {
     assert_eq!(binding.host_port, Some(spec.host_port.to_string()));
     let labels = inspect.config.unwrap().labels.unwrap();
     assert_eq!(labels["ferry.managed"], "true");
+    assert_eq!(labels["ferry.namespace"], rt.namespace());
     assert_eq!(labels["ferry.revision-id"], spec.revision_id.to_string());
     assert_eq!(labels["ferry.service"], "rt-test");
 
     let listed = rt.list().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
     let found = listed
         .iter()
         .find(|i| i.instance_id == spec.instance_id)
@@ -222,7 +231,8 @@ async fn needs_docker_resolve_image_pins_id_and_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_a_new_runtime_adopts_and_follows_logs() {
     let tmp = tempfile::tempdir().unwrap();
-    let old = connect().await;
+    let namespace = format!("test-{}", InstanceId::generate());
+    let old = connect_in(&namespace).await;
     let spec = container_spec(
         &tmp,
         Some("i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done"),
@@ -230,7 +240,11 @@ async fn needs_docker_a_new_runtime_adopts_and_follows_logs() {
     old.start(&spec).await.unwrap();
     drop(old); // ferry "restarts"; the container keeps running
 
-    let new = connect().await;
+    let stranger = connect().await;
+    assert!(stranger.list().await.unwrap().is_empty(), "namespaces leak");
+    stranger.stop(&spec.instance_id, GRACE).await.unwrap();
+
+    let new = connect_in(&namespace).await;
     assert!(new.can_adopt());
     let listed = new.list().await.unwrap();
     let found = listed
