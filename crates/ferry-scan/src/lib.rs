@@ -8,5 +8,6 @@ pub mod matcher;
 pub mod osv;
 pub mod package;
 pub mod sbom;
+pub mod severity;
 pub mod version;
 pub mod vulndb;
