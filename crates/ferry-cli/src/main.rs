@@ -1,22 +1,107 @@
 //! The `ferry` command: parses arguments and hands each subcommand to `commands/<verb>.rs`.
 
+mod client;
+mod commands;
+mod output;
+
+use anyhow::Result;
 use clap::{Parser, Subcommand};
+use client::{Client, Connection};
+use commands::deploy::DeployArgs;
+use commands::lifecycle::Action;
+use commands::server::ServerArgs;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
     name = "ferry",
     version,
-    about = "Deploy, route, scale and check web services on your own machine"
+    about = "Deploy, route, scale and check web services on your own machine",
+    propagate_version = true
 )]
 struct Cli {
+    /// Server to talk to (default: the local server found in the data dir, else http://127.0.0.1:7070)
+    #[arg(long, global = true, env = "FERRY_SERVER")]
+    server: Option<String>,
+    /// Admin token (default: the `token` file in the data dir)
+    #[arg(long, global = true, env = "FERRY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Data directory (default: $XDG_DATA_HOME/ferry)
+    #[arg(long, global = true, env = "FERRY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of tables (read commands and operation results)
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the platform: API on 127.0.0.1:7070, router on :8080
+    Server(ServerArgs),
+    /// Start the platform, deploy DIR, print its URL, keep serving until Ctrl-C
+    Up {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        deploy: DeployArgs,
+    },
+    /// Deploy a directory (ferry.toml / apprunner.yaml) or a local image
+    Deploy(DeployArgs),
+    /// List services
+    #[command(alias = "list")]
+    Ls,
+    /// Show the server, or one service with its instances
+    Status { name: Option<String> },
+    /// Show a service's logs (`-f` to follow)
+    Logs {
+        name: String,
+        /// Keep streaming new lines
+        #[arg(short, long)]
+        follow: bool,
+        /// Lines to show from the end
+        #[arg(long, default_value_t = 100)]
+        tail: usize,
+    },
+    /// List operations of a service (or all), or show one with --id
+    Ops {
+        name: Option<String>,
+        /// Show this operation's timeline
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List revisions of a service
+    Revisions { name: String },
+    /// Re-activate an earlier revision (default: the previous one)
+    Rollback {
+        name: String,
+        revision: Option<u32>,
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Stop all instances; the router answers 503 until resumed
+    Pause {
+        name: String,
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Start a paused service again
+    Resume {
+        name: String,
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Delete a service, its instances and its revisions
+    Delete {
+        name: String,
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Print a shell completion script
+    Completions { shell: clap_complete::Shell },
     /// Lint Dockerfiles with Hadolint's rules, config and output formats
     #[command(disable_help_flag = true)]
     Lint {
@@ -51,6 +136,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The analysis commands are synchronous and own their exit codes (Hadolint's and
+    // Trivy's), so they run before any async runtime exists.
     let code = match cli.command {
         Command::Lint { args } => ferry_lint::cli::run(args),
         Command::Scan { args } => ferry_scan::cli::run(ferry_scan::cli::Command::Scan, args),
@@ -59,6 +146,110 @@ fn main() -> ExitCode {
             ferry_scan::cli::run(ferry_scan::cli::Command::ImageLint, args)
         }
         Command::Vulndb { args } => ferry_scan::cli::run(ferry_scan::cli::Command::Vulndb, args),
+        Command::Completions { shell } => {
+            commands::completions::run::<Cli>(shell);
+            0
+        }
+        command => {
+            let is_server = matches!(command, Command::Server(_) | Command::Up { .. });
+            init_tracing(is_server);
+            let global = Global {
+                server: cli.server,
+                token: cli.token,
+                data_dir: cli.data_dir,
+                json: cli.json,
+            };
+            match run_async(global, command) {
+                Ok(()) => 0,
+                Err(err) => {
+                    eprintln!("error: {}", chain(&err));
+                    1
+                }
+            }
+        }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+struct Global {
+    server: Option<String>,
+    token: Option<String>,
+    data_dir: Option<PathBuf>,
+    json: bool,
+}
+
+fn init_tracing(server: bool) {
+    let default = if server { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// The error and its causes on one line, each once.
+fn chain(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+fn run_async(global: Global, command: Command) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let json = global.json;
+        match command {
+            Command::Server(args) => return commands::server::run(args, global.data_dir).await,
+            Command::Up { server, deploy } => {
+                return commands::up::run(server, deploy, global.data_dir).await
+            }
+            _ => {}
+        }
+        let client = Client::new(Connection::resolve(
+            global.server,
+            global.token,
+            global.data_dir,
+        ))?;
+        match command {
+            Command::Deploy(args) => commands::deploy::run(&client, args, json).await,
+            Command::Ls => commands::status::list(&client, json).await,
+            Command::Status { name } => commands::status::show(&client, name.as_deref(), json).await,
+            Command::Logs { name, follow, tail } => {
+                commands::logs::run(&client, &name, follow, tail, json).await
+            }
+            Command::Ops { name, id } => {
+                commands::ops::run(&client, name.as_deref(), id.as_deref(), json).await
+            }
+            Command::Revisions { name } => commands::status::revisions(&client, &name, json).await,
+            Command::Rollback {
+                name,
+                revision,
+                detach,
+            } => commands::lifecycle::run(&client, &name, Action::Rollback(revision), detach, json).await,
+            Command::Pause { name, detach } => {
+                commands::lifecycle::run(&client, &name, Action::Pause, detach, json).await
+            }
+            Command::Resume { name, detach } => {
+                commands::lifecycle::run(&client, &name, Action::Resume, detach, json).await
+            }
+            Command::Delete { name, detach } => {
+                commands::lifecycle::run(&client, &name, Action::Delete, detach, json).await
+            }
+            _ => unreachable_command(),
+        }
+    })
+}
+
+/// The synchronous commands were handled before the runtime started.
+fn unreachable_command() -> Result<()> {
+    anyhow::bail!("internal error: command dispatched twice")
 }

@@ -1,1 +1,216 @@
-//! The ferry server (in progress).
+//! The ferry server: one process holding the API (`/api/v1` on the API listener), the
+//! router (its own listener), the store, the runtime drivers and the background
+//! reconcilers. [`run`] starts it all and stops it cleanly when told to.
+
+pub mod app;
+pub mod background;
+pub mod data_dir;
+pub mod http;
+pub mod runtimes;
+
+use crate::app::App;
+use crate::background::deploy::{Deployer, DeployerSettings};
+use crate::background::routes::RoutePublisher;
+use crate::data_dir::{DataDir, ServerInfo};
+use crate::runtimes::{RuntimeChoice, Runtimes};
+use ferry_runtime::docker::DockerRuntime;
+use ferry_runtime::process::ProcessRuntime;
+use ferry_runtime::Runtime;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub data_dir: PathBuf,
+    /// API (and later registry and console) listener; port 0 picks a free port.
+    pub api_addr: SocketAddr,
+    /// Router listener for `<service>.localhost`.
+    pub router_addr: SocketAddr,
+    pub runtime: RuntimeChoice,
+    pub deployer: DeployerSettings,
+    /// How long in-flight requests get to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerOptions {
+    /// Embedded defaults: the data dir from the environment, 127.0.0.1:7070 and :8080.
+    pub fn defaults() -> Self {
+        Self {
+            data_dir: DataDir::default_root(),
+            api_addr: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            router_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            runtime: RuntimeChoice::Auto,
+            deployer: DeployerSettings::default(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot prepare the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the store")]
+    Store(#[from] ferry_store::StoreError),
+    #[error("cannot listen on {addr} (is another ferry server or program using it? pick another with --{flag})")]
+    Bind {
+        addr: SocketAddr,
+        flag: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("runtime unavailable")]
+    Runtime(#[from] ferry_runtime::RuntimeError),
+    #[error("API server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs until `shutdown` is cancelled. `on_ready` is called once both listeners are
+/// bound and the server info file is written.
+pub async fn run(
+    options: ServerOptions,
+    shutdown: CancellationToken,
+    on_ready: impl FnOnce(&ServerInfo),
+) -> Result<(), ServerError> {
+    let data = DataDir::new(&options.data_dir);
+    let data_err = |source| ServerError::DataDir {
+        path: options.data_dir.display().to_string(),
+        source,
+    };
+    data.ensure().map_err(data_err)?;
+    let token: Arc<str> = data.load_or_create_token().map_err(data_err)?.into();
+    let store = Arc::new(ferry_store::Store::open(&data.database())?);
+    let runtimes = select_runtimes(options.runtime, &data).await?;
+
+    let api_listener = bind(options.api_addr, "api").await?;
+    let router_listener = bind(options.router_addr, "router").await?;
+    let api_addr = api_listener.local_addr().map_err(ServerError::Serve)?;
+    let router_addr = router_listener.local_addr().map_err(ServerError::Serve)?;
+    for (addr, what) in [(api_addr, "API"), (router_addr, "router")] {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "the {what} listens on a non-loopback address: it is reachable from other machines");
+        }
+    }
+
+    let routes = Arc::new(RoutePublisher::new());
+    let deployer = Arc::new(Deployer::new(
+        Arc::clone(&store),
+        data.clone(),
+        runtimes.clone(),
+        Arc::clone(&routes),
+        options.deployer.clone(),
+    ));
+    let app = Arc::new(App {
+        store,
+        data: data.clone(),
+        runtimes,
+        deployer: Arc::clone(&deployer),
+        router_port: router_addr.port(),
+    });
+    app.clean_partial_files();
+
+    // Front ends stop first (and drain); reconcilers stop after, so instances keep
+    // serving the requests being drained.
+    let front = shutdown.child_token();
+    let back = CancellationToken::new();
+    let mut deployer_task = tokio::spawn(Arc::clone(&deployer).run(back.clone()));
+    let router_task = tokio::spawn(ferry_router::serve(
+        router_listener,
+        routes.subscribe(),
+        ferry_router::RouterConfig {
+            shutdown_grace: options.shutdown_grace,
+            ..Default::default()
+        },
+        front.clone(),
+    ));
+    let api = http::router(http::ApiState {
+        app,
+        token,
+        shutdown: front.clone(),
+    });
+    let api_shutdown = front.clone();
+    let api_task = tokio::spawn(async move {
+        axum::serve(api_listener, api)
+            .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
+            .await
+    });
+
+    let info = ServerInfo {
+        api: api_addr.to_string(),
+        router: router_addr.to_string(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    data.write_server_info(&info).map_err(data_err)?;
+    tracing::info!(api = %api_addr, router = %router_addr, data_dir = %data.root().display(), "ferry server ready");
+    on_ready(&info);
+
+    tokio::select! {
+        _ = front.cancelled() => {}
+        result = &mut deployer_task => {
+            tracing::error!(?result, "the deployer stopped unexpectedly");
+            front.cancel();
+        }
+    }
+    tracing::info!("shutting down: draining requests");
+    let grace = options.shutdown_grace + Duration::from_secs(1);
+    match tokio::time::timeout(grace, api_task).await {
+        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "API server ended with an error"),
+        Err(_) => tracing::warn!("API requests did not finish in time"),
+        _ => {}
+    }
+    match tokio::time::timeout(grace, router_task).await {
+        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "router ended with an error"),
+        Err(_) => tracing::warn!("router requests did not finish in time"),
+        _ => {}
+    }
+    back.cancel();
+    if !deployer_task.is_finished() {
+        let _ = deployer_task.await;
+    }
+    let _ = std::fs::remove_file(data.server_info_file());
+    tracing::info!("ferry server stopped");
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr, flag: &'static str) -> Result<tokio::net::TcpListener, ServerError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, flag, source })
+}
+
+async fn select_runtimes(choice: RuntimeChoice, data: &DataDir) -> Result<Runtimes, ServerError> {
+    let process: Arc<dyn Runtime> = Arc::new(ProcessRuntime::new(data.process_state())?);
+    let docker: Option<Arc<dyn Runtime>> = match choice {
+        RuntimeChoice::Process => None,
+        RuntimeChoice::Docker => Some(Arc::new(
+            DockerRuntime::connect()
+                .await?
+                .with_namespace(&docker_namespace(data)),
+        )),
+        RuntimeChoice::Auto => match DockerRuntime::connect().await {
+            Ok(docker) => Some(Arc::new(docker.with_namespace(&docker_namespace(data)))),
+            Err(err) => {
+                tracing::info!(reason = %err, "no Docker Engine: source deploys use the process runtime, image deploys are unavailable");
+                None
+            }
+        },
+    };
+    Ok(Runtimes { process, docker })
+}
+
+/// Containers are labelled with this so two ferry servers (or test runs) sharing one
+/// engine never adopt or stop each other's instances: a short hash of the data dir.
+fn docker_namespace(data: &DataDir) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data.root().as_os_str().as_encoded_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}

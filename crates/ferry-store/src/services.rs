@@ -128,6 +128,23 @@ impl Store {
         )
     }
 
+    /// Moves the desired revision from `expected` to `new` only if nobody changed it
+    /// meanwhile (a deploy that arrives during a failing rollout must win). Returns
+    /// whether it changed.
+    pub fn set_desired_revision_if(
+        &self,
+        id: &ServiceId,
+        expected: &RevisionId,
+        new: Option<&RevisionId>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let changed = conn.execute(
+            "UPDATE services SET desired_revision = ?3, updated_at = ?4 WHERE id = ?1 AND desired_revision = ?2",
+            params![id.as_str(), expected.as_str(), new.map(RevisionId::as_str), ts(ferry_types::now())],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Records which revision serves traffic, after the switch happened.
     pub fn set_active_revision(
         &self,
@@ -239,6 +256,14 @@ mod tests {
             .collect();
         assert_eq!(names, ["api", "web"]);
         let rev = RevisionId::generate();
+        store.set_desired_revision(&web.id, Some(&rev)).unwrap();
+        let other = RevisionId::generate();
+        assert!(!store
+            .set_desired_revision_if(&web.id, &other, None)
+            .unwrap());
+        assert!(store
+            .set_desired_revision_if(&web.id, &rev, Some(&other))
+            .unwrap());
         store.set_desired_revision(&web.id, Some(&rev)).unwrap();
         store.set_paused(&web.id, true).unwrap();
         let got = store.get_service_by_name("web").unwrap().unwrap();

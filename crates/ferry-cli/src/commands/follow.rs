@@ -1,0 +1,101 @@
+//! Waiting for an operation: events as they happen, a spinner meanwhile, the outcome.
+
+use crate::client::{segment, Client};
+use crate::output::{dim, green, red};
+use anyhow::{bail, Result};
+use ferry_types::{EventLevel, Operation, OperationStatus};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Polls the operation until it ends, printing each event once. Returns the finished
+/// operation; an error when it did not succeed (so the process exits non-zero).
+pub async fn follow(client: &Client, operation: &Operation, quiet: bool) -> Result<Operation> {
+    let spinner = if std::io::stderr().is_terminal() && !quiet {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar.set_message(format!("{} {}", operation.kind, operation.service_name));
+        Some(bar)
+    } else {
+        None
+    };
+    let mut after = 0;
+    loop {
+        let current: Operation = client
+            .get(&format!(
+                "/operations/{}?after={after}",
+                segment(operation.id.as_str())
+            ))
+            .await?;
+        for event in &current.events {
+            after = after.max(event.seq);
+            if quiet {
+                continue;
+            }
+            let line = match event.level {
+                EventLevel::Error => red(&event.message),
+                EventLevel::Warn => format!("warning: {}", event.message),
+                EventLevel::Info => event.message.clone(),
+            };
+            match &spinner {
+                Some(bar) => {
+                    bar.println(format!("  {line}"));
+                    bar.set_message(event.message.clone());
+                }
+                None => eprintln!("  {line}"),
+            }
+        }
+        if current.status.is_terminal() {
+            if let Some(bar) = &spinner {
+                bar.finish_and_clear();
+            }
+            if current.status == OperationStatus::Succeeded {
+                return Ok(current);
+            }
+            let reason = current.error.clone().unwrap_or_default();
+            eprintln!(
+                "{} {} {} {}",
+                red("✘"),
+                current.kind,
+                current.service_name,
+                red(current.status.as_str())
+            );
+            if !reason.is_empty() {
+                eprintln!("{}", indent(&reason));
+            }
+            bail!(
+                "operation {} {}",
+                current.id,
+                current.status.as_str().to_lowercase()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A success line.
+pub fn done(message: &str) {
+    eprintln!("{} {message}", green("✔"));
+}
+
+/// Printed for `--detach`.
+pub fn detached(operation: &Operation) {
+    eprintln!(
+        "{} {} started as operation {} {}",
+        operation.kind,
+        operation.service_name,
+        operation.id,
+        dim(&format!("(ferry ops {} to follow)", operation.service_name))
+    );
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

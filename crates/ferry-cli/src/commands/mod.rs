@@ -1,0 +1,11 @@
+//! One module per verb.
+
+pub mod completions;
+pub mod deploy;
+pub mod follow;
+pub mod lifecycle;
+pub mod logs;
+pub mod ops;
+pub mod server;
+pub mod status;
+pub mod up;

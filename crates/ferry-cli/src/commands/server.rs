@@ -1,0 +1,77 @@
+//! `ferry server`: runs the platform in the foreground until SIGTERM or Ctrl-C.
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use ferry_server::runtimes::RuntimeChoice;
+use ferry_server::ServerOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// API listener (the registry and console share it)
+    #[arg(long, default_value = "127.0.0.1:7070", env = "FERRY_API_ADDR")]
+    pub api: SocketAddr,
+    /// Router listener: http://<service>.localhost:<port>
+    #[arg(long, default_value = "127.0.0.1:8080", env = "FERRY_ROUTER_ADDR")]
+    pub router: SocketAddr,
+    /// Which runtime runs instances: docker when the engine answers (auto), or force one
+    #[arg(long, value_enum, default_value_t = RuntimeArg::Auto, env = "FERRY_RUNTIME")]
+    pub runtime: RuntimeArg,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum RuntimeArg {
+    Auto,
+    Docker,
+    Process,
+}
+
+impl ServerArgs {
+    pub fn options(&self, data_dir: Option<PathBuf>) -> ServerOptions {
+        let mut options = ServerOptions::defaults();
+        if let Some(dir) = data_dir {
+            options.data_dir = dir;
+        }
+        options.api_addr = self.api;
+        options.router_addr = self.router;
+        options.runtime = match self.runtime {
+            RuntimeArg::Auto => RuntimeChoice::Auto,
+            RuntimeArg::Docker => RuntimeChoice::Docker,
+            RuntimeArg::Process => RuntimeChoice::Process,
+        };
+        options
+    }
+}
+
+/// Cancels the token on SIGTERM or SIGINT.
+pub fn cancel_on_signals(token: CancellationToken) -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("signal received: stopping");
+        token.cancel();
+    });
+    Ok(())
+}
+
+pub async fn run(args: ServerArgs, data_dir: Option<PathBuf>) -> Result<()> {
+    let options = args.options(data_dir);
+    let shutdown = CancellationToken::new();
+    cancel_on_signals(shutdown.clone())?;
+    ferry_server::run(options, shutdown, |info| {
+        eprintln!(
+            "ferry server ready: API http://{}  router http://<service>.localhost:{}",
+            info.api,
+            info.router.rsplit(':').next().unwrap_or_default()
+        );
+    })
+    .await
+    .context("ferry server failed")
+}

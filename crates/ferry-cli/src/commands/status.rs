@@ -1,0 +1,150 @@
+//! `ferry ls` and `ferry status`: services, and one service in detail.
+
+use crate::client::{segment, Client};
+use crate::output::{ago, print_json, status_cell, table};
+use anyhow::Result;
+use comfy_table::Cell;
+use ferry_server::app::services::ServiceDetail;
+use ferry_server::http::services::ServerStatus;
+use ferry_types::{Revision, Service};
+
+pub async fn list(client: &Client, json: bool) -> Result<()> {
+    let services: Vec<Service> = client.get("/services").await?;
+    if json {
+        return print_json(&services);
+    }
+    if services.is_empty() {
+        eprintln!("no services yet: deploy one with `ferry deploy <dir>`");
+        return Ok(());
+    }
+    let mut out = table(&["NAME", "STATUS", "SOURCE", "URL", "UPDATED"]);
+    for service in services {
+        out.add_row(vec![
+            Cell::new(service.name.as_str()),
+            status_cell(&service.status.to_string()),
+            Cell::new(match service.source_kind {
+                ferry_types::SourceKind::Image => "image",
+                ferry_types::SourceKind::Directory => "directory",
+            }),
+            Cell::new(&service.url),
+            Cell::new(ago(service.updated_at)),
+        ]);
+    }
+    println!("{out}");
+    Ok(())
+}
+
+pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()> {
+    let Some(name) = name else {
+        let status: ServerStatus = client.get("/status").await?;
+        if json {
+            return print_json(&status);
+        }
+        println!("server    {} (ferry {})", client.base(), status.version);
+        println!("runtimes  {}", status.runtimes.join(", "));
+        println!("services  {}", status.services);
+        println!("data dir  {}", status.data_dir);
+        return Ok(());
+    };
+    let detail: ServiceDetail = client
+        .get(&format!("/services/{}", segment(name)))
+        .await?;
+    if json {
+        return print_json(&detail);
+    }
+    let service = &detail.service;
+    println!("{}  {}", service.name, service.status);
+    println!("  url        {}", service.url);
+    for domain in &service.domains {
+        println!("  domain     http://{domain}");
+    }
+    println!(
+        "  revision   {}",
+        detail
+            .active_revision_number
+            .map_or("none".to_string(), |n| n.to_string())
+    );
+    println!("  phase      {}", detail.runtime.phase);
+    println!("  restarts   {}", detail.runtime.restarts);
+    if let Some(exit) = &detail.runtime.last_exit {
+        println!("  last exit  {exit}");
+    }
+    let m = &detail.metrics;
+    println!(
+        "  requests   {} (2xx {}, 4xx {}, 5xx {}, router errors {}), p50 {:.1} ms, p99 {:.1} ms",
+        m.requests,
+        m.responses_2xx,
+        m.responses_4xx,
+        m.responses_5xx,
+        m.router_errors,
+        m.latency_p50_ms,
+        m.latency_p99_ms
+    );
+    if let Some(op) = &detail.last_operation {
+        println!(
+            "  last op    {} {} {} ({})",
+            op.id,
+            op.kind,
+            op.status,
+            ago(op.created_at)
+        );
+    }
+    if !detail.runtime.instances.is_empty() {
+        let mut out = table(&["INSTANCE", "REVISION", "RUNTIME", "STATE", "ADDRESS", "IN-FLIGHT", "STARTED"]);
+        let revisions: Vec<Revision> = client
+            .get(&format!("/services/{}/revisions", segment(name)))
+            .await
+            .unwrap_or_default();
+        for inst in &detail.runtime.instances {
+            let revision = revisions
+                .iter()
+                .find(|r| r.id == inst.revision_id)
+                .map_or(inst.revision_id.to_string(), |r| r.number.to_string());
+            out.add_row(vec![
+                Cell::new(inst.id.as_str()),
+                Cell::new(revision),
+                Cell::new(inst.runtime.to_string()),
+                status_cell(&inst.state.to_string()),
+                Cell::new(&inst.address),
+                Cell::new(inst.in_flight),
+                Cell::new(ago(inst.started_at)),
+            ]);
+        }
+        println!();
+        println!("{out}");
+    }
+    Ok(())
+}
+
+pub async fn revisions(client: &Client, name: &str, json: bool) -> Result<()> {
+    let revisions: Vec<Revision> = client
+        .get(&format!("/services/{}/revisions", segment(name)))
+        .await?;
+    if json {
+        return print_json(&revisions);
+    }
+    let mut out = table(&["REVISION", "STATUS", "SOURCE", "CREATED", "FAILURE"]);
+    for revision in revisions {
+        let source = match &revision.source {
+            ferry_types::RevisionSource::Image { image, .. } => image.clone(),
+            ferry_types::RevisionSource::Directory { digest } => {
+                format!("upload {}", &digest[..digest.len().min(19)])
+            }
+        };
+        out.add_row(vec![
+            Cell::new(revision.number),
+            status_cell(revision.status.as_str()),
+            Cell::new(source),
+            Cell::new(ago(revision.created_at)),
+            Cell::new(
+                revision
+                    .failure
+                    .as_deref()
+                    .and_then(|f| f.lines().next())
+                    .unwrap_or(""),
+            ),
+        ]);
+    }
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Human output: tables, colours only on a terminal, relative times; and `--json`.
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use serde::Serialize;
+use std::io::IsTerminal;
+use time::OffsetDateTime;
+
+/// Whether stdout is a terminal that wants colours (honours NO_COLOR).
+pub fn color_enabled() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+pub fn table(headers: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.iter().map(|h| Cell::new(h)));
+    if !color_enabled() {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// A status word coloured by meaning when colours are on.
+pub fn status_cell(status: &str) -> Cell {
+    let cell = Cell::new(status);
+    if !color_enabled() {
+        return cell;
+    }
+    let color = match status {
+        "RUNNING" | "SUCCEEDED" | "ACTIVE" | "ready" | "serving" => Color::Green,
+        "FAILED" | "CREATE_FAILED" | "ROLLBACK_FAILED" | "failed" => Color::Red,
+        "PAUSED" | "INACTIVE" | "draining" | "stopped" => Color::Yellow,
+        _ => Color::Cyan,
+    };
+    cell.fg(color)
+}
+
+pub fn paint(text: &str, ansi: &str) -> String {
+    if color_enabled() {
+        format!("\x1b[{ansi}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn green(text: &str) -> String {
+    paint(text, "32")
+}
+
+pub fn red(text: &str) -> String {
+    paint(text, "31")
+}
+
+pub fn dim(text: &str) -> String {
+    paint(text, "2")
+}
+
+/// "5s ago", "3m ago", "2h ago", "4d ago".
+pub fn ago(at: OffsetDateTime) -> String {
+    let seconds = (OffsetDateTime::now_utc() - at).whole_seconds().max(0);
+    match seconds {
+        0..=59 => format!("{seconds}s ago"),
+        60..=3599 => format!("{}m ago", seconds / 60),
+        3600..=86_399 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86_400),
+    }
+}
+
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

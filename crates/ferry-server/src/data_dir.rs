@@ -1,0 +1,145 @@
+//! The data directory: where the database, uploads, revision snapshots, logs, runtime
+//! records and the admin token live, and the file that tells clients where we listen.
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Paths under `$FERRY_DATA_DIR` (default: `$XDG_DATA_HOME/ferry`, else
+/// `~/.local/share/ferry`).
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+/// Written once both listeners are bound, so clients (and tests using port 0) find the
+/// server; removed on a clean exit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub api: String,
+    pub router: String,
+    pub pid: u32,
+    pub version: String,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The default location, from the environment.
+    pub fn default_root() -> PathBuf {
+        if let Some(dir) = std::env::var_os("FERRY_DATA_DIR").filter(|v| !v.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(dir).join("ferry");
+        }
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+        PathBuf::from(home).join(".local/share/ferry")
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn database(&self) -> PathBuf {
+        self.root.join("ferry.db")
+    }
+    pub fn token_file(&self) -> PathBuf {
+        self.root.join("token")
+    }
+    pub fn server_info_file(&self) -> PathBuf {
+        self.root.join("server.json")
+    }
+    /// Uploaded source archives, named by their sha256.
+    pub fn uploads(&self) -> PathBuf {
+        self.root.join("uploads")
+    }
+    /// One directory per source revision: the snapshot its instances run.
+    pub fn builds(&self) -> PathBuf {
+        self.root.join("builds")
+    }
+    pub fn revision_dir(&self, revision: &ferry_types::RevisionId) -> PathBuf {
+        self.builds().join(revision.as_str())
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    pub fn service_logs(&self, service_name: &str) -> PathBuf {
+        self.logs().join(service_name)
+    }
+    /// Records of the process runtime's instances.
+    pub fn process_state(&self) -> PathBuf {
+        self.root.join("run/process")
+    }
+
+    /// Creates the directory tree (owner-only: it holds the token and user code).
+    pub fn ensure(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.root)?;
+        std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
+        for dir in [self.uploads(), self.builds(), self.logs(), self.process_state()] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the admin token, creating it (mode 0600) on first start.
+    pub fn load_or_create_token(&self) -> std::io::Result<String> {
+        let path = self.token_file();
+        match std::fs::read_to_string(&path) {
+            Ok(token) if !token.trim().is_empty() => {
+                // Tighten permissions someone loosened; the token is the only secret.
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                return Ok(token.trim().to_string());
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let token = format!(
+            "ferry_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        writeln!(file, "{token}")?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(token)
+    }
+
+    pub fn write_server_info(&self, info: &ServerInfo) -> std::io::Result<()> {
+        let tmp = self.server_info_file().with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?)?;
+        std::fs::rename(tmp, self.server_info_file())
+    }
+
+    pub fn read_server_info(&self) -> Option<ServerInfo> {
+        let bytes = std::fs::read(self.server_info_file()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_created_once_with_owner_only_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("data"));
+        data.ensure().unwrap();
+        let token = data.load_or_create_token().unwrap();
+        assert!(token.starts_with("ferry_") && token.len() > 60);
+        let mode = std::fs::metadata(data.token_file()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(data.load_or_create_token().unwrap(), token);
+    }
+}

@@ -1,0 +1,218 @@
+//! The HTTP API on the shared listener: `/api/v1/…` (token required). Handlers are thin:
+//! they parse, call the app layer, and turn its result into JSON.
+
+mod logs;
+pub mod openapi;
+mod operations;
+pub mod services;
+pub mod uploads;
+
+use crate::app::{App, AppError};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: Arc<App>,
+    pub token: Arc<str>,
+    /// Ends long-lived responses (log follows) when the server stops.
+    pub shutdown: CancellationToken,
+}
+
+/// The whole HTTP surface of the API listener.
+pub fn router(state: ApiState) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .route("/status", get(services::server_status))
+        .route("/services", get(services::list))
+        .route(
+            "/services/{name}",
+            get(services::describe).delete(services::delete),
+        )
+        .route("/services/{name}/deployments", post(services::deploy))
+        .route("/services/{name}/rollback", post(services::rollback))
+        .route("/services/{name}/pause", post(services::pause))
+        .route("/services/{name}/resume", post(services::resume))
+        .route("/services/{name}/revisions", get(services::revisions))
+        .route(
+            "/services/{name}/revisions/{number}",
+            get(services::revision),
+        )
+        .route("/services/{name}/instances", get(services::instances))
+        .route("/services/{name}/metrics", get(services::metrics))
+        .route("/services/{name}/operations", get(operations::for_service))
+        .route("/services/{name}/logs", get(logs::stream))
+        .route("/operations", get(operations::list))
+        .route("/operations/{id}", get(operations::get))
+        .route(
+            "/uploads",
+            post(uploads::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .fallback(api_not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/", get(index))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+        .with_state(state)
+}
+
+async fn index() -> &'static str {
+    "ferry server: the API is under /api/v1 (see /api/v1/openapi.json); apps are served by the router.\n"
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError(AppError::not_found("API route"))
+}
+
+/// Rejects `/api/…` requests without the admin token (Bearer, or Basic with the token as
+/// password so `docker login` works later). Unknown API paths are rejected too, so the
+/// API's shape is not readable without the token.
+async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let protected = path.starts_with("/api/") || path == "/api" || path.starts_with("/v2");
+    if !protected {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(token_from_authorization);
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => {
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong token: send `Authorization: Bearer <token>` (the token is in the server's data dir, file `token`, or set FERRY_TOKEN)",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"ferry\""),
+            );
+            response
+        }
+    }
+}
+
+fn token_from_authorization(value: &str) -> Option<String> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64_decode(rest)?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (_, password) = text.split_once(':')?;
+        return Some(password.to_string());
+    }
+    None
+}
+
+/// Standard base64 (with or without padding); small enough not to need a crate.
+fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for byte in input.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// JSON error body: `{"code": "...", "message": "..."}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            code: code.to_string(),
+            message: message.to_string(),
+        }),
+    )
+        .into_response()
+}
+
+/// An app error on its way out as JSON.
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::InvalidConfig(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::RuntimeUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        error_response(status, self.0.code(), &self.0.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<Json<T>, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_and_basic_tokens() {
+        assert_eq!(
+            token_from_authorization("Bearer abc").as_deref(),
+            Some("abc")
+        );
+        // "ferry:abc"
+        assert_eq!(
+            token_from_authorization("Basic ZmVycnk6YWJj").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(token_from_authorization("Basic !!!"), None);
+        assert_eq!(token_from_authorization("abc"), None);
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,127 @@
+//! The OpenAPI 3.1 document of `/api/v1`, generated from one catalogue of routes (the
+//! same list the auth test walks, so a new route cannot be forgotten there).
+
+use super::ApiState;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// One documented route.
+pub struct ApiRoute {
+    pub method: &'static str,
+    /// Path under `/api/v1`, with `{param}` placeholders.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Whether the request has a JSON body.
+    pub json_body: bool,
+    /// Success status.
+    pub status: u16,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    json_body: bool,
+    status: u16,
+) -> ApiRoute {
+    ApiRoute {
+        method,
+        path,
+        summary,
+        json_body,
+        status,
+    }
+}
+
+/// Every route of the API.
+pub const ROUTES: &[ApiRoute] = &[
+    route("get", "/openapi.json", "This document", false, 200),
+    route("get", "/status", "Server version, runtimes and counts", false, 200),
+    route("get", "/services", "List services", false, 200),
+    route("get", "/services/{name}", "Describe a service with its instances, metrics and last operation", false, 200),
+    route("delete", "/services/{name}", "Delete a service (operation)", false, 202),
+    route("post", "/services/{name}/deployments", "Deploy a new revision from an upload or an image, creating the service if needed (operation)", true, 202),
+    route("post", "/services/{name}/rollback", "Re-activate an earlier revision (operation)", true, 202),
+    route("post", "/services/{name}/pause", "Stop all instances; the router answers 503 (operation)", false, 202),
+    route("post", "/services/{name}/resume", "Start instances again (operation)", false, 202),
+    route("get", "/services/{name}/revisions", "List revisions, newest first", false, 200),
+    route("get", "/services/{name}/revisions/{number}", "One revision", false, 200),
+    route("get", "/services/{name}/instances", "Running instances, restarts and last exit", false, 200),
+    route("get", "/services/{name}/metrics", "Request count and latency through the router", false, 200),
+    route("get", "/services/{name}/operations", "Operations of a service, newest first", false, 200),
+    route("get", "/services/{name}/logs", "Instance and build logs as NDJSON; `follow=true` streams", false, 200),
+    route("get", "/operations", "All operations, newest first", false, 200),
+    route("get", "/operations/{id}", "One operation with its event timeline (`after=<seq>` for new events)", false, 200),
+    route("post", "/uploads", "Upload a source archive (.tar.gz); returns its sha256 digest", false, 201),
+];
+
+/// Builds the document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let entry = paths
+            .entry(format!("/api/v1{}", route.path))
+            .or_insert_with(|| json!({}));
+        let parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": route.summary,
+            "parameters": parameters,
+            "responses": {
+                route.status.to_string(): {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "default": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        if route.json_body {
+            operation["requestBody"] = json!({
+                "required": false,
+                "content": {"application/json": {"schema": {"type": "object"}}}
+            });
+        }
+        if route.path == "/uploads" {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}}
+            });
+        }
+        entry[route.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ferry API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Deploy, route and operate services on a ferry server. Every route needs the admin token."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "description": "Stable machine-readable code: unauthorized, not_found, conflict, invalid_config, bad_request, runtime_unavailable, internal"},
+                        "message": {"type": "string"}
+                    }
+                }
+            },
+            "responses": {
+                "Unauthorized": {"description": "Missing or wrong token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        }
+    })
+}
+
+pub async fn serve(State(_state): State<ApiState>) -> Json<Value> {
+    Json(document())
+}
