@@ -36,10 +36,17 @@ pub struct ApiError {
 }
 
 impl Connection {
-    pub fn resolve(server: Option<String>, token: Option<String>, data_dir: Option<PathBuf>) -> Self {
+    pub fn resolve(
+        server: Option<String>,
+        token: Option<String>,
+        data_dir: Option<PathBuf>,
+    ) -> Self {
         let data = DataDir::new(data_dir.unwrap_or_else(DataDir::default_root));
         let base = server
-            .or_else(|| data.read_server_info().map(|info| format!("http://{}", info.api)))
+            .or_else(|| {
+                data.read_server_info()
+                    .map(|info| format!("http://{}", info.api))
+            })
             .unwrap_or_else(|| "http://127.0.0.1:7070".to_string());
         let base = if base.contains("://") {
             base
@@ -133,8 +140,12 @@ impl Client {
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T> {
-    let bytes = response.bytes().await.context("reading the server's answer")?;
-    serde_json::from_slice(&bytes).context("the server's answer is not what this ferry expects (version mismatch?)")
+    let bytes = response
+        .bytes()
+        .await
+        .context("reading the server's answer")?;
+    serde_json::from_slice(&bytes)
+        .context("the server's answer is not what this ferry expects (version mismatch?)")
 }
 
 /// Percent-encodes one path segment (service names are safe already; ids may not be).

@@ -135,6 +135,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // reqwest's rustls needs a process-wide crypto provider; an error only means one is
+    // already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     // The analysis commands are synchronous and own their exit codes (Hadolint's and
     // Trivy's), so they run before any async runtime exists.
@@ -222,7 +225,9 @@ fn run_async(global: Global, command: Command) -> Result<()> {
         match command {
             Command::Deploy(args) => commands::deploy::run(&client, args, json).await,
             Command::Ls => commands::status::list(&client, json).await,
-            Command::Status { name } => commands::status::show(&client, name.as_deref(), json).await,
+            Command::Status { name } => {
+                commands::status::show(&client, name.as_deref(), json).await
+            }
             Command::Logs { name, follow, tail } => {
                 commands::logs::run(&client, &name, follow, tail, json).await
             }
@@ -234,7 +239,10 @@ fn run_async(global: Global, command: Command) -> Result<()> {
                 name,
                 revision,
                 detach,
-            } => commands::lifecycle::run(&client, &name, Action::Rollback(revision), detach, json).await,
+            } => {
+                commands::lifecycle::run(&client, &name, Action::Rollback(revision), detach, json)
+                    .await
+            }
             Command::Pause { name, detach } => {
                 commands::lifecycle::run(&client, &name, Action::Pause, detach, json).await
             }

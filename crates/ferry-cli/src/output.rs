@@ -14,7 +14,7 @@ pub fn color_enabled() -> bool {
 pub fn table(headers: &[&str]) -> Table {
     let mut table = Table::new();
     table
-        .load_preset(NOTHING)
+        .load_style(NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(headers.iter().map(|h| Cell::new(h)));
     if !color_enabled() {

@@ -19,7 +19,6 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
 use futures_util::StreamExt;
-use nix::sys::signal::Signal;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -565,15 +564,7 @@ pub(crate) fn status_from_state(state: &ContainerState) -> RunStatus {
         format!("failed: {error}")
     } else {
         match code {
-            Some(code) if code > 128 => match Signal::try_from(code - 128) {
-                Ok(signal) => format!(
-                    "exited with code {code} (killed by signal {} ({}))",
-                    code - 128,
-                    signal.as_str()
-                ),
-                Err(_) => format!("exited with code {code}"),
-            },
-            Some(code) => format!("exited with code {code}"),
+            Some(code) => crate::describe_exit_code(code),
             None => "exited".to_string(),
         }
     };

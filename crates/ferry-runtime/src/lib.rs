@@ -168,3 +168,16 @@ pub(crate) fn check_instance_id(id: &InstanceId) -> Result<(), RuntimeError> {
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Words for an exit code. Shells and container inits report a child killed by
+/// signal N as code 128+N, so such codes also name the signal.
+pub(crate) fn describe_exit_code(code: i32) -> String {
+    match nix::sys::signal::Signal::try_from(code - 128) {
+        Ok(signal) if code > 128 => format!(
+            "exited with code {code} (killed by signal {} ({}))",
+            code - 128,
+            signal.as_str()
+        ),
+        _ => format!("exited with code {code}"),
+    }
+}

@@ -436,7 +436,7 @@ pub(crate) fn describe_exit(status: ExitStatus) -> RunStatus {
     if let Some(code) = status.code() {
         RunStatus::Exited {
             code: Some(code),
-            reason: format!("exited with code {code}"),
+            reason: crate::describe_exit_code(code),
         }
     } else if let Some(signal) = status.signal() {
         let name = Signal::try_from(signal)

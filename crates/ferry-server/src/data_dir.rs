@@ -78,7 +78,12 @@ impl DataDir {
     pub fn ensure(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.root)?;
         std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
-        for dir in [self.uploads(), self.builds(), self.logs(), self.process_state()] {
+        for dir in [
+            self.uploads(),
+            self.builds(),
+            self.logs(),
+            self.process_state(),
+        ] {
             std::fs::create_dir_all(dir)?;
         }
         Ok(())
@@ -117,7 +122,10 @@ impl DataDir {
 
     pub fn write_server_info(&self, info: &ServerInfo) -> std::io::Result<()> {
         let tmp = self.server_info_file().with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(tmp, self.server_info_file())
     }
 
@@ -138,7 +146,10 @@ mod tests {
         data.ensure().unwrap();
         let token = data.load_or_create_token().unwrap();
         assert!(token.starts_with("ferry_") && token.len() > 60);
-        let mode = std::fs::metadata(data.token_file()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(data.token_file())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(data.load_or_create_token().unwrap(), token);
     }

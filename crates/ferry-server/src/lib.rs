@@ -181,7 +181,10 @@ pub async fn run(
     Ok(())
 }
 
-async fn bind(addr: SocketAddr, flag: &'static str) -> Result<tokio::net::TcpListener, ServerError> {
+async fn bind(
+    addr: SocketAddr,
+    flag: &'static str,
+) -> Result<tokio::net::TcpListener, ServerError> {
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, flag, source })
@@ -209,7 +212,7 @@ async fn select_runtimes(choice: RuntimeChoice, data: &DataDir) -> Result<Runtim
 
 /// Containers are labelled with this so two ferry servers (or test runs) sharing one
 /// engine never adopt or stop each other's instances: a short hash of the data dir.
-fn docker_namespace(data: &DataDir) -> String {
+pub fn docker_namespace(data: &DataDir) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(data.root().as_os_str().as_encoded_bytes());
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()

@@ -56,6 +56,27 @@ impl Store {
         insert_operation(&conn, service, service_name, kind, revision)
     }
 
+    /// Records an operation that moves the service to `revision` and points the
+    /// service's desired revision at it, in one transaction: the deployer never sees
+    /// one without the other.
+    pub fn create_operation_with_desired(
+        &self,
+        service: &ServiceId,
+        service_name: &str,
+        kind: OperationKind,
+        revision: &RevisionId,
+    ) -> Result<Operation, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let operation = insert_operation(&tx, service, service_name, kind, Some(revision))?;
+        tx.execute(
+            "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
+            params![service.as_str(), revision.as_str(), ts(ferry_types::now())],
+        )?;
+        tx.commit()?;
+        Ok(operation)
+    }
+
     /// An operation with its whole event timeline.
     pub fn get_operation(&self, id: &OperationId) -> Result<Option<Operation>, StoreError> {
         let conn = self.conn();

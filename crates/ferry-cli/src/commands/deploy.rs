@@ -91,7 +91,9 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
                 Some(name) => name.clone(),
                 None => ServiceName::from_dir_name(image_base_name(image))
                     .map(|n| n.to_string())
-                    .with_context(|| format!("cannot make a service name from {image:?}: pass --name"))?,
+                    .with_context(|| {
+                        format!("cannot make a service name from {image:?}: pass --name")
+                    })?,
             };
             (name, DeploySource::Image(image.clone()))
         }

@@ -14,7 +14,13 @@ pub enum Action {
     Delete,
 }
 
-pub async fn run(client: &Client, name: &str, action: Action, detach: bool, json: bool) -> Result<()> {
+pub async fn run(
+    client: &Client,
+    name: &str,
+    action: Action,
+    detach: bool,
+    json: bool,
+) -> Result<()> {
     let base = format!("/services/{}", segment(name));
     let accepted: Accepted = match &action {
         Action::Rollback(revision) => {
@@ -48,7 +54,9 @@ pub async fn run(client: &Client, name: &str, action: Action, detach: bool, json
             "{name} rolled back to revision {}: {url}",
             accepted.revision.map(|r| r.number).unwrap_or_default()
         ),
-        Action::Pause => format!("{name} paused (the router answers 503 until `ferry resume {name}`)"),
+        Action::Pause => {
+            format!("{name} paused (the router answers 503 until `ferry resume {name}`)")
+        }
         Action::Resume => format!("{name} resumed: {url}"),
         Action::Delete => format!("{name} deleted"),
     });

@@ -16,7 +16,10 @@ pub async fn run(client: &Client, name: &str, follow: bool, tail: usize, json: b
     let response = client
         .send(client.request(
             reqwest::Method::GET,
-            &format!("/services/{}/logs?tail={tail}&follow={follow}", segment(name)),
+            &format!(
+                "/services/{}/logs?tail={tail}&follow={follow}",
+                segment(name)
+            ),
         ))
         .await?;
     let mut stream = response.bytes_stream();

@@ -8,9 +8,7 @@ use ferry_types::Operation;
 
 pub async fn run(client: &Client, name: Option<&str>, id: Option<&str>, json: bool) -> Result<()> {
     if let Some(id) = id {
-        let op: Operation = client
-            .get(&format!("/operations/{}", segment(id)))
-            .await?;
+        let op: Operation = client.get(&format!("/operations/{}", segment(id))).await?;
         if json {
             return print_json(&op);
         }
@@ -47,7 +45,12 @@ pub async fn run(client: &Client, name: Option<&str>, id: Option<&str>, json: bo
             Cell::new(op.kind.as_str()),
             status_cell(op.status.as_str()),
             Cell::new(ago(op.created_at)),
-            Cell::new(op.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("")),
+            Cell::new(
+                op.error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .unwrap_or(""),
+            ),
         ]);
     }
     println!("{out}");

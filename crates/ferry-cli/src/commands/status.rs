@@ -46,9 +46,7 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         println!("data dir  {}", status.data_dir);
         return Ok(());
     };
-    let detail: ServiceDetail = client
-        .get(&format!("/services/{}", segment(name)))
-        .await?;
+    let detail: ServiceDetail = client.get(&format!("/services/{}", segment(name))).await?;
     if json {
         return print_json(&detail);
     }
@@ -90,7 +88,15 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         );
     }
     if !detail.runtime.instances.is_empty() {
-        let mut out = table(&["INSTANCE", "REVISION", "RUNTIME", "STATE", "ADDRESS", "IN-FLIGHT", "STARTED"]);
+        let mut out = table(&[
+            "INSTANCE",
+            "REVISION",
+            "RUNTIME",
+            "STATE",
+            "ADDRESS",
+            "IN-FLIGHT",
+            "STARTED",
+        ]);
         let revisions: Vec<Revision> = client
             .get(&format!("/services/{}/revisions", segment(name)))
             .await

@@ -8,7 +8,11 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-pub async fn run(server: ServerArgs, deploy_args: DeployArgs, data_dir: Option<PathBuf>) -> Result<()> {
+pub async fn run(
+    server: ServerArgs,
+    deploy_args: DeployArgs,
+    data_dir: Option<PathBuf>,
+) -> Result<()> {
     let options = server.options(data_dir);
     let data_root = options.data_dir.clone();
     let shutdown = CancellationToken::new();
@@ -28,7 +32,8 @@ pub async fn run(server: ServerArgs, deploy_args: DeployArgs, data_dir: Option<P
             anyhow::bail!("the server stopped before it was ready");
         }
     };
-    let connection = Connection::resolve(Some(format!("http://{}", info.api)), None, Some(data_root));
+    let connection =
+        Connection::resolve(Some(format!("http://{}", info.api)), None, Some(data_root));
     let client = Client::new(connection)?;
     if let Err(err) = deploy::run(&client, deploy_args, false).await {
         shutdown.cancel();

@@ -8,8 +8,7 @@ use ferry_runtime::RuntimeError;
 use ferry_store::{NewDeployment, NewService, ServiceRow};
 use ferry_types::{
     config::ConfigError, HealthProtocol, Operation, OperationKind, Revision, RevisionId,
-    RevisionSource, RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus,
-    SourceKind,
+    RevisionSource, RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,7 +60,7 @@ pub struct Accepted {
 }
 
 /// A service with its running side, for `ferry status`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServiceDetail {
     #[serde(flatten)]
     pub service: Service,
@@ -377,20 +376,17 @@ impl App {
                 "{name} is paused; resume it first"
             )));
         }
-        let operation = self.store.create_operation(
+        let operation = self.store.create_operation_with_desired(
             &row.id,
             row.name.as_str(),
             OperationKind::Rollback,
-            Some(&target.id),
+            &target.id,
         )?;
         self.store.add_operation_event(
             &operation.id,
             ferry_types::EventLevel::Info,
             &format!("Rolling back to revision {}", target.number),
         )?;
-        // The old revision runs its own files and config; its build is not repeated
-        // because its build marker is still there.
-        self.store.set_desired_revision(&row.id, Some(&target.id))?;
         self.deployer.wake(&row.id);
         Ok(Accepted {
             service: self.service_view(&self.service_row(name)?)?,

@@ -42,9 +42,8 @@ impl App {
             let mut hasher = Sha256::new();
             let mut size: u64 = 0;
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|err| {
-                    AppError::BadRequest(format!("upload interrupted: {err}"))
-                })?;
+                let chunk = chunk
+                    .map_err(|err| AppError::BadRequest(format!("upload interrupted: {err}")))?;
                 size += chunk.len() as u64;
                 if size > MAX_UPLOAD_BYTES {
                     return Err(AppError::BadRequest(format!(
@@ -141,7 +140,10 @@ fn unpack(archive: &Path, dest: &Path) -> Result<(), AppError> {
             if !inside {
                 return Err(AppError::BadRequest(format!(
                     "upload has an entry outside its root: {}",
-                    entry.path().map(|p| p.display().to_string()).unwrap_or_default()
+                    entry
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
                 )));
             }
         }

@@ -15,11 +15,11 @@ use ferry_runtime::{
 };
 use ferry_store::{ServiceRow, Store, StoreError};
 use ferry_types::{
-    EventLevel, HealthProtocol, InstanceId, InstanceInfo, InstanceState, Operation,
-    OperationKind, OperationStatus, Revision, RevisionId, RevisionSource, RevisionStatus,
-    RuntimeKind, ServiceConfig, ServiceId,
+    EventLevel, HealthProtocol, InstanceId, InstanceInfo, InstanceState, Operation, OperationKind,
+    OperationStatus, Revision, RevisionId, RevisionSource, RevisionStatus, RuntimeKind,
+    ServiceConfig, ServiceId,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ impl Default for DeployerSettings {
 }
 
 /// What the API shows about a service's running side.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ServiceSnapshot {
     pub instances: Vec<InstanceInfo>,
     /// Instances replaced after a crash or failed health checks since ferry started.
@@ -367,7 +367,7 @@ impl Worker {
                 "no revision".to_string()
             };
             self.publish_route(&row, None);
-            self.settle_operations(&row)?;
+            self.settle_operations()?;
             return Ok(Next::After(self.settings().idle_tick * 2));
         };
         let Some(revision) = self.store().get_revision(&desired)? else {
@@ -376,14 +376,11 @@ impl Worker {
         };
         if row.active_revision.as_ref() != Some(&desired) {
             self.rollout(&row, &revision).await?;
-            // Re-read: the rollout changed the store.
-            if let Some(row) = self.store().get_service(&self.id)? {
-                self.settle_operations(&row)?;
-            }
+            self.settle_operations()?;
             return Ok(Next::After(Duration::ZERO));
         }
         let next = self.maintain(&row, &revision).await;
-        self.settle_operations(&row)?;
+        self.settle_operations()?;
         Ok(next)
     }
 
@@ -411,10 +408,7 @@ impl Worker {
                     id: found.instance_id.clone(),
                     revision: found.revision_id.clone(),
                     runtime: kind,
-                    upstream: Arc::new(Upstream::new(
-                        found.instance_id.to_string(),
-                        found.address,
-                    )),
+                    upstream: Arc::new(Upstream::new(found.instance_id.to_string(), found.address)),
                     state: InstanceState::Starting,
                     in_rotation: false,
                     started_at: ferry_types::now(),
@@ -476,8 +470,11 @@ impl Worker {
     fn finish(&self, op: &Operation, outcome: Result<(), String>) -> Result<(), WorkerError> {
         match outcome {
             Ok(()) => {
-                self.store()
-                    .add_operation_event(&op.id, EventLevel::Info, "Operation succeeded")?;
+                self.store().add_operation_event(
+                    &op.id,
+                    EventLevel::Info,
+                    "Operation succeeded",
+                )?;
                 self.store()
                     .set_operation_status(&op.id, OperationStatus::Succeeded, None)?;
             }
@@ -488,21 +485,31 @@ impl Worker {
                     EventLevel::Error,
                     &format!("Operation failed: {first_line}"),
                 )?;
-                self.store()
-                    .set_operation_status(&op.id, OperationStatus::Failed, Some(&reason))?;
+                self.store().set_operation_status(
+                    &op.id,
+                    OperationStatus::Failed,
+                    Some(&reason),
+                )?;
             }
         }
         Ok(())
     }
 
     /// Completes operations whose goal the current state meets (or can no longer meet).
-    fn settle_operations(&self, row: &ServiceRow) -> Result<(), WorkerError> {
+    /// The operations are read before the service row: an operation and the desired
+    /// revision it sets are written in one transaction, so the row read after is at
+    /// least as new as every operation seen.
+    fn settle_operations(&self) -> Result<(), WorkerError> {
+        let operations = self.store().unfinished_operations(&self.id)?;
+        let Some(row) = self.store().get_service(&self.id)? else {
+            return Ok(());
+        };
         let ready = self
             .instances
             .iter()
             .filter(|i| i.in_rotation && i.state == InstanceState::Ready)
             .count();
-        for op in self.store().unfinished_operations(&self.id)? {
+        for op in operations {
             let outcome = match op.kind {
                 OperationKind::PauseService => {
                     (row.paused && self.instances.is_empty()).then_some(Ok(()))
@@ -599,7 +606,7 @@ impl Worker {
             self.drain_and_stop(&ids, Duration::from_secs(30)).await;
         }
         self.publish_route(row, None);
-        self.settle_operations(row)
+        self.settle_operations()
     }
 
     /// Moves the service to `revision`: build, start, wait healthy, switch, drain.
@@ -636,9 +643,7 @@ impl Worker {
                     .set_active_revision(&self.id, Some(&revision.id))?;
                 self.crash_streak = 0;
                 self.backoff_until = None;
-                if let Some(row) = self.store().get_service(&self.id)? {
-                    self.settle_operations(&row)?;
-                }
+                self.settle_operations()?;
                 if !old.is_empty() {
                     let drain = row_drain_timeout(self.store(), row);
                     tracing::info!(service = %self.name, count = old.len(), "draining old instances");
@@ -941,12 +946,7 @@ impl Worker {
     /// instance count, admit new instances once healthy.
     async fn maintain(&mut self, row: &ServiceRow, revision: &Revision) -> Next {
         let config = &revision.config;
-        let Ok(runtime) = self
-            .deployer
-            .runtimes
-            .for_source(row.source_kind)
-            .cloned()
-        else {
+        let Ok(runtime) = self.deployer.runtimes.for_source(row.source_kind).cloned() else {
             self.phase = crate::runtimes::NO_DOCKER_MESSAGE.to_string();
             self.publish_route(row, Some(config));
             return Next::After(Duration::from_secs(5));
@@ -1003,8 +1003,8 @@ impl Worker {
                     }
                 }
                 InstanceState::Ready => {
-                    inst.next_probe = Instant::now()
-                        + Duration::from_secs(config.health_check.interval.into());
+                    inst.next_probe =
+                        Instant::now() + Duration::from_secs(config.health_check.interval.into());
                     match result {
                         Ok(()) => inst.failures = 0,
                         Err(err) => {
@@ -1049,11 +1049,10 @@ impl Worker {
             self.backoff_until = Some(Instant::now() + backoff);
         }
         // A streak ends once an instance has stayed ready for a while.
-        if self
-            .instances
-            .iter()
-            .any(|i| i.ready_since.is_some_and(|t| t.elapsed() > Duration::from_secs(10)))
-        {
+        if self.instances.iter().any(|i| {
+            i.ready_since
+                .is_some_and(|t| t.elapsed() > Duration::from_secs(10))
+        }) {
             self.crash_streak = 0;
         }
         let wanted = config.scaling.min.max(1) as usize;

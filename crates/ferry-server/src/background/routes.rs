@@ -52,7 +52,9 @@ impl RoutePublisher {
 
     /// The route currently published for a service.
     pub fn current(&self, service: &ServiceId) -> Option<Arc<ServiceRoute>> {
-        self.lock().get(service).map(|entry| Arc::clone(&entry.route))
+        self.lock()
+            .get(service)
+            .map(|entry| Arc::clone(&entry.route))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ServiceId, ServiceEntry>> {

@@ -48,7 +48,10 @@ pub async fn stream(
             (Some(first), follower, shutdown, app, name),
             |(pending, mut follower, shutdown, app, name)| async move {
                 if let Some(first) = pending {
-                    return Some((Ok::<Bytes, std::io::Error>(first), (None, follower, shutdown, app, name)));
+                    return Some((
+                        Ok::<Bytes, std::io::Error>(first),
+                        (None, follower, shutdown, app, name),
+                    ));
                 }
                 loop {
                     tokio::select! {

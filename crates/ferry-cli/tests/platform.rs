@@ -1,0 +1,631 @@
+//! End-to-end: the real `ferry server` and `ferry` CLI with the process runtime, real
+//! SQLite, real processes, curl through the router.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::*;
+
+#[test]
+fn deploys_every_example_app_and_serves_it_through_the_router() {
+    let platform = TestPlatform::start();
+    let out = platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    assert!(out.contains("http://hello.localhost:"), "{out}");
+    let (status, body) = platform.curl("hello.localhost", "/");
+    assert_eq!((status, body.trim()), (200, "Hello from ferry"));
+
+    // apprunner.yaml as App Runner users write it, port via network.env.
+    platform.ferry_ok(&[
+        "deploy",
+        example("apprunner-python").to_str().unwrap(),
+        "--name",
+        "greeter",
+    ]);
+    let (status, body) = platform.curl("greeter.localhost", "/");
+    assert_eq!(
+        (status, body.trim()),
+        (200, "Greetings from apprunner.yaml")
+    );
+
+    let listed = platform.ferry_json(&["ls"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["greeter", "hello"]);
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["status"] == "RUNNING"));
+
+    // Unknown host: the router's 404 page.
+    let (status, body) = platform.curl("nope.localhost", "/");
+    assert_eq!(status, 404);
+    assert!(body.contains("nope.localhost"));
+}
+
+#[test]
+fn redeploy_rollback_pause_resume_delete() {
+    let platform = TestPlatform::start();
+    let app = example("hello");
+    let app = app.to_str().unwrap();
+    platform.ferry_ok(&["deploy", app, "--env", "MARKER=one"]);
+    platform.ferry_ok(&["deploy", app, "--env", "MARKER=two"]);
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry two"
+    );
+
+    let revisions = platform.ferry_json(&["revisions", "hello"]);
+    let statuses: Vec<&str> = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ACTIVE", "INACTIVE"]);
+
+    // Rollback runs revision 1's own files and config again, without a rebuild.
+    platform.ferry_ok(&["rollback", "hello"]);
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry one"
+    );
+    platform.ferry_ok(&["rollback", "hello", "2"]);
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry two"
+    );
+
+    platform.ferry_ok(&["pause", "hello"]);
+    let (status, body) = platform.curl("hello.localhost", "/");
+    assert_eq!(status, 503);
+    assert!(body.to_lowercase().contains("paused"), "{body}");
+    let status = platform.ferry_json(&["status", "hello"]);
+    assert_eq!(status["status"], "PAUSED");
+    assert!(status["runtime"]["instances"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    platform.ferry_fails(&["pause", "hello"]);
+
+    platform.ferry_ok(&["resume", "hello"]);
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry two"
+    );
+
+    let logs = platform.ferry_ok(&["logs", "hello", "--tail", "50"]);
+    assert!(logs.contains("listening on 127.0.0.1:"), "{logs}");
+    assert!(logs.contains("[build-1]"), "{logs}");
+
+    let ops = platform.ferry_json(&["ops", "hello"]);
+    let kinds: Vec<&str> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "RESUME_SERVICE",
+            "PAUSE_SERVICE",
+            "ROLLBACK",
+            "ROLLBACK",
+            "START_DEPLOYMENT",
+            "CREATE_SERVICE"
+        ]
+    );
+    assert!(ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["status"] == "SUCCEEDED"));
+    let first = ops.as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let timeline = platform.ferry_ok(&["ops", "--id", &first]);
+    assert!(
+        timeline.contains("Traffic switched to revision 1"),
+        "{timeline}"
+    );
+
+    platform.ferry_ok(&["delete", "hello"]);
+    assert_eq!(platform.curl("hello.localhost", "/").0, 404);
+    let listed = platform.ferry_json(&["ls"]);
+    assert!(listed.as_array().unwrap().is_empty());
+    let err = platform.ferry_fails(&["status", "hello"]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn failed_deploys_keep_the_previous_revision_serving() {
+    let platform = TestPlatform::start();
+    let app = copy_app("hello");
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--env", "MARKER=good"]);
+
+    // 1. A process that exits at once.
+    let err = platform.ferry_fails(&["deploy", dir, "--command", "echo about to fail; exit 3"]);
+    assert!(err.contains("exited with code 3"), "{err}");
+    assert!(
+        err.contains("about to fail"),
+        "the last log lines are shown: {err}"
+    );
+    assert_eq!(
+        platform.curl("hello.localhost", "/"),
+        (200, "Hello from ferry good\n".into())
+    );
+
+    // 2. A process that never opens its port (short health check window).
+    write_config(
+        app.path(),
+        "name = \"hello\"\n[run]\ncommand = \"echo sleeping; exec sleep 600\"\n[health_check]\ninterval = 1\nunhealthy_threshold = 2\n",
+    );
+    let started = Instant::now();
+    let err = platform.ferry_fails(&["deploy", dir]);
+    assert!(err.contains("health check failed"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(
+        platform.curl("hello.localhost", "/"),
+        (200, "Hello from ferry good\n".into())
+    );
+
+    // 3. A build that fails.
+    write_config(
+        app.path(),
+        "name = \"hello\"\n[build]\ncommand = \"echo compiling; false\"\n[run]\ncommand = \"python3 app.py\"\n",
+    );
+    let err = platform.ferry_fails(&["deploy", dir]);
+    assert!(err.contains("build failed"), "{err}");
+    assert!(err.contains("compiling"), "{err}");
+    assert_eq!(platform.curl("hello.localhost", "/").0, 200);
+
+    let status = platform.ferry_json(&["status", "hello"]);
+    assert_eq!(status["status"], "RUNNING");
+    assert_eq!(status["active_revision_number"], 1);
+    let revisions = platform.ferry_json(&["revisions", "hello"]);
+    let statuses: Vec<&str> = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["FAILED", "FAILED", "FAILED", "ACTIVE"]);
+    let ops = platform.ferry_json(&["ops", "hello"]);
+    assert_eq!(ops[0]["status"], "FAILED");
+    assert!(ops[0]["error"].as_str().unwrap().contains("build failed"));
+    // A failed revision cannot be rolled back to.
+    let err = platform.ferry_fails(&["rollback", "hello", "2"]);
+    assert!(err.contains("failed to deploy"), "{err}");
+
+    // A first deploy that fails leaves a CREATE_FAILED service, not a broken route.
+    let crasher = tempfile::tempdir().unwrap();
+    write_config(
+        crasher.path(),
+        "name = \"crasher\"\n[run]\ncommand = \"exit 1\"\n",
+    );
+    platform.ferry_fails(&["deploy", crasher.path().to_str().unwrap()]);
+    let listed = platform.ferry_json(&["status", "crasher"]);
+    assert_eq!(listed["status"], "CREATE_FAILED");
+    assert_eq!(platform.curl("crasher.localhost", "/").0, 503);
+}
+
+#[test]
+fn invalid_config_names_file_line_and_key() {
+    let platform = TestPlatform::start();
+    let app = copy_app("hello");
+    let dir = app.path().to_str().unwrap();
+    write_config(
+        app.path(),
+        "name = \"hello\"\n\n[run]\ncommand = \"python3 app.py\"\nprot = 8080\n",
+    );
+    let err = platform.ferry_fails(&["deploy", dir]);
+    assert!(err.contains("ferry.toml:5:1"), "{err}");
+    assert!(err.contains("\"prot\""), "{err}");
+
+    write_config(
+        app.path(),
+        "[health_check]\ninterval = 99\n[run]\ncommand = \"x\"\n",
+    );
+    let err = platform.ferry_fails(&["deploy", dir]);
+    assert!(err.contains("ferry.toml:2:"), "{err}");
+    assert!(err.contains("interval"), "{err}");
+
+    std::fs::remove_file(app.path().join("ferry.toml")).unwrap();
+    std::fs::write(
+        app.path().join("apprunner.yaml"),
+        "version: 1.0\nruntime: python3\nrun:\n  command: python3 app.py\n  network:\n    port: 70000\n",
+    )
+    .unwrap();
+    let err = platform.ferry_fails(&["deploy", dir, "--name", "hello"]);
+    assert!(err.contains("apprunner.yaml:6:"), "{err}");
+    assert!(err.contains("port"), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let err = platform.ferry_fails(&["deploy", empty.path().to_str().unwrap(), "--name", "x"]);
+    assert!(err.contains("no ferry.toml or apprunner.yaml"), "{err}");
+    assert!(err.contains("[run]"), "{err}");
+
+    // Nothing was created by the rejected deploys.
+    assert!(platform.ferry_json(&["ls"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn api_rejects_missing_or_wrong_token_on_every_route() {
+    let platform = TestPlatform::start();
+    let base = format!("http://{}", platform.info.api);
+    let token = platform.token();
+    // The route list comes from the OpenAPI document, itself generated from the
+    // router's route catalogue.
+    let doc = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("{base}/api/v1/openapi.json"),
+        ])
+        .output()
+        .unwrap();
+    assert!(doc.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
+    let mut checked = 0;
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{name}", "hello")
+            .replace("{number}", "1")
+            .replace("{id}", "op-123");
+        for method in methods.as_object().unwrap().keys() {
+            for auth in [None, Some("Bearer wrong"), Some("Basic ZmVycnk6d3Jvbmc=")] {
+                let mut args = vec![
+                    "-s".to_string(),
+                    "-o".into(),
+                    "/dev/null".into(),
+                    "-w".into(),
+                    "%{http_code}".into(),
+                    "-X".into(),
+                    method.to_uppercase(),
+                ];
+                if let Some(auth) = auth {
+                    args.push("-H".into());
+                    args.push(format!("Authorization: {auth}"));
+                }
+                args.push(format!("{base}{concrete}"));
+                let out = std::process::Command::new("curl")
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    "401",
+                    "{method} {concrete} with {auth:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 18 * 3, "only {checked} checks");
+    // Unknown API paths do not reveal anything either.
+    let (status, _) = curl_at(&platform.info.api, "localhost", "/api/v1/nope");
+    assert_eq!(status, 401);
+    // With the right token, Basic works as well as Bearer.
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            &format!("ferry:{token}"),
+            &format!("{base}/api/v1/services"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    // And the CLI reports a wrong token clearly.
+    let out = std::process::Command::new(FERRY)
+        .args(["ls"])
+        .env("FERRY_DATA_DIR", platform.data.path())
+        .env("FERRY_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing or wrong token"));
+    // The token file is owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(platform.data.path().join("token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn crashed_instances_are_replaced_and_counted() {
+    let platform = TestPlatform::start();
+    platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    let status = platform.ferry_json(&["status", "hello"]);
+    let address = status["runtime"]["instances"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let port = address.rsplit(':').next().unwrap();
+    // Kill the app's process (not ferry's): find it by its port.
+    let pids = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ss -ltnpH 'sport = :{port}' | grep -o 'pid=[0-9]*' | cut -d= -f2"
+        ))
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&pids.stdout).to_string();
+    assert!(!pids.trim().is_empty(), "no process on port {port}");
+    for pid in pids.split_whitespace() {
+        std::process::Command::new("kill")
+            .args(["-KILL", pid])
+            .status()
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = platform.ferry_json(&["status", "hello"]);
+        let restarted = status["runtime"]["restarts"].as_u64().unwrap_or(0) >= 1;
+        let ready = status["runtime"]["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["state"] == "ready" && i["address"] != address.as_str());
+        if restarted && ready {
+            let exit = status["runtime"]["last_exit"].as_str().unwrap_or_default();
+            assert!(
+                exit.contains("signal 9") || exit.contains("SIGKILL"),
+                "{exit}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "not replaced: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(platform.curl("hello.localhost", "/").0, 200);
+    let text = platform.ferry_ok(&["status", "hello"]);
+    assert!(text.contains("restarts   1"), "{text}");
+    assert!(text.contains("last exit"), "{text}");
+}
+
+#[test]
+fn zero_downtime_across_five_process_deploys() {
+    let platform = TestPlatform::start();
+    let app = example("hello");
+    let app = app.to_str().unwrap();
+    platform.ferry_ok(&["deploy", app, "--env", "MARKER=v0"]);
+    let load = Load::start(&platform.info.router, "hello.localhost", 4);
+    let mut deployed_at = Vec::new();
+    for n in 1..=5 {
+        platform.ferry_ok(&["deploy", app, "--env", &format!("MARKER=v{n}")]);
+        deployed_at.push((format!("v{n}"), Instant::now()));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    let samples = load.finish();
+    let failures: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} non-2xx of {}: {:?}",
+        failures.len(),
+        samples.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let span = samples.last().unwrap().at - samples.first().unwrap().at;
+    let rate = samples.len() as f64 / span.as_secs_f64();
+    assert!(rate >= 50.0, "only {rate:.0} req/s");
+    for (marker, at) in &deployed_at {
+        let seen = samples
+            .iter()
+            .any(|s| s.at >= *at && s.body.trim().ends_with(marker.as_str()));
+        assert!(seen, "{marker} never served after its deploy");
+    }
+    // Once the last deploy is done, only its marker is served.
+    let last: Vec<&Sample> = samples.iter().filter(|s| s.at >= started).collect();
+    assert!(last.iter().all(|s| s.body.trim().ends_with("v5")));
+}
+
+#[test]
+fn kill_9_during_a_deploy_then_restart_loses_nothing() {
+    let mut platform = TestPlatform::start();
+    let app = copy_app("hello");
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--env", "MARKER=stable"]);
+    // A slow build so the kill lands mid-deploy.
+    write_config(
+        app.path(),
+        "name = \"hello\"\n[build]\ncommand = \"sleep 3\"\n[run]\ncommand = \"python3 app.py\"\nenv = { MARKER = \"after\" }\n",
+    );
+    platform.ferry_ok(&["deploy", dir, "--detach"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    platform.kill9();
+    platform.boot();
+    let listed = platform.ferry_json(&["ls"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // The interrupted deploy resumes (its revision was complete on disk) and succeeds.
+    platform.wait_for_body("hello.localhost", "after", Duration::from_secs(60));
+    let revisions = platform.ferry_json(&["revisions", "hello"]);
+    assert_eq!(revisions.as_array().unwrap().len(), 2);
+    for revision in revisions.as_array().unwrap() {
+        let dir = platform
+            .data
+            .path()
+            .join("builds")
+            .join(revision["id"].as_str().unwrap());
+        assert!(dir.join("app.py").is_file(), "revision files complete");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(platform.data.path().join("builds"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+    // Exactly one instance serves after the restart (the old one was replaced).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = platform.ferry_json(&["status", "hello"]);
+        if status["status"] == "RUNNING"
+            && status["runtime"]["instances"].as_array().unwrap().len() == 1
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn restart_brings_back_every_service() {
+    let mut platform = TestPlatform::start();
+    platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    platform.ferry_ok(&[
+        "deploy",
+        example("apprunner-python").to_str().unwrap(),
+        "--name",
+        "greeter",
+    ]);
+    assert!(platform.terminate(), "clean SIGTERM exit");
+    platform.boot();
+    platform.wait_for_body(
+        "hello.localhost",
+        "Hello from ferry",
+        Duration::from_secs(30),
+    );
+    platform.wait_for_body("greeter.localhost", "Greetings", Duration::from_secs(30));
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    let mut platform = TestPlatform::start();
+    platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    let router = platform.info.router.clone();
+    let slow = std::thread::spawn(move || curl_at(&router, "hello.localhost", "/slow/2"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(platform.terminate());
+    let (status, body) = slow.join().unwrap();
+    assert_eq!((status, body.trim()), (200, "Hello from ferry"));
+}
+
+#[test]
+fn interrupted_upload_leaves_nothing_behind() {
+    use std::io::Write;
+    let platform = TestPlatform::start();
+    let mut stream = std::net::TcpStream::connect(&platform.info.api).unwrap();
+    let request = format!(
+        "POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 1000000\r\n\r\n",
+        platform.token()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(&[0u8; 10_000]).unwrap();
+    drop(stream);
+    std::thread::sleep(Duration::from_millis(500));
+    let uploads: Vec<_> = std::fs::read_dir(platform.data.path().join("uploads"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(uploads.is_empty(), "{uploads:?}");
+    // A digest mismatch is refused and stored nowhere.
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {}", platform.token()),
+            "--data-binary",
+            "hello",
+            &format!(
+                "http://{}/api/v1/uploads?digest=sha256:{}",
+                platform.info.api,
+                "0".repeat(64)
+            ),
+        ])
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.contains("digest mismatch"), "{body}");
+    assert!(std::fs::read_dir(platform.data.path().join("uploads"))
+        .unwrap()
+        .next()
+        .is_none());
+    // A garbage "archive" is rejected at deploy time with a clear error, no service made.
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {}", platform.token()),
+            "--data-binary",
+            "not a tarball",
+            &format!("http://{}/api/v1/uploads", platform.info.api),
+        ])
+        .output()
+        .unwrap();
+    let uploaded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = uploaded["digest"].as_str().unwrap();
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {}", platform.token()),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &format!("{{\"source\":{{\"upload\":\"{digest}\"}}}}"),
+            &format!(
+                "http://{}/api/v1/services/junk/deployments",
+                platform.info.api
+            ),
+        ])
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["code"], "bad_request", "{body}");
+    assert!(platform.ferry_json(&["ls"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn up_runs_the_demo_in_one_command() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(FERRY)
+        .args([
+            "up",
+            example("hello").to_str().unwrap(),
+            "--api",
+            "127.0.0.1:0",
+            "--router",
+            "127.0.0.1:0",
+            "--runtime",
+            "process",
+        ])
+        .env("FERRY_DATA_DIR", data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    let url = url.trim().to_string();
+    assert!(url.starts_with("http://hello.localhost:"), "{url}");
+    let port = url.rsplit(':').next().unwrap();
+    let (status, body) = curl_at(&format!("127.0.0.1:{port}"), "hello.localhost", "/");
+    assert_eq!((status, body.trim()), (200, "Hello from ferry"));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
