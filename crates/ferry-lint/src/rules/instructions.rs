@@ -142,7 +142,12 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     entries.push(entry(Box::new(Dl3057::default())));
     entries.push(entry(Box::new(Dl3059::default())));
     entries.push(entry(Box::new(Dl3061::default())));
-    entries.push(entry(Box::new(Dl3063::default())));
+    entries.push(entry(simple("DL3063", Warning, "stage name should not be a reserved word", |s| match s.kind {
+        Kind::From(BaseImage { alias: Some(a), .. }) => {
+            !a.eq_ignore_ascii_case("scratch") && !a.eq_ignore_ascii_case("context")
+        }
+        _ => true,
+    })));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3064",
@@ -739,32 +744,6 @@ impl Rule for Dl3061 {
     }
 }
 
-/// DL3063 (ignored by default): no USER in the final stage.
-#[derive(Default)]
-struct Dl3063 {
-    has_user: bool,
-    report_line: Option<usize>,
-}
-
-impl Rule for Dl3063 {
-    fn step(&mut self, step: &Step<'_>, _out: &mut Out) {
-        match step.kind {
-            Kind::From(_) if !self.has_user => self.report_line = Some(step.line + 1),
-            Kind::User(_) => {
-                self.has_user = true;
-                self.report_line.get_or_insert(1);
-            }
-            _ => {}
-        }
-    }
-
-    fn finish(&mut self, out: &mut Out) {
-        if let (false, Some(line)) = (self.has_user, self.report_line) {
-            out.push("DL3063", Ignore, "A USER instruction should be specified", line);
-        }
-    }
-}
-
 /// DL4001: both wget and curl in one stage.
 #[derive(Default)]
 struct Dl4001 {
@@ -993,6 +972,11 @@ mod tests {
     }
 
     #[test]
+    fn dl3063() {
+        assert_rule("DL3063", "FROM golang:1.22 AS scratch\n", "FROM golang:1.22 AS build\n");
+    }
+
+    #[test]
     fn dl3064() {
         assert_rule("DL3064", &df("ARG GITHUB_TOKEN\nENV DB_PASSWORD=x"), &df("ARG VERSION\nENV PORT=80"));
     }
@@ -1048,8 +1032,7 @@ mod tests {
 
     #[test]
     fn ignore_severity_rules_are_silent_by_default() {
-        // DL3057 and DL3063 exist but default to `ignore`.
+        // DL3057 exists but defaults to `ignore`.
         assert!(lines(&df("RUN true"), "DL3057").is_empty());
-        assert!(lines(&df("RUN true"), "DL3063").is_empty());
     }
 }
