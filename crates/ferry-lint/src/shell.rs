@@ -27,6 +27,8 @@ pub struct Command {
     pub checked: bool,
     /// The argument words as written, with their offsets.
     pub words: Vec<Word>,
+    /// The command-name word as written.
+    pub name_word: Option<Word>,
 }
 
 /// A word as written in the script.
@@ -62,6 +64,7 @@ impl Command {
             pos: 0,
             checked: false,
             words: Vec::new(),
+            name_word: None,
         }
     }
 
@@ -397,6 +400,7 @@ impl Walker<'_> {
         let mut args: Vec<String> = Vec::new();
         let mut literal_name = None;
         let mut pos = None;
+        let mut name_word = None;
         if let Some(prefix) = &simple.prefix {
             for item in &prefix.0 {
                 if pos.is_none() {
@@ -409,6 +413,11 @@ impl Walker<'_> {
             let is_literal = is_literal_word(&name.value);
             let p = word_pos(name);
             pos.get_or_insert(p);
+            name_word = Some(Word {
+                raw: name.value.clone(),
+                pos: self.base + p,
+                assignment: false,
+            });
             let text = self.word(&name.value, p);
             if is_literal {
                 literal_name = Some(text);
@@ -428,6 +437,7 @@ impl Walker<'_> {
         cmd.pos = self.base + pos.unwrap_or(0);
         cmd.checked = self.checked;
         cmd.words = words;
+        cmd.name_word = name_word;
         self.sink.commands[slot] = cmd;
     }
 

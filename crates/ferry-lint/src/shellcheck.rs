@@ -4,7 +4,8 @@
 //! for an instruction), only for shells ShellCheck supports, with ARG/ENV names
 //! of the stage known to hold safe values.
 //!
-//! The ten checks and why: they are the ShellCheck findings Hadolint users meet
+//! SC2002 (useless cat) is left out: ShellCheck made it optional, so Hadolint
+//! does not report it. The ten checks and why: they are the ShellCheck findings Hadolint users meet
 //! most on real Dockerfiles, because Dockerfile RUN lines are dense one-liners
 //! with variables, command substitutions, `cd` and globs:
 //! - SC2086 unquoted variable (the most common ShellCheck finding anywhere),
@@ -13,9 +14,10 @@
 //! - SC2006 legacy backticks,
 //! - SC2035 globs that may be read as options (`rm *.tmp`),
 //! - SC2016 `$` inside single quotes (`echo '$PATH' >> ...`),
-//! - SC1001 pointless backslash escapes (Windows paths in `\` mode),
+//! - SC1001 pointless backslash escapes (Windows paths in `\` mode; with its
+//!   sibling SC1012 for `\t`, `\n`, `\r`),
 //! - SC2028 `echo` with escape sequences,
-//! - SC2002 useless `cat` in a pipeline,
+//! - SC2126 `grep | wc -l` instead of `grep -c`,
 //! - SC2155 `export X=$(cmd)` masking the exit status.
 
 use std::collections::HashSet;
@@ -136,17 +138,21 @@ fn comments(sh: &ParsedShell, known: &HashSet<String>) -> Vec<Comment> {
         command_comments(c, &safe, set_e, &mut out);
     }
 
-    // SC2002: `cat file | cmd`.
+    // SC2126: `grep ... | wc -l`.
     for pipeline in &sh.pipelines {
-        let Some(&head) = pipeline.first() else { continue };
-        let Some(cat) = sh.commands.get(head) else { continue };
-        if cat.is("cat") && cat.words.len() == 1 && !cat.words[0].raw.starts_with('-') {
-            out.push(Comment {
-                pos: cat.words[0].pos,
-                code: "SC2002",
-                severity: Severity::Style,
-                message: "Useless cat. Consider 'cmd < file | ..' or 'cmd file | ..' instead.".into(),
-            });
+        for pair in pipeline.windows(2) {
+            let (Some(grep), Some(wc)) = (sh.commands.get(pair[0]), sh.commands.get(pair[1])) else {
+                continue;
+            };
+            let counting = wc.is("wc") && wc.args.len() == 1 && wc.args[0] == "-l";
+            if grep.is("grep") && counting && !grep.has_any_flag(&["o", "only-matching", "A", "B", "C"]) {
+                out.push(Comment {
+                    pos: grep.pos,
+                    code: "SC2126",
+                    severity: Severity::Style,
+                    message: "Consider using 'grep -c' instead of 'grep|wc -l'.".into(),
+                });
+            }
         }
     }
     out
@@ -184,6 +190,14 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
             severity: Severity::Warning,
             message: "Use 'cd ... || exit' or 'cd ... || return' in case cd fails.".into(),
         });
+    }
+
+    if let Some(name_word) = &c.name_word {
+        for ev in scan(&name_word.raw) {
+            if let Event::PointlessEscape { pos, ch } = ev {
+                out.push(pointless_escape(name_word.pos + pos, ch));
+            }
+        }
     }
 
     let declaration = matches!(base, "export" | "local" | "declare" | "readonly" | "typeset");
@@ -239,12 +253,7 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                         });
                     }
                 }
-                Event::PointlessEscape { pos, ch } => out.push(Comment {
-                    pos: w.pos + pos,
-                    code: "SC1001",
-                    severity: Severity::Info,
-                    message: format!("This \\{ch} will be a regular '{ch}' in this context."),
-                }),
+                Event::PointlessEscape { pos, ch } => out.push(pointless_escape(w.pos + pos, *ch)),
                 Event::QuotedEscape { pos } if is_echo && !c.has_flag("e") => {
                     out.push(Comment {
                         pos: w.pos + pos,
@@ -256,6 +265,34 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                 _ => {}
             }
         }
+    }
+}
+
+/// SC1001 (`\o` is just `o`), or SC1012 for `\t`, `\n`, `\r`.
+fn pointless_escape(pos: usize, ch: char) -> Comment {
+    let special = match ch {
+        'n' => Some("line feed"),
+        't' => Some("tab"),
+        'r' => Some("carriage return"),
+        _ => None,
+    };
+    match special {
+        Some(name) => Comment {
+            pos,
+            code: "SC1012",
+            severity: Severity::Warning,
+            message: if ch == 'n' {
+                format!("\\{ch} is just literal '{ch}' here. For {name}, use a quoted, literal line feed instead.")
+            } else {
+                format!("\\{ch} is just literal '{ch}' here. For {name}, use \"$(printf '\\{ch}')\" instead.")
+            },
+        },
+        None => Comment {
+            pos,
+            code: "SC1001",
+            severity: Severity::Info,
+            message: format!("This \\{ch} will be a regular '{ch}' in this context."),
+        },
     }
 }
 
@@ -475,6 +512,7 @@ mod tests {
     #[test]
     fn sc1001() {
         assert!(fires("SC1001", "copy C:\\out x"));
+        assert!(fires("SC1012", "C:\\tools /q"));
         assert!(!fires("SC1001", "echo \\$HOME"));
     }
 
@@ -485,9 +523,9 @@ mod tests {
     }
 
     #[test]
-    fn sc2002() {
-        assert!(fires("SC2002", "cat /etc/passwd | grep root"));
-        assert!(!fires("SC2002", "grep root /etc/passwd"));
+    fn sc2126() {
+        assert!(fires("SC2126", "ps aux | grep -v grep | wc -l"));
+        assert!(!fires("SC2126", "grep -c x f && cat /etc/passwd | grep root"));
     }
 
     #[test]
