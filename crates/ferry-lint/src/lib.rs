@@ -54,6 +54,12 @@ pub fn lint_str(source: &str, file_name: &str, config: &LintConfig) -> Vec<Findi
     let mut line_ignores: HashMap<usize, Vec<String>> = HashMap::new();
     let mut stage_ignores: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut global_ignores: HashSet<String> = HashSet::new();
+    let from_lines: std::collections::BTreeSet<usize> = df
+        .instructions
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::From(_)))
+        .map(|i| i.line)
+        .collect();
     for ins in &df.instructions {
         let Kind::Comment(text) = &ins.kind else { continue };
         match pragma::parse(text) {
@@ -78,11 +84,12 @@ pub fn lint_str(source: &str, file_name: &str, config: &LintConfig) -> Vec<Findi
             return false;
         }
         let on_line = line_ignores.get(&f.line).is_some_and(|c| c.iter().any(|c| c == f.code));
-        // The latest stage pragma strictly before the line applies.
-        let in_stage = stage_ignores
-            .range(..f.line)
-            .next_back()
-            .is_some_and(|(_, c)| c.iter().any(|c| c == f.code));
+        // A stage pragma sits just before a FROM and covers the lines whose
+        // closest FROM strictly above them is that FROM.
+        let stage_from = from_lines.range(..f.line).next_back().copied();
+        let in_stage = stage_from
+            .and_then(|from| stage_ignores.get(&from))
+            .is_some_and(|c| c.iter().any(|c| c == f.code));
         on_line || in_stage || global_ignores.contains(f.code)
     };
 

@@ -20,6 +20,25 @@ pub struct Command {
     /// Flags: (flag name, index in `args` of the word it came from). `--a=b`
     /// gives `a`, `-xyz` gives `x`, `y`, `z`.
     pub flags: Vec<(String, usize)>,
+    /// Character offset of the command in the script.
+    pub pos: usize,
+    /// The exit status is tested (left of `&&`/`||`, an `if`/`while`
+    /// condition, or inside such a construct).
+    pub checked: bool,
+    /// The argument words as written, with their offsets.
+    pub words: Vec<Word>,
+    /// The command-name word as written.
+    pub name_word: Option<Word>,
+}
+
+/// A word as written in the script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub raw: String,
+    /// Character offset in the script.
+    pub pos: usize,
+    /// `NAME=value` (a prefix assignment, or an argument of export/local/...).
+    pub assignment: bool,
 }
 
 impl Command {
@@ -38,7 +57,15 @@ impl Command {
                 }
             }
         }
-        Command { name, args, flags }
+        Command {
+            name,
+            args,
+            flags,
+            pos: 0,
+            checked: false,
+            words: Vec::new(),
+            name_word: None,
+        }
     }
 
     pub fn is(&self, name: &str) -> bool {
@@ -123,6 +150,11 @@ pub struct ParsedShell {
     pub has_pipes: bool,
     /// The text parsed as shell.
     pub parsed: bool,
+    /// Multi-command pipelines, as indices into `commands`.
+    pub pipelines: Vec<Vec<usize>>,
+    /// Every word outside command arguments (prefix assignments, loop lists,
+    /// redirection targets), for checks that look at all words.
+    pub other_words: Vec<Word>,
 }
 
 impl ParsedShell {
@@ -152,11 +184,25 @@ pub fn parse(script: &str) -> ParsedShell {
         original: script.to_string(),
         ..ParsedShell::default()
     };
-    out.parsed = collect(script, 0, &mut out.commands, &mut out.has_pipes);
+    let mut sink = Sink::default();
+    out.parsed = collect(script, 0, 0, false, &mut sink);
+    out.commands = sink.commands;
+    out.has_pipes = sink.has_pipes;
+    out.pipelines = sink.pipelines;
+    out.other_words = sink.other_words;
     out
 }
 
-fn collect(script: &str, depth: usize, commands: &mut Vec<Command>, pipes: &mut bool) -> bool {
+/// What a walk collects.
+#[derive(Default)]
+struct Sink {
+    commands: Vec<Command>,
+    has_pipes: bool,
+    pipelines: Vec<Vec<usize>>,
+    other_words: Vec<Word>,
+}
+
+fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Sink) -> bool {
     if depth > MAX_DEPTH || script.trim().is_empty() {
         return script.trim().is_empty();
     }
@@ -167,8 +213,9 @@ fn collect(script: &str, depth: usize, commands: &mut Vec<Command>, pipes: &mut 
     };
     let mut walker = Walker {
         depth,
-        commands,
-        pipes,
+        base,
+        checked,
+        sink,
     };
     for list in &program.complete_commands {
         walker.compound_list(list);
@@ -178,28 +225,53 @@ fn collect(script: &str, depth: usize, commands: &mut Vec<Command>, pipes: &mut 
 
 struct Walker<'a> {
     depth: usize,
-    commands: &'a mut Vec<Command>,
-    pipes: &'a mut bool,
+    /// Offset of this (possibly nested) script in the outer script.
+    base: usize,
+    /// Commands walked now are inside a tested construct.
+    checked: bool,
+    sink: &'a mut Sink,
+}
+
+fn word_pos(w: &ast::Word) -> usize {
+    w.loc.as_ref().map_or(0, |l| l.start.index)
 }
 
 impl Walker<'_> {
     fn compound_list(&mut self, list: &ast::CompoundList) {
-        for ast::CompoundListItem(and_or, _) in &list.0 {
+        self.compound_list_with(list, false);
+    }
+
+    /// `last_checked`: the list's last command is a condition (if/while).
+    fn compound_list_with(&mut self, list: &ast::CompoundList, last_checked: bool) {
+        let n = list.0.len();
+        for (i, ast::CompoundListItem(and_or, _)) in list.0.iter().enumerate() {
+            let outer = self.checked;
+            let is_condition = last_checked && i + 1 == n;
+            let total = 1 + and_or.additional.len();
+            // In `a && b || c` every pipeline but the last is tested.
+            self.checked = outer || is_condition || total > 1;
             self.pipeline(&and_or.first);
-            for next in &and_or.additional {
+            for (j, next) in and_or.additional.iter().enumerate() {
+                self.checked = outer || is_condition || j + 2 < total;
                 match next {
                     ast::AndOr::And(p) | ast::AndOr::Or(p) => self.pipeline(p),
                 }
             }
+            self.checked = outer;
         }
     }
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) {
-        if pipeline.seq.len() > 1 {
-            *self.pipes = true;
-        }
+        let first = self.sink.commands.len();
+        let mut heads = Vec::new();
         for cmd in &pipeline.seq {
+            heads.push(self.sink.commands.len());
             self.command(cmd);
+        }
+        if pipeline.seq.len() > 1 {
+            self.sink.has_pipes = true;
+            let _ = first;
+            self.sink.pipelines.push(heads);
         }
     }
 
@@ -229,11 +301,11 @@ impl Walker<'_> {
                 self.extended_test(a)
             }
             ast::ExtendedTestExpr::UnaryTest(_, w) => {
-                self.word(&w.value);
+                self.word(&w.value, word_pos(w));
             }
             ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
-                self.word(&a.value);
-                self.word(&b.value);
+                self.word(&a.value, word_pos(a));
+                self.word(&b.value, word_pos(b));
             }
         }
     }
@@ -245,12 +317,12 @@ impl Walker<'_> {
             ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list),
             ast::CompoundCommand::ForClause(f) => {
                 for w in f.values.iter().flatten() {
-                    self.word(&w.value);
+                    self.other_word(w, false);
                 }
                 self.compound_list(&f.body.list);
             }
             ast::CompoundCommand::CaseClause(c) => {
-                self.word(&c.value.value);
+                self.word(&c.value.value, word_pos(&c.value));
                 for item in &c.cases {
                     if let Some(list) = &item.cmd {
                         self.compound_list(list);
@@ -258,17 +330,17 @@ impl Walker<'_> {
                 }
             }
             ast::CompoundCommand::IfClause(i) => {
-                self.compound_list(&i.condition);
+                self.compound_list_with(&i.condition, true);
                 self.compound_list(&i.then);
                 for e in i.elses.iter().flatten() {
                     if let Some(c) = &e.condition {
-                        self.compound_list(c);
+                        self.compound_list_with(c, true);
                     }
                     self.compound_list(&e.body);
                 }
             }
             ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
-                self.compound_list(&w.0);
+                self.compound_list_with(&w.0, true);
                 self.compound_list(&w.1.list);
             }
             ast::CompoundCommand::Coprocess(c) => self.command(&c.body),
@@ -285,7 +357,7 @@ impl Walker<'_> {
         match r {
             ast::IoRedirect::File(_, _, target) => match target {
                 ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
-                    self.word(&w.value);
+                    self.other_word(w, false);
                 }
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
                     self.compound_list(&sub.list)
@@ -293,77 +365,122 @@ impl Walker<'_> {
                 ast::IoFileRedirectTarget::Fd(_) => {}
             },
             ast::IoRedirect::HereString(_, w) => {
-                self.word(&w.value);
+                self.other_word(w, false);
             }
             ast::IoRedirect::HereDocument(_, _) | ast::IoRedirect::OutputAndError(_, _) => {}
         }
     }
 
     /// Simplifies a word and walks the command substitutions inside it.
-    fn word(&mut self, raw: &str) -> String {
+    /// `pos` is the word's offset in the script being walked.
+    fn word(&mut self, raw: &str, pos: usize) -> String {
         let (text, nested) = simplify(raw);
-        for script in nested {
-            collect(&script, self.depth + 1, self.commands, self.pipes);
+        for (script, offset) in nested {
+            collect(&script, self.depth + 1, self.base + pos + offset, self.checked, self.sink);
         }
         text
+    }
+
+    fn other_word(&mut self, w: &ast::Word, assignment: bool) {
+        let pos = word_pos(w);
+        self.word(&w.value, pos);
+        self.sink.other_words.push(Word {
+            raw: w.value.clone(),
+            pos: self.base + pos,
+            assignment,
+        });
     }
 
     fn simple(&mut self, simple: &ast::SimpleCommand) {
         // Reserve the slot so the command comes before the ones nested in it
         // (ShellCheck walks the tree parent first).
-        let slot = self.commands.len();
-        self.commands.push(Command::new(String::new(), Vec::new()));
-        let mut words: Vec<(String, bool)> = Vec::new();
+        let slot = self.sink.commands.len();
+        self.sink.commands.push(Command::new(String::new(), Vec::new()));
+        let mut words: Vec<Word> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
         let mut literal_name = None;
+        let mut pos = None;
+        let mut name_word = None;
         if let Some(prefix) = &simple.prefix {
             for item in &prefix.0 {
-                self.prefix_item(item, None);
+                if pos.is_none() {
+                    pos = item_pos(item);
+                }
+                self.item(item, None);
             }
         }
         if let Some(name) = &simple.word_or_name {
             let is_literal = is_literal_word(&name.value);
-            let text = self.word(&name.value);
+            let p = word_pos(name);
+            pos.get_or_insert(p);
+            name_word = Some(Word {
+                raw: name.value.clone(),
+                pos: self.base + p,
+                assignment: false,
+            });
+            let text = self.word(&name.value, p);
             if is_literal {
                 literal_name = Some(text);
             }
         }
         if let Some(suffix) = &simple.suffix {
             for item in &suffix.0 {
-                self.prefix_item(item, Some(&mut words));
+                self.item(item, Some((&mut words, &mut args)));
             }
         }
         let Some(name) = literal_name else {
-            self.commands.remove(slot);
+            self.sink.commands.remove(slot);
             return;
         };
-        let args: Vec<String> = words.into_iter().map(|(w, _)| w).collect();
         let effective = effective_name(&name, &args).unwrap_or(name);
-        self.commands[slot] = Command::new(effective, args);
+        let mut cmd = Command::new(effective, args);
+        cmd.pos = self.base + pos.unwrap_or(0);
+        cmd.checked = self.checked;
+        cmd.words = words;
+        cmd.name_word = name_word;
+        self.sink.commands[slot] = cmd;
     }
 
-    fn prefix_item(
-        &mut self,
-        item: &ast::CommandPrefixOrSuffixItem,
-        words: Option<&mut Vec<(String, bool)>>,
-    ) {
+    fn item(&mut self, item: &ast::CommandPrefixOrSuffixItem, args: Option<(&mut Vec<Word>, &mut Vec<String>)>) {
         match item {
             ast::CommandPrefixOrSuffixItem::IoRedirect(r) => self.redirect(r),
             ast::CommandPrefixOrSuffixItem::Word(w) => {
-                let text = self.word(&w.value);
-                if let Some(words) = words {
-                    words.push((text, is_literal_word(&w.value)));
+                let p = word_pos(w);
+                let text = self.word(&w.value, p);
+                if let Some((words, args)) = args {
+                    args.push(text);
+                    words.push(Word {
+                        raw: w.value.clone(),
+                        pos: self.base + p,
+                        assignment: false,
+                    });
                 }
             }
-            ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
-                let text = self.word(&w.value);
-                if let Some(words) = words {
-                    words.push((text, false));
+            ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => match args {
+                Some((words, args)) => {
+                    let p = word_pos(w);
+                    args.push(self.word(&w.value, p));
+                    words.push(Word {
+                        raw: w.value.clone(),
+                        pos: self.base + p,
+                        assignment: true,
+                    });
                 }
-            }
+                None => self.other_word(w, true),
+            },
             ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
                 self.compound_list(&sub.list);
             }
         }
+    }
+}
+
+fn item_pos(item: &ast::CommandPrefixOrSuffixItem) -> Option<usize> {
+    match item {
+        ast::CommandPrefixOrSuffixItem::Word(w) | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
+            Some(word_pos(w))
+        }
+        _ => None,
     }
 }
 
@@ -399,8 +516,9 @@ fn is_literal_word(raw: &str) -> bool {
 }
 
 /// Removes quoting and replaces expansions with `${VAR}`; returns the text and
-/// the scripts of command substitutions found.
-pub fn simplify(raw: &str) -> (String, Vec<String>) {
+/// the scripts of command substitutions found, with their character offsets in
+/// the word.
+pub fn simplify(raw: &str) -> (String, Vec<(String, usize)>) {
     let chars: Vec<char> = raw.chars().collect();
     let mut out = String::with_capacity(raw.len());
     let mut nested = Vec::new();
@@ -433,7 +551,7 @@ pub fn simplify(raw: &str) -> (String, Vec<String>) {
             '`' => {
                 let end = find_backtick_end(&chars, i + 1);
                 let inner: String = chars[i + 1..end.min(chars.len())].iter().collect();
-                nested.push(inner.replace("\\`", "`"));
+                nested.push((inner.replace("\\`", "`"), i + 1));
                 out.push_str("${VAR}");
                 i = end + 1;
             }
@@ -448,7 +566,7 @@ pub fn simplify(raw: &str) -> (String, Vec<String>) {
                     let end = find_close_paren(&chars, i + 1);
                     if !arithmetic {
                         let inner: String = chars[i + 2..end.min(chars.len())].iter().collect();
-                        nested.push(inner);
+                        nested.push((inner, i + 2));
                     }
                     out.push_str("${VAR}");
                     i = end + 1;

@@ -17,7 +17,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         }
         _ => true,
     })));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3001",
         Info,
         "For some bash commands it makes no sense running them in a Docker container like `ssh`, `vim`, `shutdown`, `service`, `ps`, `free`, `top`, `kill`, `mount`, `ifconfig`",
@@ -36,7 +36,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     entries.push(entry(simple("DL3003", Warning, "Use WORKDIR to switch to a directory", |s| {
         run_ok(s, |sh| !sh.uses("cd"))
     })));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3004",
         Error,
         "Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root",
@@ -90,6 +90,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         "Use arguments JSON notation for CMD and ENTRYPOINT arguments",
         |s| match s.kind {
             Kind::Cmd(a) | Kind::Entrypoint(a) => !is_text(a),
+            Kind::Healthcheck(Some(h)) => !is_text(&h.args),
             _ => true,
         },
     )));
@@ -109,7 +110,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     )));
     entries.push(entry(Box::new(Dl3044::default())));
     entries.push(entry(Box::new(Dl3045::default())));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3046",
         Warning,
         "`useradd` without flag `-l` and high UID will result in excessively large Image.",
@@ -124,7 +125,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3047",
         Info,
         "Avoid use of wget without progress bar. Use `wget --progress=dot:giga <url>`. Or consider using `-q` or `-nv` (shorthands for `--quiet` or `--no-verbose`).",
@@ -142,7 +143,12 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     entries.push(entry(Box::new(Dl3057::default())));
     entries.push(entry(Box::new(Dl3059::default())));
     entries.push(entry(Box::new(Dl3061::default())));
-    entries.push(entry(Box::new(Dl3063::default())));
+    entries.push(entry(simple("DL3063", Warning, "stage name should not be a reserved word", |s| match s.kind {
+        Kind::From(BaseImage { alias: Some(a), .. }) => {
+            a != "scratch" && a != "context"
+        }
+        _ => true,
+    })));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3064",
@@ -164,15 +170,7 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
             _ => true,
         },
     )));
-    entries.push(entry(simple(
-        "DL3066",
-        Info,
-        "Non-numeric user-id may not be resolvable by host system",
-        |s| match s.kind {
-            Kind::User(u) => u.split(':').next().unwrap_or("").chars().all(|c| c.is_ascii_digit()),
-            _ => true,
-        },
-    )));
+    entries.push(entry(Box::new(Dl3066::default())));
     entries.push(entry(simple(
         "DL3067",
         Warning,
@@ -202,17 +200,17 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         matches: |k| matches!(k, Kind::Entrypoint(_)),
         seen: false,
     })));
-    entries.push(entry(simple("DL4005", Warning, "Use SHELL to change the default shell", |s| {
+    entries.push(entry_onbuild(|| simple("DL4005", Warning, "Use SHELL to change the default shell", |s| {
         run_ok(s, |sh| sh.none(|c| c.has_any_arg("ln", &["/bin/sh"])))
     })));
     entries.push(entry(Box::new(Dl4006 { pipefail: false })));
 }
 
+/// `$BUILDPLATFORM`, `${TARGETPLATFORM:-linux/amd64}` and the like.
 fn is_predefined_platform(p: &str) -> bool {
-    matches!(
-        p,
-        "$BUILDPLATFORM" | "${BUILDPLATFORM}" | "$TARGETPLATFORM" | "${TARGETPLATFORM}"
-    )
+    ["$BUILDPLATFORM", "${BUILDPLATFORM", "$TARGETPLATFORM", "${TARGETPLATFORM"]
+        .iter()
+        .any(|v| p.starts_with(v))
 }
 
 const SENSITIVE_NAMES: [&str; 48] = [
@@ -739,28 +737,28 @@ impl Rule for Dl3061 {
     }
 }
 
-/// DL3063 (ignored by default): no USER in the final stage.
+/// DL3066: USER with a name instead of a numeric id (an ARG reference is
+/// left alone: its value is not known).
 #[derive(Default)]
-struct Dl3063 {
-    has_user: bool,
-    report_line: Option<usize>,
+struct Dl3066 {
+    args: HashSet<String>,
 }
 
-impl Rule for Dl3063 {
-    fn step(&mut self, step: &Step<'_>, _out: &mut Out) {
+impl Rule for Dl3066 {
+    fn step(&mut self, step: &Step<'_>, out: &mut Out) {
         match step.kind {
-            Kind::From(_) if !self.has_user => self.report_line = Some(step.line + 1),
-            Kind::User(_) => {
-                self.has_user = true;
-                self.report_line.get_or_insert(1);
+            Kind::Arg(args) => self.args.extend(args.iter().map(|(n, _)| n.clone())),
+            Kind::User(u) => {
+                let uid = u.split(':').next().unwrap_or("");
+                let var = uid.trim_start_matches('$').trim_start_matches('{').trim_end_matches('}');
+                if uid.starts_with('$') && self.args.contains(var) {
+                    return;
+                }
+                if !uid.chars().all(|c| c.is_ascii_digit()) {
+                    out.push("DL3066", Info, "Non-numeric user-id may not be resolvable by host system", step.line);
+                }
             }
             _ => {}
-        }
-    }
-
-    fn finish(&mut self, out: &mut Out) {
-        if let (false, Some(line)) = (self.has_user, self.report_line) {
-            out.push("DL3063", Ignore, "A USER instruction should be specified", line);
         }
     }
 }
@@ -993,6 +991,11 @@ mod tests {
     }
 
     #[test]
+    fn dl3063() {
+        assert_rule("DL3063", "FROM golang:1.22 AS scratch\n", "FROM golang:1.22 AS build\n");
+    }
+
+    #[test]
     fn dl3064() {
         assert_rule("DL3064", &df("ARG GITHUB_TOKEN\nENV DB_PASSWORD=x"), &df("ARG VERSION\nENV PORT=80"));
     }
@@ -1048,8 +1051,7 @@ mod tests {
 
     #[test]
     fn ignore_severity_rules_are_silent_by_default() {
-        // DL3057 and DL3063 exist but default to `ignore`.
+        // DL3057 exists but defaults to `ignore`.
         assert!(lines(&df("RUN true"), "DL3057").is_empty());
-        assert!(lines(&df("RUN true"), "DL3063").is_empty());
     }
 }

@@ -3,19 +3,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{entry, entry_onbuild, run_ok, simple, Entry, Out, Rule, Step};
+use super::{entry_onbuild, run_ok, simple, Entry, Out, Rule, Step};
 use crate::finding::Severity::{self, Info, Warning};
 use crate::shell::{Command, ParsedShell};
 use crate::syntax::{BaseImage, Kind};
 
 pub(super) fn register(entries: &mut Vec<Entry>) {
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3008",
         Warning,
         "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`",
         |s| run_ok(s, |sh| apt_get_packages(sh).iter().all(|p| p.contains('=') || p.contains('/') || p.ends_with(".deb"))),
     )));
-    entries.push(entry_onbuild(|| Box::new(Dl3009::default())));
+    entries.push(entry_onbuild(|| {
+        Box::new(StageCleanup::new(
+            "DL3009",
+            Info,
+            "Delete the apt lists (/var/lib/apt/lists) after installing something",
+            apt_lists_left,
+        ))
+    }));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3013",
@@ -24,17 +31,21 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             |s| run_ok(s, |sh| sh.none(pip_unpinned)),
         )
     }));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3014",
         Warning,
         "Use the `-y` switch to avoid manual input `apt-get -y install <package>`",
         |s| {
             run_ok(s, |sh| {
-                sh.none(|c| c.has_any_arg("apt-get", &["install"]) && !c.has_any_flag(&["y", "yes", "q", "assume-yes"]))
+                sh.none(|c| {
+                    // `-qq` implies yes; a single `-q` does not.
+                    let quiet = c.flags.iter().filter(|(f, _)| f == "q").count();
+                    c.has_any_arg("apt-get", &["install"]) && !c.has_any_flag(&["y", "yes", "assume-yes"]) && quiet < 2
+                })
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3015",
         Info,
         "Avoid additional packages by specifying `--no-install-recommends`",
@@ -48,7 +59,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3016",
         Warning,
         "Pin versions in npm. Instead of `npm install <package>` use `npm install <package>@<version>`",
@@ -68,13 +79,13 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             },
         )
     }));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3019",
         Info,
         "Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages",
         |s| run_ok(s, |sh| sh.none(|c| c.has_any_arg("apk", &["add"]) && !c.has_flag("no-cache"))),
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3027",
         Warning,
         "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead",
@@ -88,7 +99,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             |s| run_ok(s, |sh| gems(sh).iter().all(|g| g.contains(':'))),
         )
     }));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3030",
         Warning,
         "Use the -y switch to avoid manual input `yum install -y <package>`",
@@ -101,7 +112,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3032",
         Warning,
         "`yum clean all` missing after yum command.",
@@ -115,13 +126,13 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3033",
         Warning,
         "Specify version with `yum install -y <package>-<version>`.",
         |s| run_ok(s, |sh| rpm_versions_pinned(sh, &["yum"])),
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3034",
         Warning,
         "Non-interactive switch missing from `zypper` command: `zypper install -y`",
@@ -129,18 +140,18 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             run_ok(s, |sh| {
                 sh.none(|c| {
                     c.has_any_arg("zypper", &["install", "in", "remove", "rm", "source-install", "si", "patch"])
-                        && !c.has_any_flag(&["no-confirm", "y"])
+                        && !c.has_any_flag(&["no-confirm", "y", "n", "non-interactive"])
                 })
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3035",
         Warning,
         "Do not use `zypper dist-upgrade`.",
         |s| run_ok(s, |sh| sh.none(|c| c.has_any_arg("zypper", &["dist-upgrade", "dup"]))),
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3036",
         Warning,
         "`zypper clean` missing after zypper use.",
@@ -154,7 +165,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             })
         },
     )));
-    entries.push(entry(simple(
+    entries.push(entry_onbuild(|| simple(
         "DL3037",
         Warning,
         "Specify version with `zypper install -y <package>=<version>`.",
@@ -191,7 +202,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
                 ["dnf", "microdnf"].iter().all(|name| {
                     cleaned_after(
                         sh,
-                        |c| c.has_any_arg(name, &["install"]),
+                        |c| c.has_any_arg(name, &["install", "in", "reinstall", "upgrade", "up"]),
                         |c| c.has_any_arg(name, &["clean", "all"]) || c.has_any_arg("rm", &["-rf", "/var/cache/yum/*"]),
                     )
                 })
@@ -207,20 +218,14 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
         )
     }));
     entries.push(entry_onbuild(|| Box::new(Dl3042::default())));
-    entries.push(entry(simple(
-        "DL3060",
-        Info,
-        "`yarn cache clean` missing after `yarn install` was run.",
-        |s| {
-            run_ok(s, |sh| {
-                cleaned_after(
-                    sh,
-                    |c| c.has_any_arg("yarn", &["install"]),
-                    |c| c.has_any_arg("yarn", &["cache", "clean"]),
-                )
-            })
-        },
-    )));
+    entries.push(entry_onbuild(|| {
+        Box::new(StageCleanup::new(
+            "DL3060",
+            Info,
+            "`yarn cache clean` missing after `yarn install` was run.",
+            yarn_cache_left,
+        ))
+    }));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3062",
@@ -455,10 +460,14 @@ fn go_package_pinned(p: &str) -> bool {
     local || (p.contains('@') && !p.ends_with("@latest") && !p.ends_with("@none"))
 }
 
-/// DL3009: `apt-get update` without removing `/var/lib/apt/lists` in a stage
-/// that ends up in the image (the last one, or one used as a base later).
-#[derive(Default)]
-struct Dl3009 {
+/// A cleanup that only matters in stages that end up in the image: the last
+/// stage, or one a later FROM builds on (DL3009 apt lists, DL3060 yarn cache).
+struct StageCleanup {
+    code: &'static str,
+    severity: Severity,
+    message: &'static str,
+    /// The RUN leaves the cache behind.
+    forgot: fn(&crate::syntax::Run, &ParsedShell) -> bool,
     last_from: Option<BaseImage>,
     /// Image names used by FROM lines (a stage used as a base shows up here).
     from_names: HashMap<String, usize>,
@@ -466,7 +475,26 @@ struct Dl3009 {
     forgotten: BTreeMap<usize, Option<BaseImage>>,
 }
 
-impl Rule for Dl3009 {
+impl StageCleanup {
+    fn new(
+        code: &'static str,
+        severity: Severity,
+        message: &'static str,
+        forgot: fn(&crate::syntax::Run, &ParsedShell) -> bool,
+    ) -> StageCleanup {
+        StageCleanup {
+            code,
+            severity,
+            message,
+            forgot,
+            last_from: None,
+            from_names: HashMap::new(),
+            forgotten: BTreeMap::new(),
+        }
+    }
+}
+
+impl Rule for StageCleanup {
     fn step(&mut self, step: &Step<'_>, _out: &mut Out) {
         match step.kind {
             Kind::From(from) => {
@@ -475,17 +503,9 @@ impl Rule for Dl3009 {
             }
             Kind::Run(run) => {
                 let Some(sh) = step.shell else { return };
-                let update = sh.any(|c| c.has_any_arg("apt-get", &["update"]));
-                let cleanup = sh.any(|c| c.has_any_arg("rm", &["-rf", "/var/lib/apt/lists/*"]));
-                if !update || cleanup {
-                    return;
+                if (self.forgot)(run, sh) {
+                    self.forgotten.insert(step.line, self.last_from.clone());
                 }
-                let caches = run.cache_mount_targets();
-                let cached = |dir: &str| caches.iter().any(|t| t.starts_with(dir));
-                if cached("/var/lib/apt/lists") || (cached("/var/lib/apt") && cached("/var/cache/apt")) {
-                    return;
-                }
-                self.forgotten.insert(step.line, self.last_from.clone());
             }
             _ => {}
         }
@@ -499,15 +519,29 @@ impl Rule for Dl3009 {
                 .and_then(|f| f.alias.as_ref())
                 .is_some_and(|a| self.from_names.contains_key(a));
             if in_last || used_later {
-                out.push(
-                    "DL3009",
-                    Info,
-                    "Delete the apt lists (/var/lib/apt/lists) after installing something",
-                    *line,
-                );
+                out.push(self.code, self.severity, self.message, *line);
             }
         }
     }
+}
+
+fn apt_lists_left(run: &crate::syntax::Run, sh: &ParsedShell) -> bool {
+    let update = sh.any(|c| c.has_any_arg("apt-get", &["update"]) || c.has_any_arg("apt", &["update"]));
+    let cleanup = sh.any(|c| c.has_any_arg("rm", &["-rf", "/var/lib/apt/lists/*"]));
+    if !update || cleanup {
+        return false;
+    }
+    let caches = run.cache_mount_targets();
+    let cached = |dir: &str| caches.iter().any(|t| t.starts_with(dir));
+    !(cached("/var/lib/apt/lists") || (cached("/var/lib/apt") && cached("/var/cache/apt")))
+}
+
+fn yarn_cache_left(_run: &crate::syntax::Run, sh: &ParsedShell) -> bool {
+    !cleaned_after(
+        sh,
+        |c| c.has_any_arg("yarn", &["install"]),
+        |c| c.has_any_arg("yarn", &["cache", "clean"]),
+    )
 }
 
 const TRUTHY: [&str; 10] = ["1", "true", "True", "TRUE", "on", "On", "ON", "yes", "Yes", "YES"];
@@ -540,9 +574,13 @@ impl Rule for Dl3042 {
                     self.no_cache.insert(self.current.clone(), true);
                 }
             }
-            Kind::Run(_) => {
+            Kind::Run(run) => {
                 let Some(sh) = step.shell else { return };
                 if self.no_cache.get(&self.current).copied().unwrap_or(false) {
+                    return;
+                }
+                // A cache mount on pip's cache keeps it out of the image.
+                if run.cache_mount_targets().iter().any(|t| t.contains(".cache/pip")) {
                     return;
                 }
                 if let Some(pos) = sh.original.find("PIP_NO_CACHE_DIR=") {
@@ -746,6 +784,6 @@ mod tests {
     #[test]
     fn onbuild_applies_to_marked_rules() {
         assert_eq!(lines(&df("ONBUILD RUN pip install flask==1"), "DL3042"), vec![2]);
-        assert!(lines(&df("ONBUILD RUN apt-get install x"), "DL3014").is_empty());
+        assert!(lines(&df("ONBUILD RUN cd /x"), "DL3003").is_empty());
     }
 }

@@ -149,6 +149,11 @@ impl ImageFs {
         &self.image
     }
 
+    /// Gives the image back (its scratch directory lives as long as it does).
+    pub fn into_image(self) -> Image {
+        self.image
+    }
+
     /// Everything suspicious met while indexing: escapes, missing link targets, tar
     /// errors, entries over the limits.
     pub fn warnings(&self) -> &[String] {

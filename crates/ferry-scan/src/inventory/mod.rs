@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::image::{Image, ImageError, ImageFs, ImageSource, NodeKind};
+use crate::image::{Image, ImageError, ImageFs, ImageSource, NodeKind, RegistryOptions};
 use crate::package::{OsInfo, Package, PackageType};
 
 pub use os::detect_os;
@@ -88,6 +88,23 @@ pub fn inventory_dir(dir: &Path) -> Result<Inventory, ImageError> {
     let image = Image::open_local(&ImageSource::Rootfs(dir.to_path_buf()))?;
     let fs = ImageFs::from_image(image)?;
     Ok(inventory_with(&fs, &InventoryOptions::source()))
+}
+
+/// Opens any image source (Docker Engine, registry, archive, layout, directory) and
+/// takes its inventory; the blocking part runs on the blocking pool. This is what the
+/// deploy gate calls, e.g. with `ImageSource::Docker(image_id)`.
+pub async fn inventory_of(
+    source: &ImageSource,
+    registry: &RegistryOptions,
+) -> Result<(Image, Inventory), ImageError> {
+    let image = Image::fetch(source, registry).await?;
+    tokio::task::spawn_blocking(move || {
+        let fs = ImageFs::from_image(image)?;
+        let inventory = inventory(&fs);
+        Ok((fs.into_image(), inventory))
+    })
+    .await
+    .map_err(|e| ImageError::Unsupported(format!("inventory task failed: {e}")))?
 }
 
 /// Which parser a candidate file goes to.

@@ -49,10 +49,14 @@ fn major(version: &str) -> &str {
 pub fn scheme(ecosystem: &str) -> Option<Scheme> {
     Some(match base(ecosystem) {
         "Debian" | "Ubuntu" => Scheme::Dpkg,
-        "Alpine" | "Wolfi" | "Chainguard" | "Alpaquita" | "BellSoft Hardened Containers"
+        "Alpine"
+        | "Wolfi"
+        | "Chainguard"
+        | "Alpaquita"
+        | "BellSoft Hardened Containers"
         | "MinimOS" => Scheme::Apk,
-        "Red Hat" | "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Photon OS"
-        | "Mageia" | "openEuler" | "Azure Linux" => Scheme::Rpm,
+        "Red Hat" | "Rocky Linux" | "AlmaLinux" | "SUSE" | "openSUSE" | "Photon OS" | "Mageia"
+        | "openEuler" | "Azure Linux" => Scheme::Rpm,
         "PyPI" => Scheme::Pep440,
         "npm" | "crates.io" | "NuGet" | "SwiftURL" | "Pub" | "Hex" => Scheme::Semver,
         "Go" => Scheme::Go,
@@ -124,7 +128,13 @@ pub fn lookup_for(os: &OsInfo, package: &Package) -> Result<Lookup, Unsupported>
         version: os_version(),
         scheme,
     };
-    let unsupported = || Unsupported::Distro(if os_id.is_empty() { "unknown".into() } else { os_id.clone() });
+    let unsupported = || {
+        Unsupported::Distro(if os_id.is_empty() {
+            "unknown".into()
+        } else {
+            os_id.clone()
+        })
+    };
     match package.package_type {
         PackageType::Deb => match os_id.as_str() {
             "debian" | "raspbian" => {
@@ -159,7 +169,11 @@ pub fn lookup_for(os: &OsInfo, package: &Package) -> Result<Lookup, Unsupported>
                 }
                 Ok(distro(keys, vec![source_or_name], Scheme::Apk))
             }
-            "wolfi" => Ok(distro(vec!["Wolfi".into()], vec![package.name.clone(), source_or_name], Scheme::Apk)),
+            "wolfi" => Ok(distro(
+                vec!["Wolfi".into()],
+                vec![package.name.clone(), source_or_name],
+                Scheme::Apk,
+            )),
             "chainguard" => Ok(distro(
                 vec!["Chainguard".into()],
                 vec![package.name.clone(), source_or_name],
@@ -190,16 +204,41 @@ pub fn lookup_for(os: &OsInfo, package: &Package) -> Result<Lookup, Unsupported>
             };
             Ok(distro(vec![key], names, Scheme::Rpm))
         }
-        PackageType::Python => Ok(language("PyPI", normalize_name("PyPI", &package.name), package, Scheme::Pep440)),
-        PackageType::Npm => Ok(language("npm", package.name.clone(), package, Scheme::Semver)),
-        PackageType::RustCrate => Ok(language("crates.io", package.name.clone(), package, Scheme::Semver)),
+        PackageType::Python => Ok(language(
+            "PyPI",
+            normalize_name("PyPI", &package.name),
+            package,
+            Scheme::Pep440,
+        )),
+        PackageType::Npm => Ok(language(
+            "npm",
+            package.name.clone(),
+            package,
+            Scheme::Semver,
+        )),
+        PackageType::RustCrate => Ok(language(
+            "crates.io",
+            package.name.clone(),
+            package,
+            Scheme::Semver,
+        )),
         PackageType::GoModule => Ok(language("Go", package.name.clone(), package, Scheme::Go)),
-        PackageType::JavaArchive => Ok(language("Maven", maven_coordinates(package), package, Scheme::Maven)),
+        PackageType::JavaArchive => Ok(language(
+            "Maven",
+            maven_coordinates(package),
+            package,
+            Scheme::Maven,
+        )),
     }
 }
 
 fn language(key: &str, name: String, package: &Package, scheme: Scheme) -> Lookup {
-    Lookup { keys: vec![key.to_string()], names: vec![name], version: package.version.clone(), scheme }
+    Lookup {
+        keys: vec![key.to_string()],
+        names: vec![name],
+        version: package.version.clone(),
+        scheme,
+    }
 }
 
 fn dedup(mut names: Vec<String>) -> Vec<String> {
@@ -244,7 +283,11 @@ mod tests {
     }
 
     fn os(id: &str, version_id: &str) -> OsInfo {
-        OsInfo { id: id.into(), version_id: version_id.into(), pretty_name: None }
+        OsInfo {
+            id: id.into(),
+            version_id: version_id.into(),
+            pretty_name: None,
+        }
     }
 
     #[test]
@@ -255,7 +298,10 @@ mod tests {
             ("Ubuntu:Pro:18.04:LTS", "Ubuntu:Pro:18.04"),
             ("Red Hat:enterprise_linux:9::appstream", "Red Hat:9"),
             ("Red Hat:enterprise_linux:8.6::baseos", "Red Hat:8"),
-            ("Red Hat:rhel_eus:8.6::baseos", "Red Hat:rhel_eus:8.6::baseos"),
+            (
+                "Red Hat:rhel_eus:8.6::baseos",
+                "Red Hat:rhel_eus:8.6::baseos",
+            ),
             ("Rocky Linux:9", "Rocky Linux:9"),
             ("AlmaLinux:8.9", "AlmaLinux:8"),
             ("Maven:https://maven.google.com", "Maven"),
@@ -269,7 +315,12 @@ mod tests {
 
     #[test]
     fn distro_packages_use_source_names() {
-        let deb = pkg(PackageType::Deb, "libssl3", "3.0.11-1~deb12u2", Some("openssl"));
+        let deb = pkg(
+            PackageType::Deb,
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            Some("openssl"),
+        );
         let l = lookup_for(&os("debian", "12"), &deb).unwrap();
         assert_eq!(l.keys, vec!["Debian:12", "Debian"]);
         assert_eq!(l.names, vec!["openssl"]);
@@ -280,7 +331,12 @@ mod tests {
         assert_eq!(l.keys, vec!["Alpine:v3.19"]);
         assert_eq!(l.names, vec!["openssl"]);
 
-        let rpm = pkg(PackageType::Rpm, "openssl-libs", "1:3.0.7-24.el9", Some("openssl"));
+        let rpm = pkg(
+            PackageType::Rpm,
+            "openssl-libs",
+            "1:3.0.7-24.el9",
+            Some("openssl"),
+        );
         let l = lookup_for(&os("rhel", "9.3"), &rpm).unwrap();
         assert_eq!(l.keys, vec!["Red Hat:9"]);
         assert_eq!(l.names, vec!["openssl", "openssl-libs"]);
@@ -288,7 +344,12 @@ mod tests {
         assert_eq!(l.keys, vec!["Rocky Linux:9"]);
 
         let no_source = pkg(PackageType::Deb, "bash", "5.2.15-2+b2", None);
-        assert_eq!(lookup_for(&os("ubuntu", "22.04"), &no_source).unwrap().names, vec!["bash"]);
+        assert_eq!(
+            lookup_for(&os("ubuntu", "22.04"), &no_source)
+                .unwrap()
+                .names,
+            vec!["bash"]
+        );
         assert!(lookup_for(&os("fedora", "39"), &rpm).is_err());
     }
 

@@ -50,7 +50,10 @@ pub fn read_records<F>(path: &Path, sink: &mut F) -> Result<Flow, ImportError>
 where
     F: FnMut(Result<Vulnerability, OsvError>) -> Flow,
 {
-    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         return read_dir(path, sink);
@@ -72,7 +75,10 @@ fn read_dir<F>(dir: &Path, sink: &mut F) -> Result<Flow, ImportError>
 where
     F: FnMut(Result<Vulnerability, OsvError>) -> Flow,
 {
-    let io = |source| ImportError::Io { path: dir.to_path_buf(), source };
+    let io = |source| ImportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .map(|e| e.map(|e| e.path()))
@@ -85,8 +91,10 @@ where
             continue; // .git and friends
         }
         // Symlinks are not followed: a dump directory has no reason to hold any.
-        let meta = std::fs::symlink_metadata(&entry)
-            .map_err(|source| ImportError::Io { path: entry.clone(), source })?;
+        let meta = std::fs::symlink_metadata(&entry).map_err(|source| ImportError::Io {
+            path: entry.clone(),
+            source,
+        })?;
         let flow = if meta.is_dir() {
             read_dir(&entry, sink)?
         } else if meta.is_file() && name.ends_with(".json") {
@@ -107,9 +115,15 @@ fn read_zip<F>(path: &Path, sink: &mut F) -> Result<Flow, ImportError>
 where
     F: FnMut(Result<Vulnerability, OsvError>) -> Flow,
 {
-    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|source| ImportError::Zip { path: path.to_path_buf(), source })?;
+    let file = File::open(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|source| ImportError::Zip {
+            path: path.to_path_buf(),
+            source,
+        })?;
     for index in 0..archive.len() {
         let mut entry = match archive.by_index(index) {
             Ok(entry) => entry,
@@ -132,9 +146,15 @@ where
         }
         let origin = format!("{}:{name}", path.display());
         let mut buf = Vec::new();
-        let read = (&mut entry).take(MAX_RECORD_BYTES + 1).read_to_end(&mut buf);
+        let read = (&mut entry)
+            .take(MAX_RECORD_BYTES + 1)
+            .read_to_end(&mut buf);
         let result = match read {
-            Err(e) => Err(OsvError { origin, id: None, reason: format!("cannot read entry: {e}") }),
+            Err(e) => Err(OsvError {
+                origin,
+                id: None,
+                reason: format!("cannot read entry: {e}"),
+            }),
             Ok(_) if buf.len() as u64 > MAX_RECORD_BYTES => Err(OsvError {
                 origin,
                 id: None,
@@ -153,7 +173,10 @@ fn read_json_file<F>(path: &Path, sink: &mut F) -> Result<Flow, ImportError>
 where
     F: FnMut(Result<Vulnerability, OsvError>) -> Flow,
 {
-    let io = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_JSON_FILE_BYTES {
         return Err(ImportError::Unsupported {
@@ -166,7 +189,11 @@ where
     let value: serde_json::Value = match serde_json::from_slice(&text) {
         Ok(value) => value,
         Err(e) => {
-            let err = OsvError { origin, id: None, reason: format!("invalid JSON: {e}") };
+            let err = OsvError {
+                origin,
+                id: None,
+                reason: format!("invalid JSON: {e}"),
+            };
             return Ok(sink(Err(err)));
         }
     };
@@ -234,8 +261,11 @@ mod tests {
         std::fs::create_dir_all(tree.join(".git")).unwrap();
         std::fs::write(tree.join("sub/B-1.json"), record("B-1")).unwrap();
         std::fs::write(tree.join(".git/C-1.json"), record("C-1")).unwrap();
-        std::fs::write(tree.join("list.json"), format!("[{}, {}, 5]", record("D-1"), record("D-2")))
-            .unwrap();
+        std::fs::write(
+            tree.join("list.json"),
+            format!("[{}, {}, 5]", record("D-1"), record("D-2")),
+        )
+        .unwrap();
         let (ok, bad) = collect(&tree);
         assert_eq!(ok, vec!["D-1", "D-2", "B-1"]);
         assert_eq!(bad.len(), 1);

@@ -24,21 +24,45 @@ pub struct Vulnerability {
     /// Set when the record was withdrawn: it must not be matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub aliases: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub upstream: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub related: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub severity: Vec<SeverityScore>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub affected: Vec<Affected>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub references: Vec<Reference>,
     /// Kept for severity labels (GHSA's `severity`, distro urgencies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,11 +82,23 @@ pub struct Affected {
     /// Absent only in records that describe a GIT range alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<AffectedPackage>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub severity: Vec<SeverityScore>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub ranges: Vec<Range>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub versions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecosystem_specific: Option<serde_json::Value>,
@@ -229,7 +265,11 @@ impl Vulnerability {
     /// Parses one record from a JSON value and checks what matching relies on.
     pub fn from_value(value: serde_json::Value, origin: &str) -> Result<Vulnerability, OsvError> {
         let id = value.get("id").and_then(|v| v.as_str()).map(str::to_string);
-        let error = |reason: String| OsvError { origin: origin.to_string(), id: id.clone(), reason };
+        let error = |reason: String| OsvError {
+            origin: origin.to_string(),
+            id: id.clone(),
+            reason,
+        };
         if !value.is_object() {
             return Err(error("a record must be a JSON object".into()));
         }
@@ -245,14 +285,22 @@ impl Vulnerability {
         if record.id.trim().is_empty() {
             return Err(error("empty id".into()));
         }
-        parse_timestamp(&record.modified)
-            .map_err(|e| error(format!("modified {:?} is not an RFC 3339 time: {e}", record.modified)))?;
+        parse_timestamp(&record.modified).map_err(|e| {
+            error(format!(
+                "modified {:?} is not an RFC 3339 time: {e}",
+                record.modified
+            ))
+        })?;
         for (i, affected) in record.affected.iter().enumerate() {
             for (j, range) in affected.ranges.iter().enumerate() {
                 if range.events.is_empty() {
                     return Err(error(format!("at affected[{i}].ranges[{j}]: no events")));
                 }
-                if !range.events.iter().any(|e| matches!(e, Event::Introduced(_))) {
+                if !range
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, Event::Introduced(_)))
+                {
                     return Err(error(format!(
                         "at affected[{i}].ranges[{j}]: no introduced event"
                     )));
@@ -267,7 +315,9 @@ impl Vulnerability {
     }
 
     pub fn is_withdrawn(&self) -> bool {
-        self.withdrawn.as_deref().is_some_and(|w| !w.trim().is_empty())
+        self.withdrawn
+            .as_deref()
+            .is_some_and(|w| !w.trim().is_empty())
     }
 
     /// A one-line title: the summary, else the first line of the details.
@@ -276,7 +326,11 @@ impl Vulnerability {
             .summary
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .or_else(|| self.details.as_deref().and_then(|d| d.lines().find(|l| !l.trim().is_empty())))
+            .or_else(|| {
+                self.details
+                    .as_deref()
+                    .and_then(|d| d.lines().find(|l| !l.trim().is_empty()))
+            })
             .unwrap_or("");
         text.trim().to_string()
     }
@@ -322,7 +376,10 @@ mod tests {
     fn reads_a_record() {
         let v = Vulnerability::from_json(GOOD.as_bytes(), "test.json").unwrap();
         assert_eq!(v.id, "GHSA-jfh8-c2jp-5v3q");
-        assert_eq!(v.affected[0].ranges[0].events[1], Event::Fixed("2.15.0".into()));
+        assert_eq!(
+            v.affected[0].ranges[0].events[1],
+            Event::Fixed("2.15.0".into())
+        );
         assert_eq!(v.primary_url(), Some("https://example.org/b"));
         assert_eq!(v.title(), "Remote code injection in Log4j");
         assert!(v.modified_at().is_some());
@@ -336,9 +393,15 @@ mod tests {
         let cases = [
             ("[1]", "must be a JSON object"),
             ("{", "invalid JSON"),
-            (r#"{"modified": "2024-01-01T00:00:00Z"}"#, "missing field `id`"),
+            (
+                r#"{"modified": "2024-01-01T00:00:00Z"}"#,
+                "missing field `id`",
+            ),
             (r#"{"id": "X-1"}"#, "missing field `modified`"),
-            (r#"{"id": "X-1", "modified": "yesterday"}"#, "not an RFC 3339 time"),
+            (
+                r#"{"id": "X-1", "modified": "yesterday"}"#,
+                "not an RFC 3339 time",
+            ),
             (
                 r#"{"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"ranges": [{"type": "SEMVER", "events": [{"introduced": "0", "fixed": "1.0.0"}]}]}]}"#,
                 "both introduced and fixed",
@@ -368,6 +431,9 @@ mod tests {
     fn unknown_range_types_are_kept() {
         let text = r#"{"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": [{"ranges": [{"type": "NEWTYPE", "events": [{"introduced": "0"}]}]}]}"#;
         let v = Vulnerability::from_json(text.as_bytes(), "x").unwrap();
-        assert_eq!(v.affected[0].ranges[0].kind, RangeKind::Other("NEWTYPE".into()));
+        assert_eq!(
+            v.affected[0].ranges[0].kind,
+            RangeKind::Other("NEWTYPE".into())
+        );
     }
 }

@@ -45,7 +45,10 @@ fn metrics<'a>(body: &'a str, vector: &str) -> Result<HashMap<&'a str, &'a str>,
             reason: format!("{part:?} is not METRIC:VALUE"),
         })?;
         if map.insert(key, value).is_some() {
-            return Err(CvssError { vector: vector.to_string(), reason: format!("{key} given twice") });
+            return Err(CvssError {
+                vector: vector.to_string(),
+                reason: format!("{key} given twice"),
+            });
         }
     }
     Ok(map)
@@ -62,10 +65,14 @@ impl Lookup<'_> {
             vector: self.vector.to_string(),
             reason: format!("missing metric {key}"),
         })?;
-        table.iter().find(|(v, _)| v == value).map(|(_, w)| *w).ok_or_else(|| CvssError {
-            vector: self.vector.to_string(),
-            reason: format!("{key}:{value} is not a valid value"),
-        })
+        table
+            .iter()
+            .find(|(v, _)| v == value)
+            .map(|(_, w)| *w)
+            .ok_or_else(|| CvssError {
+                vector: self.vector.to_string(),
+                reason: format!("{key}:{value} is not a valid value"),
+            })
     }
 
     fn value(&self, key: &str) -> Option<&str> {
@@ -77,7 +84,10 @@ impl Lookup<'_> {
 /// v2 vector `AV:N/AC:L/Au:N/…`).
 pub fn score(vector: &str) -> Result<CvssScore, CvssError> {
     let vector = vector.trim();
-    let error = |reason: &str| CvssError { vector: vector.to_string(), reason: reason.to_string() };
+    let error = |reason: &str| CvssError {
+        vector: vector.to_string(),
+        reason: reason.to_string(),
+    };
     let (version, body) = if let Some(body) = vector.strip_prefix("CVSS:3.1/") {
         (CvssVersion::V3_1, body)
     } else if let Some(body) = vector.strip_prefix("CVSS:3.0/") {
@@ -88,9 +98,15 @@ pub fn score(vector: &str) -> Result<CvssScore, CvssError> {
         return Err(error("unsupported CVSS version"));
     } else {
         // v2 vectors have no prefix (some feeds wrap them in parentheses).
-        (CvssVersion::V2, vector.trim_start_matches('(').trim_end_matches(')'))
+        (
+            CvssVersion::V2,
+            vector.trim_start_matches('(').trim_end_matches(')'),
+        )
     };
-    let lookup = Lookup { map: metrics(body, vector)?, vector };
+    let lookup = Lookup {
+        map: metrics(body, vector)?,
+        vector,
+    };
     let score = match version {
         CvssVersion::V2 => v2(&lookup)?,
         CvssVersion::V3_0 | CvssVersion::V3_1 => v3(&lookup, version)?,
@@ -125,7 +141,10 @@ fn v3(m: &Lookup<'_>, version: CvssVersion) -> Result<f64, CvssError> {
         Some("U") => false,
         Some("C") => true,
         _ => {
-            return Err(CvssError { vector: m.vector.to_string(), reason: "missing or invalid S".into() })
+            return Err(CvssError {
+                vector: m.vector.to_string(),
+                reason: "missing or invalid S".into(),
+            })
         }
     };
     let av = m.weight("AV", &[("N", 0.85), ("A", 0.62), ("L", 0.55), ("P", 0.2)])?;
@@ -137,7 +156,11 @@ fn v3(m: &Lookup<'_>, version: CvssVersion) -> Result<f64, CvssError> {
     };
     let ui = m.weight("UI", &[("N", 0.85), ("R", 0.62)])?;
     let cia = [("H", 0.56), ("L", 0.22), ("N", 0.0)];
-    let (c, i, a) = (m.weight("C", &cia)?, m.weight("I", &cia)?, m.weight("A", &cia)?);
+    let (c, i, a) = (
+        m.weight("C", &cia)?,
+        m.weight("I", &cia)?,
+        m.weight("A", &cia)?,
+    );
     let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
     let impact = if changed {
         7.52 * (iss - 0.029) - 3.25 * (iss - 0.02).powi(15)
@@ -148,7 +171,11 @@ fn v3(m: &Lookup<'_>, version: CvssVersion) -> Result<f64, CvssError> {
     if impact <= 0.0 {
         return Ok(0.0);
     }
-    let roundup = if version == CvssVersion::V3_0 { roundup_v30 } else { roundup_v31 };
+    let roundup = if version == CvssVersion::V3_0 {
+        roundup_v30
+    } else {
+        roundup_v31
+    };
     Ok(if changed {
         roundup((1.08 * (impact + exploitability)).min(10.0))
     } else {
@@ -161,7 +188,11 @@ fn v2(m: &Lookup<'_>) -> Result<f64, CvssError> {
     let ac = m.weight("AC", &[("H", 0.35), ("M", 0.61), ("L", 0.71)])?;
     let au = m.weight("Au", &[("M", 0.45), ("S", 0.56), ("N", 0.704)])?;
     let cia = [("N", 0.0), ("P", 0.275), ("C", 0.660)];
-    let (c, i, a) = (m.weight("C", &cia)?, m.weight("I", &cia)?, m.weight("A", &cia)?);
+    let (c, i, a) = (
+        m.weight("C", &cia)?,
+        m.weight("I", &cia)?,
+        m.weight("A", &cia)?,
+    );
     let impact = 10.41 * (1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a));
     let exploitability = 20.0 * av * ac * au;
     let f = if impact == 0.0 { 0.0 } else { 1.176 };
@@ -177,19 +208,30 @@ fn v4_approximation(m: &Lookup<'_>) -> Result<f64, CvssError> {
     let ui = m.weight("UI", &[("N", 0.85), ("P", 0.7), ("A", 0.55)])?;
     let cia = [("H", 0.56), ("L", 0.22), ("N", 0.0)];
     let vulnerable = 1.0
-        - (1.0 - m.weight("VC", &cia)?) * (1.0 - m.weight("VI", &cia)?) * (1.0 - m.weight("VA", &cia)?);
+        - (1.0 - m.weight("VC", &cia)?)
+            * (1.0 - m.weight("VI", &cia)?)
+            * (1.0 - m.weight("VA", &cia)?);
     let subsequent = 1.0
-        - (1.0 - m.weight("SC", &cia)?) * (1.0 - m.weight("SI", &cia)?) * (1.0 - m.weight("SA", &cia)?);
+        - (1.0 - m.weight("SC", &cia)?)
+            * (1.0 - m.weight("SI", &cia)?)
+            * (1.0 - m.weight("SA", &cia)?);
     let exploitability = 8.22 * av * ac * at * pr * ui;
     let (impact, changed) = if subsequent > vulnerable {
-        (7.52 * (subsequent - 0.029) - 3.25 * (subsequent - 0.02).powi(15), true)
+        (
+            7.52 * (subsequent - 0.029) - 3.25 * (subsequent - 0.02).powi(15),
+            true,
+        )
     } else {
         (6.42 * vulnerable, false)
     };
     if impact <= 0.0 {
         return Ok(0.0);
     }
-    let raw = if changed { 1.08 * (impact + exploitability) } else { impact + exploitability };
+    let raw = if changed {
+        1.08 * (impact + exploitability)
+    } else {
+        impact + exploitability
+    };
     Ok(roundup_v31(raw.min(10.0)))
 }
 
@@ -218,7 +260,11 @@ mod tests {
         ];
         for (vector, want) in cases {
             let s = score(vector).unwrap();
-            assert!((s.score - want).abs() < 1e-9, "{vector}: {} != {want}", s.score);
+            assert!(
+                (s.score - want).abs() < 1e-9,
+                "{vector}: {} != {want}",
+                s.score
+            );
             assert!(!s.approximate);
         }
     }
@@ -234,7 +280,11 @@ mod tests {
         ];
         for (vector, want) in cases {
             let s = score(vector).unwrap();
-            assert!((s.score - want).abs() < 1e-9, "{vector}: {} != {want}", s.score);
+            assert!(
+                (s.score - want).abs() < 1e-9,
+                "{vector}: {} != {want}",
+                s.score
+            );
         }
     }
 
@@ -242,18 +292,41 @@ mod tests {
     fn v4_approximation_lands_in_the_official_band() {
         // (vector, official FIRST v4.0 score)
         let cases = [
-            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3),
-            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N", 8.7),
-            ("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 8.5),
-            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N", 6.9),
-            ("CVSS:4.0/AV:N/AC:H/AT:P/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 8.1),
-            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N", 0.0),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                9.3,
+            ),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N",
+                8.7,
+            ),
+            (
+                "CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                8.5,
+            ),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N",
+                6.9,
+            ),
+            (
+                "CVSS:4.0/AV:N/AC:H/AT:P/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                8.1,
+            ),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N",
+                0.0,
+            ),
         ];
         let band = |s: f64| crate::severity::Severity::from_cvss(s);
         for (vector, official) in cases {
             let s = score(vector).unwrap();
             assert!(s.approximate);
-            assert_eq!(band(s.score), band(official), "{vector}: approx {} vs {official}", s.score);
+            assert_eq!(
+                band(s.score),
+                band(official),
+                "{vector}: approx {} vs {official}",
+                s.score
+            );
         }
     }
 

@@ -27,8 +27,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Unknown, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 5] = [
+        Severity::Unknown,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,7 +78,10 @@ impl Severity {
     /// (`Important`), Debian urgencies (`unimportant`, `low*`), Ubuntu priorities
     /// (`negligible`), and plain levels. `None` when the word means "not assessed".
     pub fn from_label(label: &str) -> Option<Severity> {
-        let word = label.trim().trim_end_matches(['*', '!']).to_ascii_lowercase();
+        let word = label
+            .trim()
+            .trim_end_matches(['*', '!'])
+            .to_ascii_lowercase();
         Some(match word.as_str() {
             "critical" => Severity::Critical,
             "high" | "important" => Severity::High,
@@ -106,7 +114,10 @@ impl FromStr for Severity {
 
 /// Parses a comma-separated list (`HIGH,CRITICAL`).
 pub fn parse_list(text: &str) -> Result<Vec<Severity>, String> {
-    text.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 /// Where a severity came from, for reports (Trivy's `SeveritySource` in spirit).
@@ -122,7 +133,11 @@ pub struct Assessment {
 
 impl Assessment {
     fn none() -> Assessment {
-        Assessment { severity: Severity::Unknown, source: "none".into(), cvss: None }
+        Assessment {
+            severity: Severity::Unknown,
+            source: "none".into(),
+            cvss: None,
+        }
     }
 }
 
@@ -133,13 +148,23 @@ pub fn assess(record: &Vulnerability, affected: Option<&Affected>) -> Assessment
         return found;
     }
     let labelled = [
-        (affected.and_then(|a| a.ecosystem_specific.as_ref()), "ecosystem_specific"),
-        (affected.and_then(|a| a.database_specific.as_ref()), "database_specific"),
+        (
+            affected.and_then(|a| a.ecosystem_specific.as_ref()),
+            "ecosystem_specific",
+        ),
+        (
+            affected.and_then(|a| a.database_specific.as_ref()),
+            "database_specific",
+        ),
         (record.database_specific.as_ref(), "database_specific"),
     ];
     for (value, source) in labelled {
         if let Some(severity) = value.and_then(label_in) {
-            return Assessment { severity, source: source.into(), cvss: None };
+            return Assessment {
+                severity,
+                source: source.into(),
+                cvss: None,
+            };
         }
     }
     Assessment::none()
@@ -149,7 +174,9 @@ fn from_scores(scores: &[SeverityScore]) -> Option<Assessment> {
     for kind in ["CVSS_V3", "CVSS_V4", "CVSS_V2"] {
         for entry in scores.iter().filter(|s| s.kind == kind) {
             // An unreadable vector is skipped in favour of the next source.
-            let Ok(scored) = cvss::score(&entry.score) else { continue };
+            let Ok(scored) = cvss::score(&entry.score) else {
+                continue;
+            };
             let severity = if kind == "CVSS_V2" {
                 Severity::from_cvss_v2(scored.score)
             } else {
@@ -166,7 +193,11 @@ fn from_scores(scores: &[SeverityScore]) -> Option<Assessment> {
         .iter()
         .filter(|s| s.kind.eq_ignore_ascii_case("Ubuntu"))
         .find_map(|s| Severity::from_label(&s.score))
-        .map(|severity| Assessment { severity, source: "ubuntu".into(), cvss: None })
+        .map(|severity| Assessment {
+            severity,
+            source: "ubuntu".into(),
+            cvss: None,
+        })
 }
 
 /// A severity label in a `*_specific` object: `severity`, `urgency` or `priority`, as a
@@ -201,7 +232,10 @@ mod tests {
     #[test]
     fn labels_and_names() {
         assert_eq!("critical".parse::<Severity>().unwrap(), Severity::Critical);
-        assert_eq!(parse_list("HIGH, critical").unwrap(), vec![Severity::High, Severity::Critical]);
+        assert_eq!(
+            parse_list("HIGH, critical").unwrap(),
+            vec![Severity::High, Severity::Critical]
+        );
         assert!(parse_list("HIGH,SEVERE").is_err());
         assert_eq!(Severity::from_label("MODERATE"), Some(Severity::Medium));
         assert_eq!(Severity::from_label("Important"), Some(Severity::High));
@@ -220,7 +254,10 @@ mod tests {
                 "database_specific": {"severity": "LOW"}}"#,
         );
         let a = assess(&cvss3, None);
-        assert_eq!((a.severity, a.source.as_str()), (Severity::Critical, "cvss_v3"));
+        assert_eq!(
+            (a.severity, a.source.as_str()),
+            (Severity::Critical, "cvss_v3")
+        );
 
         let per_package = record(
             r#"{"id": "B", "modified": "2024-01-01T00:00:00Z",
@@ -241,14 +278,20 @@ mod tests {
                 "database_specific": {"severity": "MODERATE", "cwe_ids": []}}"#,
         );
         let a = assess(&ghsa, None);
-        assert_eq!((a.severity, a.source.as_str()), (Severity::Medium, "database_specific"));
+        assert_eq!(
+            (a.severity, a.source.as_str()),
+            (Severity::Medium, "database_specific")
+        );
 
         let debian = record(
             r#"{"id": "DSA-1", "modified": "2024-01-01T00:00:00Z",
                 "affected": [{"package": {"ecosystem": "Debian:12", "name": "x"},
                               "ecosystem_specific": {"urgency": "high"}}]}"#,
         );
-        assert_eq!(assess(&debian, debian.affected.first()).severity, Severity::High);
+        assert_eq!(
+            assess(&debian, debian.affected.first()).severity,
+            Severity::High
+        );
 
         let broken = record(
             r#"{"id": "C", "modified": "2024-01-01T00:00:00Z",

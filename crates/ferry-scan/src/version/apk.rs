@@ -59,7 +59,9 @@ impl ApkVersion {
             while s.get(*i).is_some_and(u8::is_ascii_digit) {
                 *i += 1;
             }
-            std::str::from_utf8(&s[start..*i]).unwrap_or_default().to_string()
+            std::str::from_utf8(&s[start..*i])
+                .unwrap_or_default()
+                .to_string()
         };
         // Version numbers.
         let mut first = true;
@@ -80,10 +82,16 @@ impl ApkVersion {
                 });
                 let rest = &run[zeros..];
                 if !rest.is_empty() {
-                    tokens.push(Token { kind: Kind::Digit, value: Value::Number(Number::new(rest)) });
+                    tokens.push(Token {
+                        kind: Kind::Digit,
+                        value: Value::Number(Number::new(rest)),
+                    });
                 }
             } else {
-                tokens.push(Token { kind: Kind::Digit, value: Value::Number(Number::new(&run)) });
+                tokens.push(Token {
+                    kind: Kind::Digit,
+                    value: Value::Number(Number::new(&run)),
+                });
             }
             first = false;
             if s.get(i) == Some(&b'.') {
@@ -95,7 +103,10 @@ impl ApkVersion {
         // One optional letter.
         if let Some(&c) = s.get(i) {
             if c.is_ascii_lowercase() {
-                tokens.push(Token { kind: Kind::Letter, value: Value::Letter(c) });
+                tokens.push(Token {
+                    kind: Kind::Letter,
+                    value: Value::Letter(c),
+                });
                 i += 1;
             }
         }
@@ -114,7 +125,10 @@ impl ApkVersion {
             } else {
                 return Err(format!("unknown suffix _{name}"));
             };
-            tokens.push(Token { kind: Kind::Suffix, value: Value::Suffix(value) });
+            tokens.push(Token {
+                kind: Kind::Suffix,
+                value: Value::Suffix(value),
+            });
             let run = digits(&mut i);
             if !run.is_empty() {
                 tokens.push(Token {
@@ -140,7 +154,10 @@ impl ApkVersion {
             if run.is_empty() {
                 return Err("expected a number after -r".into());
             }
-            tokens.push(Token { kind: Kind::Revision, value: Value::Number(Number::new(&run)) });
+            tokens.push(Token {
+                kind: Kind::Revision,
+                value: Value::Number(Number::new(&run)),
+            });
         }
         if i != s.len() {
             let rest = String::from_utf8_lossy(&s[i..]);
@@ -156,7 +173,10 @@ fn is_pre_release(token: &Token) -> bool {
 
 impl Ord for ApkVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        let end = Token { kind: Kind::End, value: Value::None };
+        let end = Token {
+            kind: Kind::End,
+            value: Value::None,
+        };
         let mut idx = 0;
         loop {
             let a = self.tokens.get(idx).unwrap_or(&end);
@@ -262,7 +282,9 @@ mod tests {
 
     #[test]
     fn invalid() {
-        for bad in ["", "a1", "1.", "1.2_foo", "1.2-", "1.2-x1", "1.2-r", "1.2 3", "1..2", "1.2AB"] {
+        for bad in [
+            "", "a1", "1.", "1.2_foo", "1.2-", "1.2-x1", "1.2-r", "1.2 3", "1..2", "1.2AB",
+        ] {
             assert!(Scheme::Apk.parse(bad).is_err(), "{bad}");
         }
     }

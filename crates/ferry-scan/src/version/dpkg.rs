@@ -158,10 +158,10 @@ mod tests {
             ("1.0~", "1.0", Less),
             ("1.0", "1.0+b1", Less),
             ("1.0", "1.0a", Less),
-            ("1.0a", "1.0+", Less),   // letters sort before non-letters
-            ("1.0a", "1.0.", Less),   // letters sort before non-letters
-            ("1.0", "1.0-0", Equal),  // absent revision is like 0
-            ("1.00", "1.0", Equal),   // digit runs compare as numbers
+            ("1.0a", "1.0+", Less),  // letters sort before non-letters
+            ("1.0a", "1.0.", Less),  // letters sort before non-letters
+            ("1.0", "1.0-0", Equal), // absent revision is like 0
+            ("1.00", "1.0", Equal),  // digit runs compare as numbers
             ("1.2.10", "1.2.9", Greater),
             ("1:1.0", "2.0", Greater), // epochs first
             ("0:2.0", "2.0", Equal),

@@ -142,7 +142,9 @@ impl MavenVersion {
             normalize(&mut level);
             inner = Some(level);
         }
-        Ok(MavenVersion { items: inner.unwrap_or_default() })
+        Ok(MavenVersion {
+            items: inner.unwrap_or_default(),
+        })
     }
 }
 

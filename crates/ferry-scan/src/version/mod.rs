@@ -138,9 +138,7 @@ impl Ord for Version {
             (Version::Apk(a), Version::Apk(b)) => a.cmp(b),
             (Version::Rpm(a), Version::Rpm(b)) => a.cmp(b),
             (Version::Pep440(a), Version::Pep440(b)) => a.cmp(b),
-            (Version::Semver(a), Version::Semver(b)) | (Version::Go(a), Version::Go(b)) => {
-                a.cmp(b)
-            }
+            (Version::Semver(a), Version::Semver(b)) | (Version::Go(a), Version::Go(b)) => a.cmp(b),
             (Version::Maven(a), Version::Maven(b)) => a.cmp(b),
             _ => self.scheme().cmp(&other.scheme()),
         }
@@ -176,7 +174,11 @@ impl Number {
     /// `digits` must be ASCII digits (callers check); leading zeros are dropped.
     pub(crate) fn new(digits: &str) -> Number {
         let trimmed = digits.trim_start_matches('0');
-        Number(if trimmed.is_empty() { "0".to_string() } else { trimmed.to_string() })
+        Number(if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        })
     }
 
     pub fn is_zero(&self) -> bool {
@@ -288,7 +290,10 @@ mod tests {
         assert_eq!(cmp_digits("10", "9"), Ordering::Greater);
         assert_eq!(cmp_digits("007", "7"), Ordering::Equal);
         assert_eq!(
-            cmp_digits("123456789012345678901234567890", "123456789012345678901234567891"),
+            cmp_digits(
+                "123456789012345678901234567890",
+                "123456789012345678901234567891"
+            ),
             Ordering::Less
         );
     }

@@ -98,7 +98,9 @@ impl Pep440Version {
         let first = c.digits().ok_or("must start with a number")?;
         let (epoch, mut release) = if c.peek() == Some(b'!') {
             c.pos += 1;
-            let n = c.digits().ok_or("expected a release number after the epoch")?;
+            let n = c
+                .digits()
+                .ok_or("expected a release number after the epoch")?;
             (first, vec![n])
         } else {
             (Number::new("0"), vec![first])
@@ -176,11 +178,22 @@ impl Pep440Version {
         if !c.rest().is_empty() {
             return Err(format!("unexpected {:?}", c.rest()));
         }
-        Ok(Pep440Version { epoch, release, pre, post, dev, local })
+        Ok(Pep440Version {
+            epoch,
+            release,
+            pre,
+            post,
+            dev,
+            local,
+        })
     }
 
     fn release_without_trailing_zeros(&self) -> &[Number] {
-        let keep = self.release.iter().rposition(|n| !n.is_zero()).map_or(0, |i| i + 1);
+        let keep = self
+            .release
+            .iter()
+            .rposition(|n| !n.is_zero())
+            .map_or(0, |i| i + 1);
         &self.release[..keep]
     }
 }

@@ -45,7 +45,11 @@ impl RpmVersion {
         if !version.bytes().any(|b| b.is_ascii_alphanumeric()) {
             return Err("version has no letters or digits".into());
         }
-        Ok(RpmVersion { epoch, version: version.to_string(), release })
+        Ok(RpmVersion {
+            epoch,
+            version: version.to_string(),
+            release,
+        })
     }
 }
 
@@ -114,12 +118,20 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         }
         if start_b == j {
             // Segments of different classes: a number is newer than letters.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         // Both slices are ASCII (alphanumeric), so this cannot fail.
         let seg_a = std::str::from_utf8(&a[start_a..i]).unwrap_or_default();
         let seg_b = std::str::from_utf8(&b[start_b..j]).unwrap_or_default();
-        let order = if numeric { cmp_digits(seg_a, seg_b) } else { seg_a.cmp(seg_b) };
+        let order = if numeric {
+            cmp_digits(seg_a, seg_b)
+        } else {
+            seg_a.cmp(seg_b)
+        };
         if order != Ordering::Equal {
             return order;
         }

@@ -63,7 +63,12 @@ impl SemVersion {
         }
         let mut numbers = numbers.into_iter();
         let mut next = || numbers.next().unwrap_or_default();
-        Ok(SemVersion { major: next(), minor: next(), patch: next(), pre: identifiers })
+        Ok(SemVersion {
+            major: next(),
+            minor: next(),
+            patch: next(),
+            pre: identifiers,
+        })
     }
 
     pub fn is_prerelease(&self) -> bool {
@@ -76,7 +81,10 @@ fn check_identifiers(text: &str, what: &str) -> Result<(), String> {
         if id.is_empty() {
             return Err(format!("empty {what} identifier"));
         }
-        if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        if let Some(c) = id
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
             return Err(format!("invalid character {c:?} in {what}"));
         }
     }
@@ -165,7 +173,16 @@ mod tests {
 
     #[test]
     fn invalid() {
-        for bad in ["1.0.0.0", "a.b.c", "1.0.0-", "1.0.0-a..b", "1.0.0+", "1.0.0-a_b", "1..0", "-1.0"] {
+        for bad in [
+            "1.0.0.0",
+            "a.b.c",
+            "1.0.0-",
+            "1.0.0-a..b",
+            "1.0.0+",
+            "1.0.0-a_b",
+            "1..0",
+            "-1.0",
+        ] {
             assert!(Scheme::Semver.parse(bad).is_err(), "{bad}");
         }
     }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::osv::import::{read_records, Flow, ImportError};
@@ -56,7 +56,9 @@ pub const STALE_AFTER: Duration = Duration::days(7);
 
 #[derive(Debug, thiserror::Error)]
 pub enum VulnDbError {
-    #[error("no vulnerability database at {0} (run `ferry vulndb update` or `ferry vulndb import`)")]
+    #[error(
+        "no vulnerability database at {0} (run `ferry vulndb update` or `ferry vulndb import`)"
+    )]
     Missing(PathBuf),
     #[error("cannot create {path}")]
     CreateDir {
@@ -70,7 +72,9 @@ pub enum VulnDbError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("{path} was written by a newer ferry (schema {found}, this ferry reads {SCHEMA_VERSION})")]
+    #[error(
+        "{path} was written by a newer ferry (schema {found}, this ferry reads {SCHEMA_VERSION})"
+    )]
     NewerSchema { path: String, found: i64 },
     #[error("stored record {id} is unreadable: {reason}")]
     CorruptRecord { id: String, reason: String },
@@ -107,7 +111,7 @@ pub struct ImportSummary {
 pub const MAX_WARNINGS: usize = 50;
 
 /// The database at a glance, for reports: how much data and how old.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DbInfo {
     pub location: String,
     pub records: u64,
@@ -195,11 +199,16 @@ impl VulnDb {
     /// Opens the database, creating it (and its directory) if needed.
     pub fn open_or_create(path: &Path) -> Result<VulnDb, VulnDbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| VulnDbError::CreateDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| VulnDbError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let label = path.display().to_string();
-        let conn = Connection::open(path).map_err(|source| VulnDbError::Sqlite { path: label.clone(), source })?;
+        let conn = Connection::open(path).map_err(|source| VulnDbError::Sqlite {
+            path: label.clone(),
+            source,
+        })?;
         let db = VulnDb { conn, label };
         db.sql(db.conn.pragma_update(None, "journal_mode", "WAL"))?;
         db.sql(db.conn.busy_timeout(std::time::Duration::from_secs(30)))?;
@@ -210,8 +219,10 @@ impl VulnDb {
     /// An empty in-memory database (tests, one-off scans).
     pub fn in_memory() -> Result<VulnDb, VulnDbError> {
         let label = ":memory:".to_string();
-        let conn =
-            Connection::open_in_memory().map_err(|source| VulnDbError::Sqlite { path: label.clone(), source })?;
+        let conn = Connection::open_in_memory().map_err(|source| VulnDbError::Sqlite {
+            path: label.clone(),
+            source,
+        })?;
         let db = VulnDb { conn, label };
         db.migrate()?;
         Ok(db)
@@ -222,20 +233,28 @@ impl VulnDb {
     }
 
     fn sql<T>(&self, result: rusqlite::Result<T>) -> Result<T, VulnDbError> {
-        result.map_err(|source| VulnDbError::Sqlite { path: self.label.clone(), source })
+        result.map_err(|source| VulnDbError::Sqlite {
+            path: self.label.clone(),
+            source,
+        })
     }
 
     fn migrate(&self) -> Result<(), VulnDbError> {
         self.sql(self.conn.execute_batch(SCHEMA))?;
         let found: Option<String> = self.sql(
             self.conn
-                .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional(),
         )?;
         match found.and_then(|v| v.parse::<i64>().ok()) {
-            Some(v) if v > SCHEMA_VERSION => {
-                Err(VulnDbError::NewerSchema { path: self.label.clone(), found: v })
-            }
+            Some(v) if v > SCHEMA_VERSION => Err(VulnDbError::NewerSchema {
+                path: self.label.clone(),
+                found: v,
+            }),
             Some(_) => Ok(()),
             None => {
                 self.sql(self.conn.execute(
@@ -250,27 +269,43 @@ impl VulnDb {
     /// Imports every record under `path` (an OSV zip dump, a directory, a JSON file).
     /// `source` is what the import log records (a path or a URL).
     pub fn import_path(&mut self, path: &Path, source: &str) -> Result<ImportSummary, VulnDbError> {
-        let mut summary = ImportSummary { source: source.to_string(), ..Default::default() };
+        let mut summary = ImportSummary {
+            source: source.to_string(),
+            ..Default::default()
+        };
         let label = self.label.clone();
         let tx = self
             .conn
             .transaction()
-            .map_err(|source| VulnDbError::Sqlite { path: label.clone(), source })?;
+            .map_err(|source| VulnDbError::Sqlite {
+                path: label.clone(),
+                source,
+            })?;
         let mut failure: Option<rusqlite::Error> = None;
-        read_records(path, &mut |result| {
-            match store_one(&tx, result, &mut summary) {
+        read_records(
+            path,
+            &mut |result| match store_one(&tx, result, &mut summary) {
                 Ok(()) => Flow::Continue,
                 Err(e) => {
                     failure = Some(e);
                     Flow::Stop
                 }
-            }
-        })?;
+            },
+        )?;
         if let Some(source) = failure {
-            return Err(VulnDbError::Sqlite { path: label, source });
+            return Err(VulnDbError::Sqlite {
+                path: label,
+                source,
+            });
         }
-        log_import(&tx, &summary).map_err(|source| VulnDbError::Sqlite { path: label.clone(), source })?;
-        tx.commit().map_err(|source| VulnDbError::Sqlite { path: label, source })?;
+        log_import(&tx, &summary).map_err(|source| VulnDbError::Sqlite {
+            path: label.clone(),
+            source,
+        })?;
+        tx.commit().map_err(|source| VulnDbError::Sqlite {
+            path: label,
+            source,
+        })?;
         Ok(summary)
     }
 
@@ -280,9 +315,15 @@ impl VulnDb {
         records: impl IntoIterator<Item = Vulnerability>,
         source: &str,
     ) -> Result<ImportSummary, VulnDbError> {
-        let mut summary = ImportSummary { source: source.to_string(), ..Default::default() };
+        let mut summary = ImportSummary {
+            source: source.to_string(),
+            ..Default::default()
+        };
         let label = self.label.clone();
-        let sql = |source| VulnDbError::Sqlite { path: label.clone(), source };
+        let sql = |source| VulnDbError::Sqlite {
+            path: label.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(sql)?;
         for record in records {
             store_one(&tx, Ok(record), &mut summary).map_err(sql)?;
@@ -312,8 +353,10 @@ impl VulnDb {
                 .optional(),
         )?;
         text.map(|text| {
-            serde_json::from_str(&text)
-                .map_err(|e| VulnDbError::CorruptRecord { id: id.to_string(), reason: e.to_string() })
+            serde_json::from_str(&text).map_err(|e| VulnDbError::CorruptRecord {
+                id: id.to_string(),
+                reason: e.to_string(),
+            })
         })
         .transpose()
     }
@@ -325,8 +368,11 @@ impl VulnDb {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         ))?;
-        let last_import: Option<i64> =
-            self.sql(self.conn.query_row("SELECT MAX(at_ns) FROM imports", [], |r| r.get(0)))?;
+        let last_import: Option<i64> = self.sql(self.conn.query_row(
+            "SELECT MAX(at_ns) FROM imports",
+            [],
+            |r| r.get(0),
+        ))?;
         Ok(DbInfo {
             location: self.label.clone(),
             records: u64::try_from(records).unwrap_or(0),
@@ -338,11 +384,18 @@ impl VulnDb {
     /// Everything `ferry vulndb status` shows.
     pub fn status(&self) -> Result<DbStatus, VulnDbError> {
         let info = self.info()?;
-        let withdrawn: i64 =
-            self.sql(self.conn.query_row("SELECT COUNT(*) FROM vulns WHERE withdrawn = 1", [], |r| r.get(0)))?;
+        let withdrawn: i64 = self.sql(self.conn.query_row(
+            "SELECT COUNT(*) FROM vulns WHERE withdrawn = 1",
+            [],
+            |r| r.get(0),
+        ))?;
         let last_import_source: Option<String> = self.sql(
             self.conn
-                .query_row("SELECT source FROM imports ORDER BY at_ns DESC, id DESC LIMIT 1", [], |r| r.get(0))
+                .query_row(
+                    "SELECT source FROM imports ORDER BY at_ns DESC, id DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional(),
         )?;
         let mut ecosystems = Vec::new();
@@ -353,7 +406,11 @@ impl VulnDb {
                  WHERE v.withdrawn = 0 GROUP BY a.base ORDER BY a.base",
             ))?;
             let rows = self.sql(stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
             }))?;
             for row in rows {
                 let (base, count, newest) = self.sql(row)?;
@@ -365,17 +422,27 @@ impl VulnDb {
                 });
             }
         }
-        let mut stmt = self.sql(self.conn.prepare("SELECT DISTINCT base, ecosystem FROM affected ORDER BY 1, 2"))?;
-        let rows = self.sql(stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))))?;
+        let mut stmt = self.sql(
+            self.conn
+                .prepare("SELECT DISTINCT base, ecosystem FROM affected ORDER BY 1, 2"),
+        )?;
+        let rows =
+            self.sql(stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))))?;
         for row in rows {
             let (base, full) = self.sql(row)?;
-            if let (Some(entry), Some((_, release))) =
-                (ecosystems.iter_mut().find(|e| e.ecosystem == base), full.split_once(':'))
-            {
+            if let (Some(entry), Some((_, release))) = (
+                ecosystems.iter_mut().find(|e| e.ecosystem == base),
+                full.split_once(':'),
+            ) {
                 entry.releases.push(release.to_string());
             }
         }
-        Ok(DbStatus { info, withdrawn: u64::try_from(withdrawn).unwrap_or(0), last_import_source, ecosystems })
+        Ok(DbStatus {
+            info,
+            withdrawn: u64::try_from(withdrawn).unwrap_or(0),
+            last_import_source,
+            ecosystems,
+        })
     }
 }
 
@@ -400,19 +467,27 @@ fn store_one(
     let Some(modified) = record.modified_at() else {
         summary.malformed += 1;
         if summary.warnings.len() < MAX_WARNINGS {
-            summary.warnings.push(format!("record {}: modified {:?} is not an RFC 3339 time", record.id, record.modified));
+            summary.warnings.push(format!(
+                "record {}: modified {:?} is not an RFC 3339 time",
+                record.id, record.modified
+            ));
         }
         return Ok(());
     };
     let modified_ns = to_ns(modified);
     let stored: Option<i64> = tx
-        .query_row("SELECT modified_ns FROM vulns WHERE id = ?1", [&record.id], |r| r.get(0))
+        .query_row(
+            "SELECT modified_ns FROM vulns WHERE id = ?1",
+            [&record.id],
+            |r| r.get(0),
+        )
         .optional()?;
     if stored.is_some_and(|stored| stored > modified_ns) {
         summary.kept_newer += 1;
         return Ok(());
     }
-    let text = serde_json::to_string(&record).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let text = serde_json::to_string(&record)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute("DELETE FROM affected WHERE vuln_id = ?1", [&record.id])?;
     tx.execute(
         "INSERT OR REPLACE INTO vulns (id, modified_ns, withdrawn, record) VALUES (?1, ?2, ?3, ?4)",
@@ -426,7 +501,13 @@ fn store_one(
         let key = ecosystem::lookup_key(&package.ecosystem);
         let name = ecosystem::normalize_name(&package.ecosystem, &package.name);
         let base = ecosystem::base(&package.ecosystem).to_string();
-        insert.execute(params![key, name, record.id, package.ecosystem.trim(), base])?;
+        insert.execute(params![
+            key,
+            name,
+            record.id,
+            package.ecosystem.trim(),
+            base
+        ])?;
         bases.insert(base);
     }
     for base in bases {
@@ -485,10 +566,18 @@ mod tests {
         let now = info.newest_record.unwrap() + Duration::days(3);
         assert!(!info.is_stale(now));
         assert!(info.is_stale(now + Duration::days(5)));
-        assert!(info.describe(now).contains("3 days old"), "{}", info.describe(now));
+        assert!(
+            info.describe(now).contains("3 days old"),
+            "{}",
+            info.describe(now)
+        );
 
         let status = db.status().unwrap();
-        let names: Vec<_> = status.ecosystems.iter().map(|e| (e.ecosystem.as_str(), e.records)).collect();
+        let names: Vec<_> = status
+            .ecosystems
+            .iter()
+            .map(|e| (e.ecosystem.as_str(), e.records))
+            .collect();
         assert_eq!(names, vec![("Debian", 1), ("PyPI", 1)]);
         assert_eq!(status.ecosystems[0].releases, vec!["12"]);
     }
@@ -510,12 +599,24 @@ mod tests {
         assert!(matches!(VulnDb::open(&path), Err(VulnDbError::Missing(_))));
         {
             let mut db = VulnDb::open_or_create(&path).unwrap();
-            db.import_records([record("A-1", "2024-01-02T00:00:00Z", "Go", "example.com/m")], "t").unwrap();
+            db.import_records(
+                [record("A-1", "2024-01-02T00:00:00Z", "Go", "example.com/m")],
+                "t",
+            )
+            .unwrap();
         }
         let db = VulnDb::open(&path).unwrap();
         assert_eq!(db.ids_for("Go", "example.com/m").unwrap(), vec!["A-1"]);
-        db.conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        db.conn
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
         drop(db);
-        assert!(matches!(VulnDb::open(&path), Err(VulnDbError::NewerSchema { found: 99, .. })));
+        assert!(matches!(
+            VulnDb::open(&path),
+            Err(VulnDbError::NewerSchema { found: 99, .. })
+        ));
     }
 }

@@ -27,13 +27,24 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<PathBuf> + 'a {
-        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| PathBuf::from(v))
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| PathBuf::from(v))
+        }
     }
 
     #[test]
     fn precedence() {
-        let all = [("FERRY_DATA_DIR", "/data"), ("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")];
-        assert_eq!(default_db_path_from(env(&all)).unwrap(), PathBuf::from("/data/vulndb/osv.db"));
+        let all = [
+            ("FERRY_DATA_DIR", "/data"),
+            ("XDG_DATA_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(
+            default_db_path_from(env(&all)).unwrap(),
+            PathBuf::from("/data/vulndb/osv.db")
+        );
         assert_eq!(
             default_db_path_from(env(&all[1..])).unwrap(),
             PathBuf::from("/xdg/ferry/vulndb/osv.db")

@@ -59,7 +59,10 @@ pub struct UpdateOptions {
 
 impl Default for UpdateOptions {
     fn default() -> Self {
-        UpdateOptions { base_url: DEFAULT_BASE_URL.to_string(), ecosystems: Vec::new() }
+        UpdateOptions {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            ecosystems: Vec::new(),
+        }
     }
 }
 
@@ -68,8 +71,13 @@ impl Default for UpdateOptions {
 pub enum EcosystemUpdate {
     Imported(ImportSummary),
     /// The server has no dump for it (HTTP 404).
-    NotFound { url: String },
-    Failed { url: String, reason: String },
+    NotFound {
+        url: String,
+    },
+    Failed {
+        url: String,
+        reason: String,
+    },
 }
 
 /// `<base>/<ecosystem>/all.zip`, the ecosystem percent-encoded (`Red%20Hat`).
@@ -86,11 +94,19 @@ pub fn dump_url(base_url: &str, ecosystem: &str) -> String {
 }
 
 /// Which ecosystems an update fetches.
-pub fn ecosystems_to_fetch(db: &VulnDb, options: &UpdateOptions) -> Result<Vec<String>, VulnDbError> {
+pub fn ecosystems_to_fetch(
+    db: &VulnDb,
+    options: &UpdateOptions,
+) -> Result<Vec<String>, VulnDbError> {
     if !options.ecosystems.is_empty() {
         return Ok(options.ecosystems.clone());
     }
-    let present: Vec<String> = db.status()?.ecosystems.into_iter().map(|e| e.ecosystem).collect();
+    let present: Vec<String> = db
+        .status()?
+        .ecosystems
+        .into_iter()
+        .map(|e| e.ecosystem)
+        .collect();
     Ok(if present.is_empty() {
         DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -115,7 +131,11 @@ enum Fetched {
     NotFound,
 }
 
-async fn fetch(client: &reqwest::Client, url: &str, dest: &mut std::fs::File) -> Result<Fetched, String> {
+async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+    dest: &mut std::fs::File,
+) -> Result<Fetched, String> {
     let mut response = client.get(url).send().await.map_err(|e| error_chain(&e))?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(Fetched::NotFound);
@@ -129,9 +149,11 @@ async fn fetch(client: &reqwest::Client, url: &str, dest: &mut std::fs::File) ->
         if total > MAX_DUMP_BYTES {
             return Err(format!("dump larger than {MAX_DUMP_BYTES} bytes"));
         }
-        dest.write_all(&chunk).map_err(|e| format!("cannot write the download: {e}"))?;
+        dest.write_all(&chunk)
+            .map_err(|e| format!("cannot write the download: {e}"))?;
     }
-    dest.flush().map_err(|e| format!("cannot write the download: {e}"))?;
+    dest.flush()
+        .map_err(|e| format!("cannot write the download: {e}"))?;
     Ok(Fetched::Done)
 }
 
@@ -159,7 +181,10 @@ pub fn update(
         .build()
         .map_err(UpdateError::TempFile)?;
     let client = http_client()?;
-    let dir = db_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = db_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut results = Vec::new();
     for ecosystem in ecosystems_to_fetch(db, options)? {
         let url = dump_url(&options.base_url, &ecosystem);
@@ -174,13 +199,19 @@ pub fn update(
             Err(reason) => EcosystemUpdate::Failed { url, reason },
             Ok(Fetched::Done) => match db.import_path(temp.path(), &url) {
                 Ok(summary) => EcosystemUpdate::Imported(summary),
-                Err(VulnDbError::Import(e)) => EcosystemUpdate::Failed { url, reason: error_chain(&e) },
+                Err(VulnDbError::Import(e)) => EcosystemUpdate::Failed {
+                    url,
+                    reason: error_chain(&e),
+                },
                 Err(e) => return Err(e.into()),
             },
         };
         results.push((ecosystem, outcome));
     }
-    if !results.iter().any(|(_, r)| matches!(r, EcosystemUpdate::Imported(_))) {
+    if !results
+        .iter()
+        .any(|(_, r)| matches!(r, EcosystemUpdate::Imported(_)))
+    {
         let failures = results
             .iter()
             .map(|(eco, r)| match r {
@@ -190,7 +221,10 @@ pub fn update(
             })
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(UpdateError::NothingFetched { base_url: options.base_url.clone(), failures });
+        return Err(UpdateError::NothingFetched {
+            base_url: options.base_url.clone(),
+            failures,
+        });
     }
     Ok(results)
 }
@@ -205,7 +239,13 @@ mod tests {
             dump_url("http://127.0.0.1:8000/", "Red Hat"),
             "http://127.0.0.1:8000/Red%20Hat/all.zip"
         );
-        assert_eq!(dump_url("https://x", "crates.io"), "https://x/crates.io/all.zip");
-        assert_eq!(dump_url("https://x", "Debian:12"), "https://x/Debian:12/all.zip");
+        assert_eq!(
+            dump_url("https://x", "crates.io"),
+            "https://x/crates.io/all.zip"
+        );
+        assert_eq!(
+            dump_url("https://x", "Debian:12"),
+            "https://x/Debian:12/all.zip"
+        );
     }
 }
