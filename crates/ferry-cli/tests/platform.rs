@@ -629,3 +629,11 @@ fn up_runs_the_demo_in_one_command() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn image_deploy_without_a_container_runtime_says_what_to_install() {
+    let platform = TestPlatform::start_with("process");
+    let err = platform.ferry_fails(&["deploy", "--image", "busybox:1", "--name", "web"]);
+    assert!(err.contains("install Docker"), "{err}");
+    assert!(platform.ferry_json(&["ls"]).as_array().unwrap().is_empty());
+}

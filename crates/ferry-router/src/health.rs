@@ -64,6 +64,8 @@ pub enum ProbeError {
     Http(#[source] hyper::Error),
     #[error("connection closed before a response")]
     ClosedWithoutResponse,
+    #[error("connection accepted then closed at once (nothing listening behind the port?)")]
+    ClosedAtOnce,
     #[error("invalid health check path {0:?} (must start with '/')")]
     InvalidPath(String),
 }
@@ -84,13 +86,29 @@ pub async fn probe(addr: SocketAddr, spec: &ProbeSpec) -> Result<(), ProbeError>
             }
         })?;
         match request {
-            None => Ok(()),
+            None => tcp_stays_open(stream).await,
             Some(request) => http_get(stream, request).await,
         }
     };
     tokio::time::timeout(spec.timeout, attempt)
         .await
         .map_err(|_| ProbeError::TimedOut(spec.timeout))?
+}
+
+/// How long an accepted TCP connection must stay open to count as healthy.
+const TCP_SETTLE: Duration = Duration::from_millis(100);
+
+/// A TCP check is more than a successful connect: a port published by Docker's
+/// userland proxy accepts connections even when nothing listens in the container, and
+/// then closes them at once. So the connection must stay open briefly (or the app may
+/// greet us with data); an immediate EOF or reset means unhealthy.
+async fn tcp_stays_open(stream: TcpStream) -> Result<(), ProbeError> {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(TCP_SETTLE, stream.peek(&mut byte)).await {
+        Err(_) => Ok(()),
+        Ok(Ok(0)) | Ok(Err(_)) => Err(ProbeError::ClosedAtOnce),
+        Ok(Ok(_)) => Ok(()),
+    }
 }
 
 fn http_request(path: &str) -> Result<Request<Empty<Bytes>>, ProbeError> {

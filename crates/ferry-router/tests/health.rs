@@ -101,6 +101,25 @@ async fn tcp_probe_succeeds_on_a_listening_port() {
         .unwrap();
 }
 
+/// What Docker's userland proxy does when nothing listens in the container: accept,
+/// then close at once.
+#[tokio::test]
+async fn tcp_probe_fails_when_the_connection_is_closed_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let closer = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().await.unwrap();
+            drop(stream);
+        }
+    });
+    let error = probe(addr, &ProbeSpec::tcp(Duration::from_secs(2)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ProbeError::ClosedAtOnce), "{error:?}");
+    closer.abort();
+}
+
 #[tokio::test]
 async fn tcp_probe_reports_connection_refused() {
     let error = probe(

@@ -1,0 +1,183 @@
+//! End-to-end with the Docker Engine: images built locally from a busybox-static rootfs
+//! (nothing is pulled), deployed by the real `ferry server`, served through its router.
+//! These fail, never skip, when no engine answers: CI provides one.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::*;
+
+const IMAGE: &str = "ferry-e2e-busybox:1";
+
+/// Imports a busybox `httpd` image (once per machine; re-import is harmless).
+fn busybox_image() -> &'static str {
+    let exists = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output()
+        .expect("docker CLI is installed");
+    if exists.status.success() {
+        return IMAGE;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("bin")).unwrap();
+    std::fs::create_dir_all(root.path().join("www")).unwrap();
+    std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
+        .expect("/bin/busybox (busybox-static) is installed");
+    for applet in ["sh", "httpd", "echo", "cat", "sleep", "ls"] {
+        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(root.path().join("www/index.html"), "busybox says hi\n").unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {IMAGE}",
+            root.path().display()
+        ))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "docker import failed: is dockerd running?"
+    );
+    IMAGE
+}
+
+/// Serves `$MARKER` from busybox httpd on `$PORT`.
+const MARKER_COMMAND: &str =
+    "echo \"marker $MARKER\" > /www/index.html && exec httpd -f -p \"$PORT\" -h /www";
+
+#[test]
+fn needs_docker_image_deploy_serves_through_the_router() {
+    let image = busybox_image();
+    let platform = TestPlatform::start_with("docker");
+    let out = platform.ferry_ok(&[
+        "deploy", "--image", image, "--name", "web", "--port", "8080",
+    ]);
+    assert!(out.contains("http://web.localhost:"), "{out}");
+    let (status, body) = platform.curl("web.localhost", "/");
+    assert_eq!((status, body.as_str()), (200, "busybox says hi\n"));
+    let status = platform.ferry_json(&["status", "web"]);
+    assert_eq!(status["runtime"]["instances"][0]["runtime"], "docker");
+    // The container is limited and published on loopback only.
+    let id = status["runtime"]["instances"][0]["id"].as_str().unwrap();
+    let inspect = Command::new("docker")
+        .args([
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{json .HostConfig.PortBindings}}",
+            &format!("ferry-web-{id}"),
+        ])
+        .output()
+        .unwrap();
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    assert!(inspect.starts_with("2147483648 1000000000 "), "{inspect}");
+    assert!(inspect.contains("\"HostIp\":\"127.0.0.1\""), "{inspect}");
+    platform.ferry_ok(&["delete", "web"]);
+    assert_eq!(platform.curl("web.localhost", "/").0, 404);
+}
+
+#[test]
+fn needs_docker_zero_downtime_across_three_image_deploys() {
+    let image = busybox_image();
+    let platform = TestPlatform::start_with("docker");
+    let deploy = |marker: &str| {
+        platform.ferry_ok(&[
+            "deploy",
+            "--image",
+            image,
+            "--name",
+            "web",
+            "--command",
+            MARKER_COMMAND,
+            "--env",
+            &format!("MARKER={marker}"),
+        ]);
+    };
+    deploy("v0");
+    let load = Load::start(&platform.info.router, "web.localhost", 4);
+    let mut deployed_at = Vec::new();
+    for n in 1..=3 {
+        deploy(&format!("v{n}"));
+        deployed_at.push((format!("marker v{n}"), Instant::now()));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let samples = load.finish();
+    let failures: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| !(200..300).contains(&s.status))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} non-2xx of {}: {:?}",
+        failures.len(),
+        samples.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let span = samples.last().unwrap().at - samples.first().unwrap().at;
+    let rate = samples.len() as f64 / span.as_secs_f64();
+    assert!(rate >= 50.0, "only {rate:.0} req/s");
+    for (marker, at) in &deployed_at {
+        assert!(
+            samples
+                .iter()
+                .any(|s| s.at >= *at && s.body.trim() == marker),
+            "{marker} never served after its deploy"
+        );
+    }
+}
+
+#[test]
+fn needs_docker_missing_image_fails_and_the_previous_revision_serves() {
+    let image = busybox_image();
+    let platform = TestPlatform::start_with("docker");
+    platform.ferry_ok(&["deploy", "--image", image, "--name", "web"]);
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--image",
+        "ferry-no-such-image:404",
+        "--name",
+        "web",
+    ]);
+    assert!(err.contains("was not found in the Docker Engine"), "{err}");
+    assert_eq!(platform.curl("web.localhost", "/").0, 200);
+    // A container that exits at once fails the deploy with its exit reason.
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--image",
+        image,
+        "--name",
+        "web",
+        "--command",
+        "echo bye; exit 7",
+    ]);
+    assert!(err.contains("exited with code 7"), "{err}");
+    assert!(err.contains("bye"), "{err}");
+    assert_eq!(platform.curl("web.localhost", "/").0, 200);
+    let status = platform.ferry_json(&["status", "web"]);
+    assert_eq!(status["active_revision_number"], 1);
+}
+
+#[test]
+fn needs_docker_restart_re_adopts_running_containers() {
+    let image = busybox_image();
+    let mut platform = TestPlatform::start_with("docker");
+    platform.ferry_ok(&["deploy", "--image", image, "--name", "web"]);
+    let before = platform.ferry_json(&["status", "web"]);
+    let instance = before["runtime"]["instances"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    platform.kill9();
+    platform.boot();
+    platform.wait_for_body("web.localhost", "busybox says hi", Duration::from_secs(30));
+    let after = platform.ferry_json(&["status", "web"]);
+    let instances = after["runtime"]["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 1, "{after}");
+    assert_eq!(
+        instances[0]["id"],
+        instance.as_str(),
+        "the same container was adopted"
+    );
+}
