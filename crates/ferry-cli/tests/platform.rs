@@ -637,3 +637,39 @@ fn image_deploy_without_a_container_runtime_says_what_to_install() {
     assert!(err.contains("install Docker"), "{err}");
     assert!(platform.ferry_json(&["ls"]).as_array().unwrap().is_empty());
 }
+
+#[test]
+fn instances_domains_and_request_timeout() {
+    let platform = TestPlatform::start();
+    platform.ferry_ok(&[
+        "deploy",
+        example("hello").to_str().unwrap(),
+        "--min",
+        "2",
+        "--domain",
+        "hello.example.test",
+        "--request-timeout",
+        "1",
+    ]);
+    let status = platform.ferry_json(&["status", "hello"]);
+    let instances = status["runtime"]["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{status}");
+    assert!(instances.iter().all(|i| i["state"] == "ready"));
+    // The custom domain routes to the same service.
+    assert_eq!(platform.curl("hello.example.test", "/").0, 200);
+    // Both instances get traffic.
+    for _ in 0..20 {
+        assert_eq!(platform.curl("hello.localhost", "/lb").0, 200);
+    }
+    let logs = platform.ferry_ok(&["logs", "hello", "--tail", "200"]);
+    for instance in instances {
+        let id = instance["id"].as_str().unwrap();
+        assert!(logs.contains(&format!("[{id}] 127.0.0.1 \"GET /lb HTTP/1.1\"")), "{id} got no request:\n{logs}");
+    }
+    // A request slower than the service's timeout gets the router's 504.
+    let (status, body) = platform.curl("hello.localhost", "/slow/3");
+    assert_eq!(status, 504, "{body}");
+    let metrics = platform.ferry_json(&["status", "hello"])["metrics"].clone();
+    assert!(metrics["requests"].as_u64().unwrap() >= 22, "{metrics}");
+    assert!(metrics["responses_5xx"].as_u64().unwrap() >= 1, "{metrics}");
+}

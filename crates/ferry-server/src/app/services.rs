@@ -198,6 +198,11 @@ impl App {
                 "service {name} is being deleted; try again when it is gone"
             )));
         }
+        if existing.as_ref().is_some_and(|row| row.paused) {
+            return Err(AppError::Conflict(format!(
+                "service {name} is paused; `ferry resume {name}` first, then deploy"
+            )));
+        }
         let revision_id = RevisionId::generate();
         let (kind, source, config, warnings) = match &request.source {
             DeploySource::Upload(digest) => {

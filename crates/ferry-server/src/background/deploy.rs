@@ -1298,3 +1298,219 @@ fn with_log_tail(reason: String, log: &std::path::Path) -> String {
         format!("{reason}\nlast log lines:\n{}", tail.join("\n"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The reconciler against the fake runtime: no daemon, no processes, real store.
+
+    use super::*;
+    use ferry_runtime::FakeRuntime;
+    use ferry_store::{NewDeployment, NewService};
+    use ferry_types::{ServiceName, SourceKind};
+
+    struct Harness {
+        store: Arc<Store>,
+        fake: Arc<FakeRuntime>,
+        deployer: Arc<Deployer>,
+        routes: Arc<RoutePublisher>,
+        shutdown: CancellationToken,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Harness {
+        fn start() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let data = DataDir::new(dir.path());
+            data.ensure().unwrap();
+            let store = Arc::new(Store::open_in_memory().unwrap());
+            let fake = Arc::new(FakeRuntime::new().serving_tcp());
+            let runtimes = Runtimes {
+                process: Arc::new(
+                    FakeRuntime::new()
+                        .with_kind(RuntimeKind::Process)
+                        .with_adopt(false),
+                ),
+                docker: Some(fake.clone()),
+            };
+            let routes = Arc::new(RoutePublisher::new());
+            let settings = DeployerSettings {
+                idle_tick: Duration::from_millis(50),
+                stop_grace: Duration::from_millis(100),
+                ..DeployerSettings::default()
+            };
+            let deployer = Arc::new(Deployer::new(
+                Arc::clone(&store),
+                data,
+                runtimes,
+                Arc::clone(&routes),
+                settings,
+            ));
+            let shutdown = CancellationToken::new();
+            tokio::spawn(Arc::clone(&deployer).run(shutdown.clone()));
+            Self {
+                store,
+                fake,
+                deployer,
+                routes,
+                shutdown,
+                _dir: dir,
+            }
+        }
+
+        /// Records an image deploy the way the app layer does; returns the operation.
+        fn deploy(&self, revision: &RevisionId) -> Operation {
+            let mut config = ServiceConfig::default();
+            config.health_check.timeout = 1;
+            let (service, _, operation) = self
+                .store
+                .create_deployment(&NewDeployment {
+                    service: &NewService {
+                        name: ServiceName::parse("web").unwrap(),
+                        source_kind: SourceKind::Image,
+                    },
+                    source: RevisionSource::Image {
+                        image: "web:1".into(),
+                        image_id: Some("sha256:feed".into()),
+                    },
+                    config,
+                    revision_id: revision.clone(),
+                })
+                .unwrap();
+            self.deployer.wake(&service.id);
+            operation
+        }
+
+        async fn outcome(&self, operation: &Operation) -> Operation {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let current = self.store.get_operation(&operation.id).unwrap().unwrap();
+                if current.status.is_terminal() {
+                    return current;
+                }
+                assert!(Instant::now() < deadline, "operation never ended");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+
+        fn service(&self) -> ServiceRow {
+            self.store.get_service_by_name("web").unwrap().unwrap()
+        }
+
+        /// Instance ids the router sends `web.localhost` traffic to.
+        fn routed(&self) -> Vec<String> {
+            let table = self.routes.subscribe().borrow().clone();
+            match table.hosts.get("web.localhost").map(|r| r.state.clone()) {
+                Some(RouteState::Serving(upstreams)) => {
+                    upstreams.iter().map(|u| u.instance_id.clone()).collect()
+                }
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    impl Drop for Harness {
+        fn drop(&mut self) {
+            self.shutdown.cancel();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_revision_takes_all_traffic_and_the_old_instance_is_stopped() {
+        let h = Harness::start();
+        let first = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&first).await.status, OperationStatus::Succeeded);
+        let old = h.routed();
+        assert_eq!(old.len(), 1);
+        let second = h.deploy(&RevisionId::generate());
+        let done = h.outcome(&second).await;
+        assert_eq!(done.status, OperationStatus::Succeeded);
+        let new = h.routed();
+        assert_eq!(new.len(), 1);
+        assert_ne!(new, old);
+        // Drained, then stopped.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !h.fake.stopped().iter().any(|id| id.as_str() == old[0]) {
+            assert!(Instant::now() < deadline, "old instance never stopped");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let row = h.service();
+        assert_eq!(row.active_revision, second.revision_id);
+        let messages: Vec<String> = done.events.iter().map(|e| e.message.clone()).collect();
+        assert!(messages.iter().any(|m| m.starts_with("Traffic switched")), "{messages:?}");
+    }
+
+    #[tokio::test]
+    async fn a_revision_that_cannot_start_fails_and_the_previous_one_keeps_serving() {
+        let h = Harness::start();
+        let good = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&good).await.status, OperationStatus::Succeeded);
+        let serving = h.routed();
+        let bad_revision = RevisionId::generate();
+        h.fake
+            .fail_start_with_message(&bad_revision, "no space left for this container");
+        let bad = h.deploy(&bad_revision);
+        let done = h.outcome(&bad).await;
+        assert_eq!(done.status, OperationStatus::Failed);
+        assert!(done.error.unwrap().contains("no space left"));
+        let row = h.service();
+        assert_eq!(row.active_revision, good.revision_id);
+        assert_eq!(row.desired_revision, good.revision_id);
+        let failed = h.store.get_revision(&bad_revision).unwrap().unwrap();
+        assert_eq!(failed.status, RevisionStatus::Failed);
+        assert_eq!(h.routed(), serving);
+    }
+
+    #[tokio::test]
+    async fn a_crashed_instance_is_replaced_and_counted() {
+        let h = Harness::start();
+        let op = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+        let first = h.routed()[0].clone();
+        assert!(h
+            .fake
+            .set_exited(&InstanceId::from_string(first.clone()), Some(1), "exited with code 1"));
+        let service = h.service().id;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let snapshot = h.deployer.snapshot(&service).unwrap_or_default();
+            let routed = h.routed();
+            if snapshot.restarts == 1 && routed.len() == 1 && routed[0] != first {
+                assert!(snapshot
+                    .last_exit
+                    .unwrap_or_default()
+                    .contains("exited with code 1"));
+                break;
+            }
+            assert!(Instant::now() < deadline, "not replaced: {snapshot:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn pause_stops_instances_and_resume_starts_them_again() {
+        let h = Harness::start();
+        let op = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+        let row = h.service();
+        let pause = h
+            .store
+            .create_operation(&row.id, "web", OperationKind::PauseService, None)
+            .unwrap();
+        h.store.set_paused(&row.id, true).unwrap();
+        h.deployer.wake(&row.id);
+        assert_eq!(h.outcome(&pause).await.status, OperationStatus::Succeeded);
+        let table = h.routes.subscribe().borrow().clone();
+        assert!(matches!(
+            table.hosts.get("web.localhost").map(|r| r.state.clone()),
+            Some(RouteState::Paused)
+        ));
+        let resume = h
+            .store
+            .create_operation(&row.id, "web", OperationKind::ResumeService, None)
+            .unwrap();
+        h.store.set_paused(&row.id, false).unwrap();
+        h.deployer.wake(&row.id);
+        assert_eq!(h.outcome(&resume).await.status, OperationStatus::Succeeded);
+        assert_eq!(h.routed().len(), 1);
+    }
+}
