@@ -28,6 +28,11 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 /// Returns the `Upgrade` value when `Connection` asked for an upgrade.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    // Most requests carry none of these: one pass of cheap comparisons (standard
+    // names compare as enum tags) instead of nine hash lookups.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return None;
+    }
     let mut upgrade_requested = false;
     // Allocates only when Connection names a non-standard header (rare).
     let mut named: Vec<HeaderName> = Vec::new();
@@ -36,6 +41,10 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
         for token in value.split(',').map(str::trim) {
             if token.eq_ignore_ascii_case("upgrade") {
                 upgrade_requested = true;
+            } else if token.eq_ignore_ascii_case("keep-alive")
+                || token.eq_ignore_ascii_case("close")
+            {
+                // The usual tokens: not header names to remove (Keep-Alive is in the list).
             } else if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
                 if !HOP_BY_HOP.contains(&name) {
                     named.push(name);
