@@ -314,12 +314,17 @@ async fn forward(
     start: Instant,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let (mut parts, body) = request.into_parts();
-    let original_host = match parts.headers.get(header::HOST) {
-        Some(host) => Some(host.clone()),
-        None => parts
-            .uri
-            .authority()
-            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok()),
+    // For an absolute-form request the URI's authority is the host (RFC 9112
+    // §3.2.2): the instance sees that as Host too, so it agrees with the routing.
+    let original_host = match parts.uri.authority() {
+        Some(authority) => {
+            let host = HeaderValue::from_str(authority.as_str()).ok();
+            if let Some(host) = &host {
+                parts.headers.insert(header::HOST, host.clone());
+            }
+            host
+        }
+        None => parts.headers.get(header::HOST).cloned(),
     };
     let upgrade = headers::strip_hop_by_hop(&mut parts.headers);
     let client_upgrade = match upgrade {

@@ -12,8 +12,9 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1, plus
-/// the non-standard `Keep-Alive` and `Proxy-Connection`).
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// the non-standard `Keep-Alive` and `Proxy-Connection`). A `static`, not a `const`:
+/// a const array would be built and dropped at every use on the hot path.
+static HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
