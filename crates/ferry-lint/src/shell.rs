@@ -206,6 +206,9 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
     if depth > MAX_DEPTH || script.trim().is_empty() {
         return script.trim().is_empty();
     }
+    if !plausible(script) {
+        return false;
+    }
     let options = brush_parser::ParserOptions::default();
     let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
     let Ok(program) = parser.parse_program() else {
@@ -221,6 +224,57 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
         walker.compound_list(list);
     }
     true
+}
+
+/// Unclosed `(` beyond this many make the script a syntax error for bash too;
+/// brush-parser's backtracking grows exponentially on them, so they are refused
+/// up front.
+const MAX_UNCLOSED_PARENS: usize = 5;
+/// Deeper nesting than this is refused to bound the parser's recursion.
+const MAX_NESTING: usize = 48;
+
+/// A cheap lexical pass (quotes, escapes and comments respected) that rejects
+/// scripts the real parser would spend exponential time or deep recursion on.
+fn plausible(script: &str) -> bool {
+    let mut depth = 0usize;
+    let mut max_depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = script.chars().peekable();
+    let mut at_word_start = true;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                } else if c == '\\' && q == '"' {
+                    chars.next();
+                }
+                continue;
+            }
+            None => {}
+        }
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' | '"' => quote = Some(c),
+            '#' if at_word_start => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        at_word_start = c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')');
+    }
+    depth <= MAX_UNCLOSED_PARENS && max_depth <= MAX_NESTING
 }
 
 struct Walker<'a> {
@@ -713,6 +767,18 @@ mod tests {
     #[test]
     fn heredoc_in_script_is_data() {
         assert_eq!(names("cat <<EOF > /x\napt-get install foo\nEOF\n"), vec!["cat"]);
+    }
+
+    #[test]
+    fn pathological_nesting_is_refused_quickly() {
+        let unclosed = format!("{}x", "(".repeat(40));
+        assert!(!parse(&unclosed).parsed);
+        let deep = format!("{}x{}", "(".repeat(200), ")".repeat(200));
+        assert!(!parse(&deep).parsed);
+        let fine = format!("{}x;{}", "{ ".repeat(10), " };".repeat(10));
+        assert_eq!(names(&fine), vec!["x"]);
+        // Parentheses in quotes and comments do not count.
+        assert_eq!(names("echo '((((((((' \"((((((((\" # ((((((((\ntrue"), vec!["echo", "true"]);
     }
 
     #[test]
