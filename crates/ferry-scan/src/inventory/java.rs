@@ -41,7 +41,9 @@ fn read_archive(
         .map_err(|e| format!("{location}: not a zip archive: {e}"))?;
     let mut poms = Vec::new();
     let mut manifest = None;
-    let mut inner = Vec::new();
+    // Nested archives are read one at a time (never all held at once) into their own
+    // list, so their packages follow the outer archive's.
+    let mut nested_out = Vec::new();
     for i in 0..zip.len() {
         let Ok(mut entry) = zip.by_index(i) else {
             continue;
@@ -58,7 +60,10 @@ fn read_archive(
         } else if nested && is_archive_name(&name) && entry.size() <= MAX_NESTED {
             let mut buf = Vec::new();
             if (&mut entry).take(MAX_NESTED).read_to_end(&mut buf).is_ok() {
-                inner.push((name, buf));
+                drop(entry);
+                let loc = format!("{location}:{name}");
+                // A broken nested archive must not hide the outer one's packages.
+                let _ = read_archive(file, &loc, &buf, false, &mut nested_out);
             }
         }
     }
@@ -117,11 +122,7 @@ fn read_archive(
             });
         }
     }
-    for (name, buf) in inner {
-        let loc = format!("{location}:{name}");
-        // A broken nested archive must not hide the outer one's packages.
-        let _ = read_archive(file, &loc, &buf, false, out);
-    }
+    out.append(&mut nested_out);
     Ok(())
 }
 
