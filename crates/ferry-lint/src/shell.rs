@@ -242,16 +242,13 @@ fn plausible(script: &str) -> bool {
     let mut chars = script.chars().peekable();
     let mut at_word_start = true;
     while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                } else if c == '\\' && q == '"' {
-                    chars.next();
-                }
-                continue;
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == '\\' && q == '"' {
+                chars.next();
             }
-            None => {}
+            continue;
         }
         match c {
             '\\' => {
@@ -410,7 +407,8 @@ impl Walker<'_> {
     fn redirect(&mut self, r: &ast::IoRedirect) {
         match r {
             ast::IoRedirect::File(_, _, target) => match target {
-                ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
+                ast::IoFileRedirectTarget::Filename(w)
+                | ast::IoFileRedirectTarget::Duplicate(w) => {
                     self.other_word(w, false);
                 }
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
@@ -430,7 +428,13 @@ impl Walker<'_> {
     fn word(&mut self, raw: &str, pos: usize) -> String {
         let (text, nested) = simplify(raw);
         for (script, offset) in nested {
-            collect(&script, self.depth + 1, self.base + pos + offset, self.checked, self.sink);
+            collect(
+                &script,
+                self.depth + 1,
+                self.base + pos + offset,
+                self.checked,
+                self.sink,
+            );
         }
         text
     }
@@ -449,7 +453,9 @@ impl Walker<'_> {
         // Reserve the slot so the command comes before the ones nested in it
         // (ShellCheck walks the tree parent first).
         let slot = self.sink.commands.len();
-        self.sink.commands.push(Command::new(String::new(), Vec::new()));
+        self.sink
+            .commands
+            .push(Command::new(String::new(), Vec::new()));
         let mut words: Vec<Word> = Vec::new();
         let mut args: Vec<String> = Vec::new();
         let mut literal_name = None;
@@ -495,7 +501,11 @@ impl Walker<'_> {
         self.sink.commands[slot] = cmd;
     }
 
-    fn item(&mut self, item: &ast::CommandPrefixOrSuffixItem, args: Option<(&mut Vec<Word>, &mut Vec<String>)>) {
+    fn item(
+        &mut self,
+        item: &ast::CommandPrefixOrSuffixItem,
+        args: Option<(&mut Vec<Word>, &mut Vec<String>)>,
+    ) {
         match item {
             ast::CommandPrefixOrSuffixItem::IoRedirect(r) => self.redirect(r),
             ast::CommandPrefixOrSuffixItem::Word(w) => {
@@ -531,9 +541,8 @@ impl Walker<'_> {
 
 fn item_pos(item: &ast::CommandPrefixOrSuffixItem) -> Option<usize> {
     match item {
-        ast::CommandPrefixOrSuffixItem::Word(w) | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
-            Some(word_pos(w))
-        }
+        ast::CommandPrefixOrSuffixItem::Word(w)
+        | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => Some(word_pos(w)),
         _ => None,
     }
 }
@@ -737,7 +746,10 @@ mod tests {
         assert_eq!(names("echo `date`"), vec!["echo", "date"]);
         assert_eq!(names("FOO=1"), Vec::<String>::new());
         assert_eq!(names("$CMD arg"), Vec::<String>::new());
-        assert_eq!(names("command -v x; busybox wget y"), vec!["command", "wget"]);
+        assert_eq!(
+            names("command -v x; busybox wget y"),
+            vec!["command", "wget"]
+        );
     }
 
     #[test]
@@ -753,20 +765,36 @@ mod tests {
         let c = &p.commands[0];
         assert_eq!(
             c.args,
-            vec!["install", "-y", "--no-install-recommends", "foo=1.0", "bar", "baz=${VAR}"]
+            vec![
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "foo=1.0",
+                "bar",
+                "baz=${VAR}"
+            ]
         );
         assert!(c.has_flag("y") && c.has_flag("no-install-recommends"));
-        assert_eq!(c.args_no_flags(), vec!["install", "foo=1.0", "bar", "baz=${VAR}"]);
+        assert_eq!(
+            c.args_no_flags(),
+            vec!["install", "foo=1.0", "bar", "baz=${VAR}"]
+        );
         let p = parse("pip install -t /x --index-url=u foo bar");
         // Like Hadolint, `--f=v` still drops the word after it.
-        assert_eq!(p.commands[0].args_no_flags_dropping(&["t", "index-url"]), vec!["install", "bar"]);
+        assert_eq!(
+            p.commands[0].args_no_flags_dropping(&["t", "index-url"]),
+            vec!["install", "bar"]
+        );
         let p = parse("useradd -u 100000 bob");
         assert_eq!(p.commands[0].flag_values("u"), vec!["100000"]);
     }
 
     #[test]
     fn heredoc_in_script_is_data() {
-        assert_eq!(names("cat <<EOF > /x\napt-get install foo\nEOF\n"), vec!["cat"]);
+        assert_eq!(
+            names("cat <<EOF > /x\napt-get install foo\nEOF\n"),
+            vec!["cat"]
+        );
     }
 
     #[test]
@@ -778,7 +806,10 @@ mod tests {
         let fine = format!("{}x;{}", "{ ".repeat(10), " };".repeat(10));
         assert_eq!(names(&fine), vec!["x"]);
         // Parentheses in quotes and comments do not count.
-        assert_eq!(names("echo '((((((((' \"((((((((\" # ((((((((\ntrue"), vec!["echo", "true"]);
+        assert_eq!(
+            names("echo '((((((((' \"((((((((\" # ((((((((\ntrue"),
+            vec!["echo", "true"]
+        );
     }
 
     #[test]

@@ -24,10 +24,9 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
         let Some((name, value)) = directive(lines[i]) else {
             break;
         };
-        if instructions
-            .iter()
-            .any(|ins: &Instruction| matches!(&ins.kind, Kind::Directive { name: n, .. } if *n == name))
-        {
+        if instructions.iter().any(
+            |ins: &Instruction| matches!(&ins.kind, Kind::Directive { name: n, .. } if *n == name),
+        ) {
             break;
         }
         if name == "escape" {
@@ -237,9 +236,7 @@ fn parse_instruction(
         "HEALTHCHECK" => {
             let (flags, body) = split_flags(args, escape);
             let body = body.trim_start();
-            let word_end = body
-                .find(|c: char| c.is_whitespace())
-                .unwrap_or(body.len());
+            let word_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
             match body[..word_end].to_ascii_uppercase().as_str() {
                 "NONE" => Kind::Healthcheck(None),
                 "CMD" if !body[word_end..].trim().is_empty() => {
@@ -264,7 +261,13 @@ fn parse_instruction(
             *next = inner_next;
             Kind::Onbuild(Box::new(inner))
         }
-        _ => return Err(error(line, column, format!("unknown instruction: {keyword}"))),
+        _ => {
+            return Err(error(
+                line,
+                column,
+                format!("unknown instruction: {keyword}"),
+            ))
+        }
     })
 }
 
@@ -397,7 +400,12 @@ fn parse_from(
     let (flags, body) = split_flags(args, escape);
     let offset = args.len() - body.len();
     let parts = words(body, escape);
-    let col_of = |i: usize| column + args[..(offset + parts[i].1).min(args.len())].chars().count();
+    let col_of = |i: usize| {
+        column
+            + args[..(offset + parts[i].1).min(args.len())]
+                .chars()
+                .count()
+    };
     let image = match parts.len() {
         1 => BaseImage::from_reference(&parts[0].0),
         3 if parts[1].0.eq_ignore_ascii_case("as") => {
@@ -524,7 +532,11 @@ fn parse_expose(
         };
         if let Some(p) = &protocol {
             if !matches!(p.as_str(), "tcp" | "udp" | "sctp") {
-                return Err(error(line, word_col, format!("invalid protocol in `{word}`")));
+                return Err(error(
+                    line,
+                    word_col,
+                    format!("invalid protocol in `{word}`"),
+                ));
             }
         }
         let number = |s: &str| -> Option<u64> {
@@ -607,17 +619,14 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool, usize)> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == q {
-                    quote = None;
-                } else if b == b'\\' && q == b'"' {
-                    i += 1;
-                }
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            } else if b == b'\\' && q == b'"' {
                 i += 1;
-                continue;
             }
-            None => {}
+            i += 1;
+            continue;
         }
         if b == b'\'' || b == b'"' {
             quote = Some(b);
@@ -686,8 +695,10 @@ mod tests {
 
     #[test]
     fn continuation_with_comments_and_blank_lines() {
-        let df = parse("FROM a:1\nRUN apt-get update \\\n# a comment\n\n  && apt-get install -y x\nUSER me\n")
-            .expect("parses");
+        let df = parse(
+            "FROM a:1\nRUN apt-get update \\\n# a comment\n\n  && apt-get install -y x\nUSER me\n",
+        )
+        .expect("parses");
         let run = &df.instructions[1];
         assert_eq!((run.line, run.end_line), (2, 5));
         assert_eq!(
@@ -720,7 +731,10 @@ mod tests {
     #[test]
     fn exec_and_shell_forms() {
         let k = kinds("CMD [\"a\", \"b c\"]\nENTRYPOINT echo hi\nRUN [\"broken\"\n");
-        assert_eq!(k[0], Kind::Cmd(Arguments::List(vec!["a".into(), "b c".into()])));
+        assert_eq!(
+            k[0],
+            Kind::Cmd(Arguments::List(vec!["a".into(), "b c".into()]))
+        );
         assert_eq!(k[1], Kind::Entrypoint(Arguments::Text("echo hi".into())));
         assert!(matches!(&k[2], Kind::Run(r) if r.args == Arguments::Text("[\"broken\"".into())));
     }
@@ -731,14 +745,18 @@ mod tests {
             "FROM a:1\nRUN <<EOF <<-'END' bash\necho one\nEOF\n\techo two\n\tEND\nCOPY <<\"X\" /dst\n$HOME\nX\nUSER u\n",
         )
         .expect("parses");
-        let Kind::Run(run) = &df.instructions[1].kind else { panic!("run") };
+        let Kind::Run(run) = &df.instructions[1].kind else {
+            panic!("run")
+        };
         assert_eq!(run.heredocs.len(), 2);
         assert_eq!(run.heredocs[0].body, "echo one\n");
         assert!(!run.heredocs[0].quoted && !run.heredocs[0].strip_tabs);
         assert_eq!(run.heredocs[1].body, "echo two\n");
         assert!(run.heredocs[1].quoted && run.heredocs[1].strip_tabs);
         assert_eq!(df.instructions[1].end_line, 6);
-        let Kind::Copy(copy) = &df.instructions[2].kind else { panic!("copy") };
+        let Kind::Copy(copy) = &df.instructions[2].kind else {
+            panic!("copy")
+        };
         assert_eq!(copy.sources, vec!["<<\"X\"".to_string()]);
         assert_eq!(copy.dest, "/dst");
         assert_eq!(copy.heredocs[0].body, "$HOME\n");
@@ -753,7 +771,8 @@ mod tests {
 
     #[test]
     fn from_with_platform_and_alias() {
-        let k = kinds("FROM --platform=$BUILDPLATFORM my.reg:5000/team/app:1.2@sha256:ab AS build\n");
+        let k =
+            kinds("FROM --platform=$BUILDPLATFORM my.reg:5000/team/app:1.2@sha256:ab AS build\n");
         let Kind::From(b) = &k[0] else { panic!("from") };
         assert_eq!(b.registry.as_deref(), Some("my.reg:5000"));
         assert_eq!(b.name, "team/app");
@@ -774,9 +793,15 @@ mod tests {
                 ("C".into(), "a b".into())
             ])
         );
-        assert_eq!(k[1], Kind::Env(vec![("OLD".into(), "value with spaces".into())]));
+        assert_eq!(
+            k[1],
+            Kind::Env(vec![("OLD".into(), "value with spaces".into())])
+        );
         assert_eq!(k[2], Kind::Label(vec![("x.y".into(), "z".into())]));
-        assert_eq!(k[3], Kind::Arg(vec![("V".into(), Some("1".into())), ("W".into(), None)]));
+        assert_eq!(
+            k[3],
+            Kind::Arg(vec![("V".into(), Some("1".into())), ("W".into(), None)])
+        );
     }
 
     #[test]
