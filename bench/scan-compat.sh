@@ -93,7 +93,7 @@ save "$tag_prefix/debian:12" debian
 echo "== python image (pip install --target)"
 mkdir -p "$work/python"
 pip install -q --disable-pip-version-check --no-compile --target "$work/python/site-packages" \
-    requests flask pyyaml attrs packaging six rich cryptography >/dev/null
+    requests flask pyyaml attrs packaging six rich cryptography typing_extensions zope.interface >/dev/null
 printf 'FROM %s\nCOPY site-packages /usr/local/lib/python3.11/dist-packages/\n' "$tag_prefix/debian:12" \
     >"$work/python/Dockerfile"
 docker build -q -t "$tag_prefix/python:1" "$work/python" >/dev/null
