@@ -118,11 +118,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
         eprintln!("ferry lint: effective configuration: {config:#?}");
     }
 
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("Dockerfile")]
-    } else {
-        args.files.clone()
-    };
+    if args.files.is_empty() {
+        eprintln!("ferry lint: please provide a Dockerfile (or `-` to read standard input)");
+        return 1;
+    }
+    let files = args.files.clone();
     let mut reports = Vec::with_capacity(files.len());
     let mut read_error = false;
     for path in &files {

@@ -460,7 +460,7 @@ impl Rule for Dl3010 {
             out.push(
                 "DL3010",
                 Info,
-                "Use ADD for extracting archives into an image",
+                "Use `ADD` for extracting archives into an image",
                 *line,
             );
         }

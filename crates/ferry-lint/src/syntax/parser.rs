@@ -199,15 +199,16 @@ fn parse_instruction(
         "FROM" => Kind::From(parse_from(args, line, args_column, escape)?),
         "RUN" => {
             let (flags, body) = split_flags(args, escape);
+            let body_column = args_column + args[..args.len() - body.len()].chars().count();
             Kind::Run(Run {
                 flags,
-                args: arguments(body),
+                args: checked_arguments(body, line, body_column)?,
                 heredocs,
             })
         }
-        "CMD" => Kind::Cmd(arguments(args)),
-        "ENTRYPOINT" => Kind::Entrypoint(arguments(args)),
-        "SHELL" => Kind::Shell(arguments(args)),
+        "CMD" => Kind::Cmd(checked_arguments(args, line, args_column)?),
+        "ENTRYPOINT" => Kind::Entrypoint(checked_arguments(args, line, args_column)?),
+        "SHELL" => Kind::Shell(checked_arguments(args, line, args_column)?),
         "COPY" | "ADD" => {
             let copy = parse_copy(args, line, args_column, escape, heredocs)?;
             if keyword == "COPY" {
@@ -238,7 +239,7 @@ fn parse_instruction(
             let body = body.trim_start();
             let word_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
             match body[..word_end].to_ascii_uppercase().as_str() {
-                "NONE" => Kind::Healthcheck(None),
+                "NONE" if flags.is_empty() => Kind::Healthcheck(None),
                 "CMD" if !body[word_end..].trim().is_empty() => {
                     Kind::Healthcheck(Some(Healthcheck {
                         flags,
@@ -280,6 +281,29 @@ fn arguments(text: &str) -> Arguments {
         }
     }
     Arguments::Text(text.to_string())
+}
+
+/// Like [`arguments`], but a complete JSON array followed by more text is an
+/// error (Hadolint rejects it; BuildKit would silently run it as shell form).
+fn checked_arguments(text: &str, line: usize, column: usize) -> Result<Arguments, ParseError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<Vec<String>>();
+        if let Some(Ok(_)) = stream.next() {
+            let consumed = stream.byte_offset();
+            if !trimmed[consumed..].trim().is_empty() {
+                let rest = &trimmed[consumed..];
+                let offset =
+                    text.len() - trimmed.len() + consumed + (rest.len() - rest.trim_start().len());
+                return Err(error(
+                    line,
+                    column + text[..offset].chars().count(),
+                    "unexpected text after the JSON array of an exec-form instruction",
+                ));
+            }
+        }
+    }
+    Ok(arguments(text))
 }
 
 /// Splits text into blank-separated words, keeping quotes and escapes as written.
@@ -476,6 +500,13 @@ fn parse_pairs(
     escape: char,
     is_env: bool,
 ) -> Result<Vec<(String, String)>, ParseError> {
+    if let Some(offset) = unterminated_quote(args, escape) {
+        return Err(error(
+            line,
+            column + args[..offset].chars().count(),
+            "unterminated quote",
+        ));
+    }
     let parts = words(args, escape);
     let first_has_eq = parts.first().is_some_and(|(w, _)| {
         let unq_key = w.split('=').next().unwrap_or("");
@@ -511,6 +542,27 @@ fn parse_pairs(
         }
     }
     Ok(pairs)
+}
+
+/// Byte offset of a quote that is never closed.
+fn unterminated_quote(text: &str, escape: char) -> Option<usize> {
+    let mut open: Option<(char, usize)> = None;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match open {
+            Some((q, _)) if c == q => open = None,
+            Some(('"', _)) if c == escape => {
+                chars.next();
+            }
+            Some(_) => {}
+            None if c == escape => {
+                chars.next();
+            }
+            None if c == '"' || c == '\'' => open = Some((c, i)),
+            None => {}
+        }
+    }
+    open.map(|(_, i)| i)
 }
 
 fn parse_expose(
@@ -826,6 +878,15 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 8));
         let e = parse("\n\nFROM debian:12 AS\n").expect_err("alias");
         assert_eq!((e.line, e.column), (3, 16));
+    }
+
+    #[test]
+    fn stricter_forms_are_errors() {
+        assert!(parse("HEALTHCHECK --interval=5s NONE\n").is_err());
+        let e = parse("CMD [\"a\"] x\n").expect_err("trailing text");
+        assert_eq!((e.line, e.column), (1, 11));
+        assert!(parse("ENV A=\"unterminated\n").is_err());
+        assert!(parse("RUN [\"unclosed\"\n").is_ok());
     }
 
     #[test]
