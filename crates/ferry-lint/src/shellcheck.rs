@@ -4,6 +4,13 @@
 //! for an instruction), only for shells ShellCheck supports, with ARG/ENV names
 //! of the stage known to hold safe values.
 //!
+//! In POSIX `sh` (the default shell) three bashisms that Dockerfiles commonly
+//! hit are reported as well: SC3040 (`set -o pipefail`), SC3046 (`source`) and
+//! SC3014 (`==` in `[`).
+//!
+//! A RUN that does not parse as shell gets SC1072, as ShellCheck's parse
+//! failures end with it.
+//!
 //! SC2002 (useless cat) is left out: ShellCheck made it optional, so Hadolint
 //! does not report it. The ten checks and why: they are the ShellCheck findings Hadolint users meet
 //! most on real Dockerfiles, because Dockerfile RUN lines are dense one-liners
@@ -74,7 +81,18 @@ pub(crate) fn check(df: &Dockerfile, shells: &[Option<ParsedShell>]) -> Vec<RawF
                 if !supported(&shell) {
                     continue;
                 }
-                let comments = comments(sh, &vars);
+                if !sh.parsed {
+                    // ShellCheck ends a failed parse with SC1072, the comment
+                    // Hadolint then keeps for the RUN.
+                    out.push(RawFinding {
+                        code: "SC1072",
+                        severity: Severity::Error,
+                        message: "The script does not parse as shell. Fix any mentioned problems and try again.".into(),
+                        line: ins.line,
+                    });
+                    continue;
+                }
+                let comments = comments(sh, &vars, is_posix_sh(&shell));
                 if let Some(last) = comments.into_iter().max_by_key(|c| c.pos) {
                     out.push(RawFinding {
                         code: last.code,
@@ -100,6 +118,12 @@ fn supported(shell: &str) -> bool {
     )
 }
 
+/// `sh`/`dash`: ShellCheck's POSIX dialect, where bashisms are reported.
+fn is_posix_sh(shell: &str) -> bool {
+    let first = shell.split_whitespace().next().unwrap_or("");
+    matches!(first.rsplit('/').next().unwrap_or(""), "sh" | "dash")
+}
+
 /// A variable name known to hold a value without blanks or globs.
 fn safe_assignments(sh: &ParsedShell, known: &HashSet<String>) -> HashSet<String> {
     let mut safe: HashSet<String> = known.iter().cloned().collect();
@@ -122,7 +146,7 @@ fn safe_assignments(sh: &ParsedShell, known: &HashSet<String>) -> HashSet<String
     safe
 }
 
-fn comments(sh: &ParsedShell, known: &HashSet<String>) -> Vec<Comment> {
+fn comments(sh: &ParsedShell, known: &HashSet<String>, posix: bool) -> Vec<Comment> {
     let mut out = Vec::new();
     let safe = safe_assignments(sh, known);
     let set_e = sh
@@ -140,6 +164,9 @@ fn comments(sh: &ParsedShell, known: &HashSet<String>) -> Vec<Comment> {
 
     for c in &sh.commands {
         command_comments(c, &safe, set_e, &mut out);
+        if posix {
+            bashisms(c, &mut out);
+        }
     }
 
     // SC2126: `grep ... | wc -l`.
@@ -311,6 +338,42 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// SC3040, SC3046, SC3014: bash features a POSIX `sh` does not have.
+fn bashisms(c: &Command, out: &mut Vec<Comment>) {
+    if c.is("set") {
+        for (i, w) in c.words.iter().enumerate() {
+            let after_o =
+                i > 0 && c.words[i - 1].raw.starts_with('-') && c.words[i - 1].raw.ends_with('o');
+            if after_o && w.raw == "pipefail" {
+                out.push(Comment {
+                    pos: w.pos,
+                    code: "SC3040",
+                    severity: Severity::Warning,
+                    message: "In POSIX sh, set option pipefail is undefined.".into(),
+                });
+            }
+        }
+    }
+    if c.is("source") {
+        out.push(Comment {
+            pos: c.pos,
+            code: "SC3046",
+            severity: Severity::Warning,
+            message: "In POSIX sh, 'source' in place of '.' is undefined.".into(),
+        });
+    }
+    if c.is("[") || c.is("test") {
+        for w in c.words.iter().filter(|w| w.raw == "==") {
+            out.push(Comment {
+                pos: w.pos,
+                code: "SC3014",
+                severity: Severity::Warning,
+                message: "In POSIX sh, == in place of = is undefined.".into(),
+            });
         }
     }
 }
@@ -636,6 +699,22 @@ mod tests {
     fn sc2155() {
         assert!(fires("SC2155", "export D=$(date)"));
         assert!(!fires("SC2155", "D=$(date) && export D"));
+    }
+
+    #[test]
+    fn sc1072_when_the_script_does_not_parse() {
+        assert!(fires("SC1072", "apt-get update && "));
+        assert!(!fires("SC1072", "apt-get update"));
+    }
+
+    #[test]
+    fn posix_sh_bashisms() {
+        assert!(fires("SC3040", "set -o pipefail && curl x | sh"));
+        assert!(fires("SC3046", "source /etc/profile"));
+        assert!(fires("SC3014", "[ \"$(id -u)\" == 0 ]"));
+        let bash =
+            "FROM debian:12\nSHELL [\"/bin/bash\", \"-c\"]\nRUN set -o pipefail && source /x\n";
+        assert!(sc(bash).is_empty());
     }
 
     #[test]
