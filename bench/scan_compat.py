@@ -32,7 +32,11 @@ def syft_sets(path):
         doc = json.load(f)
     sets = defaultdict(set)
     for a in doc.get("artifacts", []):
-        sets[a.get("type", "?")].add((a.get("name", ""), a.get("version", "")))
+        version = a.get("version", "")
+        # Syft writes UNKNOWN where no version is known; ferry leaves it empty.
+        if version == "UNKNOWN":
+            version = ""
+        sets[a.get("type", "?")].add((a.get("name", ""), version))
     return sets
 
 

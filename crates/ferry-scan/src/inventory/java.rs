@@ -90,7 +90,13 @@ fn read_archive(
             }
         }
     }
-    if out.len() == before {
+    // The archive is a package of its own unless one of its pom.properties describes
+    // it (same artifact name as the file); then that pom entry is it.
+    let (stem_name, stem_version) = split_file_name(file_name);
+    let described_by_pom = out[before..]
+        .iter()
+        .any(|p| Some(&p.artifact) == stem_name.as_ref());
+    if !described_by_pom {
         let fields = manifest.as_deref().map(parse_manifest).unwrap_or_default();
         let get = |k: &str| {
             fields
@@ -98,7 +104,6 @@ fn read_archive(
                 .find(|(key, _)| key.eq_ignore_ascii_case(k))
                 .map(|(_, v)| v.clone())
         };
-        let (stem_name, stem_version) = split_file_name(file_name);
         let name = get("Implementation-Title")
             .or_else(|| {
                 get("Bundle-SymbolicName")
@@ -107,19 +112,22 @@ fn read_archive(
             .or_else(|| get("Specification-Title"))
             .filter(|n| !n.is_empty() && !n.contains(' '))
             .or(stem_name);
+        // An unknown version stays empty (Syft writes `UNKNOWN`).
         let version = get("Implementation-Version")
             .or_else(|| get("Bundle-Version"))
             .or_else(|| get("Specification-Version"))
-            .or(stem_version);
-        if let (Some(artifact), Some(version)) = (name, version) {
-            out.push(JavaPackage {
+            .or(stem_version)
+            .unwrap_or_default();
+        if let Some(artifact) = name {
+            let main = JavaPackage {
                 group: get("Implementation-Vendor-Id").or_else(|| get("Automatic-Module-Name")),
                 artifact,
                 version,
                 location: location.to_string(),
                 file: file.to_string(),
                 licenses: get("Bundle-License").into_iter().collect(),
-            });
+            };
+            out.insert(before, main);
         }
     }
     out.append(&mut nested_out);
@@ -241,6 +249,17 @@ mod tests {
             found[1].location,
             "/app/app.jar:BOOT-INF/lib/slf4j-api-2.0.9.jar"
         );
+        // A shaded jar: its own package (no version known) plus the bundled poms.
+        let shaded = jar(&[(
+            "META-INF/maven/com.google.guava/guava/pom.properties",
+            b"groupId=com.google.guava\nartifactId=guava\nversion=33.0-jre\n",
+        )]);
+        let found = parse_archive("/app/compiler.jar", &shaded).unwrap();
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|p| (p.artifact.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(got, vec![("compiler", ""), ("guava", "33.0-jre")]);
         let bare = jar(&[("x.class", b"")]);
         let found = parse_archive("/lib/commons-lang3-3.12.0.jar", &bare).unwrap();
         assert_eq!(
