@@ -92,7 +92,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     if args.version {
-        println!("ferry lint {} (Hadolint-compatible rules)", env!("CARGO_PKG_VERSION"));
+        println!(
+            "ferry lint {} (Hadolint-compatible rules)",
+            env!("CARGO_PKG_VERSION")
+        );
         return 0;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -115,11 +118,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
         eprintln!("ferry lint: effective configuration: {config:#?}");
     }
 
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("Dockerfile")]
-    } else {
-        args.files.clone()
-    };
+    if args.files.is_empty() {
+        eprintln!("ferry lint: please provide a Dockerfile (or `-` to read standard input)");
+        return 1;
+    }
+    let files = args.files.clone();
     let mut reports = Vec::with_capacity(files.len());
     let mut read_error = false;
     for path in &files {
@@ -191,7 +194,9 @@ fn effective_config(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<LintConfig, String> {
     let mut cfg = LintConfig::default();
-    if let Some(layer) = config::load_config_file(args.config.as_deref(), cwd, env).map_err(|e| e.to_string())? {
+    if let Some(layer) =
+        config::load_config_file(args.config.as_deref(), cwd, env).map_err(|e| e.to_string())?
+    {
         cfg.merge(layer);
     }
     cfg.merge(config::env_layer(env).map_err(|e| e.to_string())?);
@@ -213,7 +218,9 @@ fn cli_layer(args: &Args) -> Result<ConfigLayer, String> {
         (&args.info, Severity::Info),
         (&args.style, Severity::Style),
     ] {
-        layer.overrides.extend(codes.iter().map(|c| (c.clone(), severity)));
+        layer
+            .overrides
+            .extend(codes.iter().map(|c| (c.clone(), severity)));
     }
     if let Some(t) = &args.failure_threshold {
         layer.failure_threshold = Some(
@@ -241,17 +248,38 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("ferry lint").chain(args.iter().copied())).expect("parses")
+        Args::try_parse_from(std::iter::once("ferry lint").chain(args.iter().copied()))
+            .expect("parses")
     }
 
     #[test]
     fn flags_map_to_config() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join(".hadolint.yaml"), "ignored: [DL3000]\nfailure-threshold: error\n").expect("write");
+        std::fs::write(
+            dir.path().join(".hadolint.yaml"),
+            "ignored: [DL3000]\nfailure-threshold: error\n",
+        )
+        .expect("write");
         let args = parse(&[
-            "--ignore", "DL3001", "--ignore", "DL3002", "--error", "DL3059", "-t", "warning",
-            "--trusted-registry", "my.reg", "--require-label", "maintainer:text", "--strict-labels",
-            "--disable-ignore-pragma", "--no-fail", "--no-color", "-f", "json", "Dockerfile",
+            "--ignore",
+            "DL3001",
+            "--ignore",
+            "DL3002",
+            "--error",
+            "DL3059",
+            "-t",
+            "warning",
+            "--trusted-registry",
+            "my.reg",
+            "--require-label",
+            "maintainer:text",
+            "--strict-labels",
+            "--disable-ignore-pragma",
+            "--no-fail",
+            "--no-color",
+            "-f",
+            "json",
+            "Dockerfile",
         ]);
         let no_env = |_: &str| None;
         let cfg = effective_config(&args, dir.path(), &no_env).expect("valid");
@@ -283,7 +311,11 @@ mod tests {
         let run_with = |extra: &[&str], file: &Path| {
             let mut v: Vec<OsString> = extra.iter().map(OsString::from).collect();
             v.extend(["-c".into(), dir.path().join("none.yaml").into_os_string()]);
-            v.extend(["-o".into(), out.clone().into_os_string(), file.as_os_str().to_owned()]);
+            v.extend([
+                "-o".into(),
+                out.clone().into_os_string(),
+                file.as_os_str().to_owned(),
+            ]);
             run(v)
         };
         std::fs::write(dir.path().join("none.yaml"), "").expect("write");

@@ -262,7 +262,10 @@ pub fn load_config_file(
 ) -> Result<Option<ConfigLayer>, ConfigError> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
-        None => match default_config_paths(cwd, env).into_iter().find(|p| p.is_file()) {
+        None => match default_config_paths(cwd, env)
+            .into_iter()
+            .find(|p| p.is_file())
+        {
             Some(p) => p,
             None => return Ok(None),
         },
@@ -275,11 +278,18 @@ pub fn load_config_file(
 }
 
 fn truthy(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "y"
+    )
 }
 
 fn list(v: &str) -> Vec<String> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The `HADOLINT_*` (and `NO_COLOR`) environment variables.
@@ -295,12 +305,12 @@ pub fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Co
         layer.format = Some(v.trim().to_string());
     }
     if let Some(v) = env("HADOLINT_FAILURE_THRESHOLD") {
-        layer.failure_threshold = Some(v.parse().map_err(|e: crate::finding::UnknownThreshold| {
-            ConfigError::Value {
+        layer.failure_threshold = Some(v.parse().map_err(
+            |e: crate::finding::UnknownThreshold| ConfigError::Value {
                 origin: "HADOLINT_FAILURE_THRESHOLD".into(),
                 message: e.to_string(),
-            }
-        })?);
+            },
+        )?);
     }
     for (var, severity) in [
         ("HADOLINT_OVERRIDE_ERROR", Severity::Error),
@@ -309,7 +319,9 @@ pub fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Co
         ("HADOLINT_OVERRIDE_STYLE", Severity::Style),
     ] {
         if let Some(v) = env(var) {
-            layer.overrides.extend(list(&v).into_iter().map(|c| (c, severity)));
+            layer
+                .overrides
+                .extend(list(&v).into_iter().map(|c| (c, severity)));
         }
     }
     if let Some(v) = env("HADOLINT_IGNORE") {
@@ -325,12 +337,10 @@ pub fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<ConfigLayer, Co
         layer.trusted_registries = list(&v);
     }
     if let Some(v) = env("HADOLINT_REQUIRE_LABELS") {
-        let items = list(&v)
-            .into_iter()
-            .map(|item| match item.split_once(':') {
-                Some((l, k)) => (l.to_string(), k.to_string()),
-                None => (item, "text".to_string()),
-            });
+        let items = list(&v).into_iter().map(|item| match item.split_once(':') {
+            Some((l, k)) => (l.to_string(), k.to_string()),
+            None => (item, "text".to_string()),
+        });
         layer.label_schema = parse_label_schema(items, "HADOLINT_REQUIRE_LABELS")?;
     }
     Ok(layer)
@@ -350,7 +360,10 @@ mod tests {
     use super::*;
 
     fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let owned: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
@@ -372,17 +385,21 @@ mod tests {
 
     #[test]
     fn trusted_registries_may_be_a_string() {
-        let layer = parse_config_file("trustedRegistries: my.reg:5000\n", Path::new("c.yaml")).expect("valid");
+        let layer = parse_config_file("trustedRegistries: my.reg:5000\n", Path::new("c.yaml"))
+            .expect("valid");
         assert_eq!(layer.trusted_registries, vec!["my.reg:5000"]);
     }
 
     #[test]
     fn errors_name_the_file_and_key() {
-        let err = parse_config_file("ignored: 5\n", Path::new("/x/.hadolint.yaml")).expect_err("bad");
+        let err =
+            parse_config_file("ignored: 5\n", Path::new("/x/.hadolint.yaml")).expect_err("bad");
         assert!(err.to_string().starts_with("/x/.hadolint.yaml:"), "{err}");
-        let err = parse_config_file("failure-threshold: loud\n", Path::new("c.yaml")).expect_err("bad");
+        let err =
+            parse_config_file("failure-threshold: loud\n", Path::new("c.yaml")).expect_err("bad");
         assert!(err.to_string().contains("failure-threshold"), "{err}");
-        let err = parse_config_file("label-schema:\n  a: colour\n", Path::new("c.yaml")).expect_err("bad");
+        let err = parse_config_file("label-schema:\n  a: colour\n", Path::new("c.yaml"))
+            .expect_err("bad");
         assert!(err.to_string().contains("label-schema.a"), "{err}");
     }
 
@@ -393,8 +410,12 @@ mod tests {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(shown[0], "/proj/.hadolint.yaml");
         assert_eq!(shown[2], "/xdg/hadolint.yaml");
-        assert!(shown.iter().position(|p| p == "/home/u/.hadolint/hadolint.yaml")
-            < shown.iter().position(|p| p == "/home/u/.hadolint.yaml"));
+        assert!(
+            shown
+                .iter()
+                .position(|p| p == "/home/u/.hadolint/hadolint.yaml")
+                < shown.iter().position(|p| p == "/home/u/.hadolint.yaml")
+        );
     }
 
     #[test]
@@ -407,17 +428,27 @@ mod tests {
         std::fs::write(home.join(".hadolint.yaml"), "ignored: [DL3000]\n").expect("write");
         let home_s = home.display().to_string();
         let env = env_of(&[("HOME", home_s.as_str())]);
-        let layer = load_config_file(None, &cwd, &env).expect("ok").expect("found");
+        let layer = load_config_file(None, &cwd, &env)
+            .expect("ok")
+            .expect("found");
         assert_eq!(layer.ignored, vec!["DL3000"]);
         std::fs::write(cwd.join(".hadolint.yaml"), "ignored: [DL3001]\n").expect("write");
-        let layer = load_config_file(None, &cwd, &env).expect("ok").expect("found");
+        let layer = load_config_file(None, &cwd, &env)
+            .expect("ok")
+            .expect("found");
         assert_eq!(layer.ignored, vec!["DL3001"]);
     }
 
     #[test]
     fn precedence_file_then_env_then_cli() {
         let mut cfg = LintConfig::default();
-        cfg.merge(parse_config_file("failure-threshold: error\nignored: [DL3000]\noverride:\n  info: [DL3008]\n", Path::new("f")).expect("valid"));
+        cfg.merge(
+            parse_config_file(
+                "failure-threshold: error\nignored: [DL3000]\noverride:\n  info: [DL3008]\n",
+                Path::new("f"),
+            )
+            .expect("valid"),
+        );
         let env = env_of(&[
             ("HADOLINT_FAILURE_THRESHOLD", "warning"),
             ("HADOLINT_IGNORE", "DL3001,DL3002"),
@@ -441,6 +472,9 @@ mod tests {
     fn env_errors_name_the_variable() {
         let env = env_of(&[("HADOLINT_FAILURE_THRESHOLD", "loud")]);
         let err = env_layer(&env).expect_err("bad");
-        assert!(err.to_string().starts_with("HADOLINT_FAILURE_THRESHOLD"), "{err}");
+        assert!(
+            err.to_string().starts_with("HADOLINT_FAILURE_THRESHOLD"),
+            "{err}"
+        );
     }
 }

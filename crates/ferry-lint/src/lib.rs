@@ -10,8 +10,8 @@ mod finding;
 pub mod format;
 pub mod pragma;
 pub mod rules;
-mod shellcheck;
 pub mod shell;
+mod shellcheck;
 pub mod syntax;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -46,7 +46,11 @@ pub fn lint_str(source: &str, file_name: &str, config: &LintConfig) -> Vec<Findi
         }
     };
 
-    let shells: Vec<_> = df.instructions.iter().map(|i| rules::shell_of(&i.kind)).collect();
+    let shells: Vec<_> = df
+        .instructions
+        .iter()
+        .map(|i| rules::shell_of(&i.kind))
+        .collect();
     let mut raw = rules::check(&df, &config.rule_settings(), &shells);
     raw.extend(shellcheck::check(&df, &shells));
 
@@ -61,7 +65,9 @@ pub fn lint_str(source: &str, file_name: &str, config: &LintConfig) -> Vec<Findi
         .map(|i| i.line)
         .collect();
     for ins in &df.instructions {
-        let Kind::Comment(text) = &ins.kind else { continue };
+        let Kind::Comment(text) = &ins.kind else {
+            continue;
+        };
         match pragma::parse(text) {
             Some(Pragma::Ignore(codes)) => {
                 raw.push(RawFinding {
@@ -83,7 +89,9 @@ pub fn lint_str(source: &str, file_name: &str, config: &LintConfig) -> Vec<Findi
         if config.disable_ignore_pragma {
             return false;
         }
-        let on_line = line_ignores.get(&f.line).is_some_and(|c| c.iter().any(|c| c == f.code));
+        let on_line = line_ignores
+            .get(&f.line)
+            .is_some_and(|c| c.iter().any(|c| c == f.code));
         // A stage pragma sits just before a FROM and covers the lines whose
         // closest FROM strictly above them is that FROM.
         let stage_from = from_lines.range(..f.line).next_back().copied();
@@ -142,14 +150,20 @@ mod tests {
     use super::*;
 
     fn codes(src: &str, cfg: &LintConfig) -> Vec<(usize, String)> {
-        lint_str(src, "Dockerfile", cfg).into_iter().map(|f| (f.line, f.code)).collect()
+        lint_str(src, "Dockerfile", cfg)
+            .into_iter()
+            .map(|f| (f.line, f.code))
+            .collect()
     }
 
     #[test]
     fn syntax_error_is_dl1000() {
         let f = lint_str("FROM a:1\nFOO bar\n", "Dockerfile", &LintConfig::default());
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].code.as_str(), f[0].line, f[0].column), ("DL1000", 2, 1));
+        assert_eq!(
+            (f[0].code.as_str(), f[0].line, f[0].column),
+            ("DL1000", 2, 1)
+        );
         assert_eq!(f[0].severity, Severity::Error);
     }
 
@@ -169,7 +183,10 @@ mod tests {
             disable_ignore_pragma: true,
             ..LintConfig::default()
         };
-        assert!(codes("# hadolint global ignore=DL3006\nFROM debian\n", &disabled).contains(&(2, "DL3006".into())));
+        assert!(
+            codes("# hadolint global ignore=DL3006\nFROM debian\n", &disabled)
+                .contains(&(2, "DL3006".into()))
+        );
     }
 
     #[test]
@@ -178,8 +195,15 @@ mod tests {
         cfg.ignored.push("DL3006".into());
         cfg.overrides.insert("DL3003".into(), Severity::Error);
         cfg.overrides.insert("DL1001".into(), Severity::Info);
-        let f = lint_str("FROM debian\n# hadolint ignore=DL3059\nRUN cd /x\n", "D", &cfg);
-        let got: Vec<_> = f.iter().map(|f| (f.line, f.code.as_str(), f.severity)).collect();
+        let f = lint_str(
+            "FROM debian\n# hadolint ignore=DL3059\nRUN cd /x\n",
+            "D",
+            &cfg,
+        );
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.line, f.code.as_str(), f.severity))
+            .collect();
         assert!(got.contains(&(3, "DL3003", Severity::Error)));
         assert!(got.contains(&(2, "DL1001", Severity::Info)));
         assert!(!got.iter().any(|g| g.1 == "DL3006"));

@@ -122,10 +122,22 @@ mod tests {
             parse(" hadolint ignore=DL3008, DL3009 # why"),
             Some(Pragma::Ignore(vec!["DL3008".into(), "DL3009".into()]))
         );
-        assert_eq!(parse("hadolint\tignore = SC2086"), Some(Pragma::Ignore(vec!["SC2086".into()])));
-        assert_eq!(parse(" hadolint global ignore=DL3006"), Some(Pragma::Global(vec!["DL3006".into()])));
-        assert_eq!(parse(" hadolint stage ignore=DL3006"), Some(Pragma::Stage(vec!["DL3006".into()])));
-        assert_eq!(parse(" hadolint shell=powershell"), Some(Pragma::Shell("powershell".into())));
+        assert_eq!(
+            parse("hadolint\tignore = SC2086"),
+            Some(Pragma::Ignore(vec!["SC2086".into()]))
+        );
+        assert_eq!(
+            parse(" hadolint global ignore=DL3006"),
+            Some(Pragma::Global(vec!["DL3006".into()]))
+        );
+        assert_eq!(
+            parse(" hadolint stage ignore=DL3006"),
+            Some(Pragma::Stage(vec!["DL3006".into()]))
+        );
+        assert_eq!(
+            parse(" hadolint shell=powershell"),
+            Some(Pragma::Shell("powershell".into()))
+        );
         assert_eq!(parse(" hadolintignore=DL3006"), None);
         assert_eq!(parse(" hadolint ignore="), None);
         assert_eq!(parse(" just a comment"), None);

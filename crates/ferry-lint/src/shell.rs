@@ -206,6 +206,9 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
     if depth > MAX_DEPTH || script.trim().is_empty() {
         return script.trim().is_empty();
     }
+    if !plausible(script) {
+        return false;
+    }
     let options = brush_parser::ParserOptions::default();
     let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
     let Ok(program) = parser.parse_program() else {
@@ -221,6 +224,54 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
         walker.compound_list(list);
     }
     true
+}
+
+/// Unclosed `(` beyond this many make the script a syntax error for bash too;
+/// brush-parser's backtracking grows exponentially on them, so they are refused
+/// up front.
+const MAX_UNCLOSED_PARENS: usize = 5;
+/// Deeper nesting than this is refused to bound the parser's recursion.
+const MAX_NESTING: usize = 48;
+
+/// A cheap lexical pass (quotes, escapes and comments respected) that rejects
+/// scripts the real parser would spend exponential time or deep recursion on.
+fn plausible(script: &str) -> bool {
+    let mut depth = 0usize;
+    let mut max_depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = script.chars().peekable();
+    let mut at_word_start = true;
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == '\\' && q == '"' {
+                chars.next();
+            }
+            continue;
+        }
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' | '"' => quote = Some(c),
+            '#' if at_word_start => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            ')' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        at_word_start = c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')');
+    }
+    depth <= MAX_UNCLOSED_PARENS && max_depth <= MAX_NESTING
 }
 
 struct Walker<'a> {
@@ -356,7 +407,8 @@ impl Walker<'_> {
     fn redirect(&mut self, r: &ast::IoRedirect) {
         match r {
             ast::IoRedirect::File(_, _, target) => match target {
-                ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
+                ast::IoFileRedirectTarget::Filename(w)
+                | ast::IoFileRedirectTarget::Duplicate(w) => {
                     self.other_word(w, false);
                 }
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
@@ -376,7 +428,13 @@ impl Walker<'_> {
     fn word(&mut self, raw: &str, pos: usize) -> String {
         let (text, nested) = simplify(raw);
         for (script, offset) in nested {
-            collect(&script, self.depth + 1, self.base + pos + offset, self.checked, self.sink);
+            collect(
+                &script,
+                self.depth + 1,
+                self.base + pos + offset,
+                self.checked,
+                self.sink,
+            );
         }
         text
     }
@@ -395,7 +453,9 @@ impl Walker<'_> {
         // Reserve the slot so the command comes before the ones nested in it
         // (ShellCheck walks the tree parent first).
         let slot = self.sink.commands.len();
-        self.sink.commands.push(Command::new(String::new(), Vec::new()));
+        self.sink
+            .commands
+            .push(Command::new(String::new(), Vec::new()));
         let mut words: Vec<Word> = Vec::new();
         let mut args: Vec<String> = Vec::new();
         let mut literal_name = None;
@@ -441,7 +501,11 @@ impl Walker<'_> {
         self.sink.commands[slot] = cmd;
     }
 
-    fn item(&mut self, item: &ast::CommandPrefixOrSuffixItem, args: Option<(&mut Vec<Word>, &mut Vec<String>)>) {
+    fn item(
+        &mut self,
+        item: &ast::CommandPrefixOrSuffixItem,
+        args: Option<(&mut Vec<Word>, &mut Vec<String>)>,
+    ) {
         match item {
             ast::CommandPrefixOrSuffixItem::IoRedirect(r) => self.redirect(r),
             ast::CommandPrefixOrSuffixItem::Word(w) => {
@@ -477,9 +541,8 @@ impl Walker<'_> {
 
 fn item_pos(item: &ast::CommandPrefixOrSuffixItem) -> Option<usize> {
     match item {
-        ast::CommandPrefixOrSuffixItem::Word(w) | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
-            Some(word_pos(w))
-        }
+        ast::CommandPrefixOrSuffixItem::Word(w)
+        | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, w) => Some(word_pos(w)),
         _ => None,
     }
 }
@@ -683,7 +746,10 @@ mod tests {
         assert_eq!(names("echo `date`"), vec!["echo", "date"]);
         assert_eq!(names("FOO=1"), Vec::<String>::new());
         assert_eq!(names("$CMD arg"), Vec::<String>::new());
-        assert_eq!(names("command -v x; busybox wget y"), vec!["command", "wget"]);
+        assert_eq!(
+            names("command -v x; busybox wget y"),
+            vec!["command", "wget"]
+        );
     }
 
     #[test]
@@ -699,20 +765,51 @@ mod tests {
         let c = &p.commands[0];
         assert_eq!(
             c.args,
-            vec!["install", "-y", "--no-install-recommends", "foo=1.0", "bar", "baz=${VAR}"]
+            vec![
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "foo=1.0",
+                "bar",
+                "baz=${VAR}"
+            ]
         );
         assert!(c.has_flag("y") && c.has_flag("no-install-recommends"));
-        assert_eq!(c.args_no_flags(), vec!["install", "foo=1.0", "bar", "baz=${VAR}"]);
+        assert_eq!(
+            c.args_no_flags(),
+            vec!["install", "foo=1.0", "bar", "baz=${VAR}"]
+        );
         let p = parse("pip install -t /x --index-url=u foo bar");
         // Like Hadolint, `--f=v` still drops the word after it.
-        assert_eq!(p.commands[0].args_no_flags_dropping(&["t", "index-url"]), vec!["install", "bar"]);
+        assert_eq!(
+            p.commands[0].args_no_flags_dropping(&["t", "index-url"]),
+            vec!["install", "bar"]
+        );
         let p = parse("useradd -u 100000 bob");
         assert_eq!(p.commands[0].flag_values("u"), vec!["100000"]);
     }
 
     #[test]
     fn heredoc_in_script_is_data() {
-        assert_eq!(names("cat <<EOF > /x\napt-get install foo\nEOF\n"), vec!["cat"]);
+        assert_eq!(
+            names("cat <<EOF > /x\napt-get install foo\nEOF\n"),
+            vec!["cat"]
+        );
+    }
+
+    #[test]
+    fn pathological_nesting_is_refused_quickly() {
+        let unclosed = format!("{}x", "(".repeat(40));
+        assert!(!parse(&unclosed).parsed);
+        let deep = format!("{}x{}", "(".repeat(200), ")".repeat(200));
+        assert!(!parse(&deep).parsed);
+        let fine = format!("{}x;{}", "{ ".repeat(10), " };".repeat(10));
+        assert_eq!(names(&fine), vec!["x"]);
+        // Parentheses in quotes and comments do not count.
+        assert_eq!(
+            names("echo '((((((((' \"((((((((\" # ((((((((\ntrue"),
+            vec!["echo", "true"]
+        );
     }
 
     #[test]

@@ -4,6 +4,13 @@
 //! for an instruction), only for shells ShellCheck supports, with ARG/ENV names
 //! of the stage known to hold safe values.
 //!
+//! In POSIX `sh` (the default shell) three bashisms that Dockerfiles commonly
+//! hit are reported as well: SC3040 (`set -o pipefail`), SC3046 (`source`) and
+//! SC3014 (`==` in `[`).
+//!
+//! A RUN that does not parse as shell gets SC1072, as ShellCheck's parse
+//! failures end with it.
+//!
 //! SC2002 (useless cat) is left out: ShellCheck made it optional, so Hadolint
 //! does not report it. The ten checks and why: they are the ShellCheck findings Hadolint users meet
 //! most on real Dockerfiles, because Dockerfile RUN lines are dense one-liners
@@ -74,7 +81,18 @@ pub(crate) fn check(df: &Dockerfile, shells: &[Option<ParsedShell>]) -> Vec<RawF
                 if !supported(&shell) {
                     continue;
                 }
-                let comments = comments(sh, &vars);
+                if !sh.parsed {
+                    // ShellCheck ends a failed parse with SC1072, the comment
+                    // Hadolint then keeps for the RUN.
+                    out.push(RawFinding {
+                        code: "SC1072",
+                        severity: Severity::Error,
+                        message: "The script does not parse as shell. Fix any mentioned problems and try again.".into(),
+                        line: ins.line,
+                    });
+                    continue;
+                }
+                let comments = comments(sh, &vars, is_posix_sh(&shell));
                 if let Some(last) = comments.into_iter().max_by_key(|c| c.pos) {
                     out.push(RawFinding {
                         code: last.code,
@@ -94,7 +112,16 @@ pub(crate) fn check(df: &Dockerfile, shells: &[Option<ParsedShell>]) -> Vec<RawF
 fn supported(shell: &str) -> bool {
     let first = shell.split_whitespace().next().unwrap_or("");
     let base = first.rsplit(['/', '\\']).next().unwrap_or("");
-    matches!(base, "sh" | "bash" | "dash" | "ksh" | "mksh" | "ash" | "busybox")
+    matches!(
+        base,
+        "sh" | "bash" | "dash" | "ksh" | "mksh" | "ash" | "busybox"
+    )
+}
+
+/// `sh`/`dash`: ShellCheck's POSIX dialect, where bashisms are reported.
+fn is_posix_sh(shell: &str) -> bool {
+    let first = shell.split_whitespace().next().unwrap_or("");
+    matches!(first.rsplit('/').next().unwrap_or(""), "sh" | "dash")
 }
 
 /// A variable name known to hold a value without blanks or globs.
@@ -119,12 +146,13 @@ fn safe_assignments(sh: &ParsedShell, known: &HashSet<String>) -> HashSet<String
     safe
 }
 
-fn comments(sh: &ParsedShell, known: &HashSet<String>) -> Vec<Comment> {
+fn comments(sh: &ParsedShell, known: &HashSet<String>, posix: bool) -> Vec<Comment> {
     let mut out = Vec::new();
     let safe = safe_assignments(sh, known);
-    let set_e = sh.commands.iter().any(|c| {
-        c.is("set") && (c.has_flag("e") || c.has_arg("errexit"))
-    });
+    let set_e = sh
+        .commands
+        .iter()
+        .any(|c| c.is("set") && (c.has_flag("e") || c.has_arg("errexit")));
 
     for w in &sh.other_words {
         for ev in scan(&w.raw) {
@@ -136,16 +164,23 @@ fn comments(sh: &ParsedShell, known: &HashSet<String>) -> Vec<Comment> {
 
     for c in &sh.commands {
         command_comments(c, &safe, set_e, &mut out);
+        if posix {
+            bashisms(c, &mut out);
+        }
     }
 
     // SC2126: `grep ... | wc -l`.
     for pipeline in &sh.pipelines {
         for pair in pipeline.windows(2) {
-            let (Some(grep), Some(wc)) = (sh.commands.get(pair[0]), sh.commands.get(pair[1])) else {
+            let (Some(grep), Some(wc)) = (sh.commands.get(pair[0]), sh.commands.get(pair[1]))
+            else {
                 continue;
             };
             let counting = wc.is("wc") && wc.args.len() == 1 && wc.args[0] == "-l";
-            if grep.is("grep") && counting && !grep.has_any_flag(&["o", "only-matching", "A", "B", "C"]) {
+            if grep.is("grep")
+                && counting
+                && !grep.has_any_flag(&["o", "only-matching", "A", "B", "C"])
+            {
                 out.push(Comment {
                     pos: grep.pos,
                     code: "SC2126",
@@ -171,8 +206,26 @@ fn sc2006(pos: usize) -> Comment {
 fn single_quotes_ok(name: &str) -> bool {
     matches!(
         name,
-        "trap" | "sh" | "bash" | "ksh" | "zsh" | "ssh" | "eval" | "xprop" | "alias" | "sudo" | "docker"
-            | "podman" | "dpkg-query" | "jq" | "rename" | "rg" | "unset" | "su" | "envsubst" | "expr"
+        "trap"
+            | "sh"
+            | "bash"
+            | "ksh"
+            | "zsh"
+            | "ssh"
+            | "eval"
+            | "xprop"
+            | "alias"
+            | "sudo"
+            | "docker"
+            | "podman"
+            | "dpkg-query"
+            | "jq"
+            | "rename"
+            | "rg"
+            | "unset"
+            | "su"
+            | "envsubst"
+            | "expr"
     ) || name.ends_with("awk")
         || name.starts_with("perl")
         || name.starts_with("python")
@@ -200,12 +253,20 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
         }
     }
 
-    let declaration = matches!(base, "export" | "local" | "declare" | "readonly" | "typeset");
+    let declaration = matches!(
+        base,
+        "export" | "local" | "declare" | "readonly" | "typeset"
+    );
     let mut end_of_options = false;
     for w in &c.words {
         let events = scan(&w.raw);
         // SC2155: export X=$(cmd).
-        if declaration && w.assignment && events.iter().any(|e| matches!(e, Event::Substitution { .. } | Event::Backtick(_))) {
+        if declaration
+            && w.assignment
+            && events
+                .iter()
+                .any(|e| matches!(e, Event::Substitution { .. } | Event::Backtick(_)))
+        {
             out.push(Comment {
                 pos: w.pos,
                 code: "SC2155",
@@ -217,12 +278,17 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
             end_of_options = true;
         }
         // SC2035: a glob first in a word can expand to an option.
-        if !end_of_options && !is_echo && base != "printf" && (w.raw.starts_with('*') || w.raw.starts_with('?')) {
+        if !end_of_options
+            && !is_echo
+            && base != "printf"
+            && (w.raw.starts_with('*') || w.raw.starts_with('?'))
+        {
             out.push(Comment {
                 pos: w.pos,
                 code: "SC2035",
                 severity: Severity::Info,
-                message: "Use ./*glob* or -- *glob* so names with dashes won't become options.".into(),
+                message: "Use ./*glob* or -- *glob* so names with dashes won't become options."
+                    .into(),
             });
         }
         for ev in &events {
@@ -234,7 +300,11 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                     severity: Severity::Warning,
                     message: "Quote this to prevent word splitting.".into(),
                 }),
-                Event::Variable { pos, name, quoted: false } if !w.assignment && !safe.contains(name) && splittable(name) => {
+                Event::Variable {
+                    pos,
+                    name,
+                    quoted: false,
+                } if !w.assignment && !safe.contains(name) && splittable(name) => {
                     out.push(Comment {
                         pos: w.pos + pos,
                         code: "SC2086",
@@ -243,7 +313,11 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                     })
                 }
                 Event::SingleQuoted { pos, text } if has_expansion(text) => {
-                    let ok = if base == "sed" { sed_contra(text) } else { single_quotes_ok(base) };
+                    let ok = if base == "sed" {
+                        sed_contra(text)
+                    } else {
+                        single_quotes_ok(base)
+                    };
                     if !ok {
                         out.push(Comment {
                             pos: w.pos + pos,
@@ -264,6 +338,42 @@ fn command_comments(c: &Command, safe: &HashSet<String>, set_e: bool, out: &mut 
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// SC3040, SC3046, SC3014: bash features a POSIX `sh` does not have.
+fn bashisms(c: &Command, out: &mut Vec<Comment>) {
+    if c.is("set") {
+        for (i, w) in c.words.iter().enumerate() {
+            let after_o =
+                i > 0 && c.words[i - 1].raw.starts_with('-') && c.words[i - 1].raw.ends_with('o');
+            if after_o && w.raw == "pipefail" {
+                out.push(Comment {
+                    pos: w.pos,
+                    code: "SC3040",
+                    severity: Severity::Warning,
+                    message: "In POSIX sh, set option pipefail is undefined.".into(),
+                });
+            }
+        }
+    }
+    if c.is("source") {
+        out.push(Comment {
+            pos: c.pos,
+            code: "SC3046",
+            severity: Severity::Warning,
+            message: "In POSIX sh, 'source' in place of '.' is undefined.".into(),
+        });
+    }
+    if c.is("[") || c.is("test") {
+        for w in c.words.iter().filter(|w| w.raw == "==") {
+            out.push(Comment {
+                pos: w.pos,
+                code: "SC3014",
+                severity: Severity::Warning,
+                message: "In POSIX sh, == in place of = is undefined.".into(),
+            });
         }
     }
 }
@@ -298,16 +408,19 @@ fn pointless_escape(pos: usize, ch: char) -> Comment {
 
 /// `$1`…, `$#`, `$?`, `$$`, `$!` hold no blanks; `$@`/`$*` have their own checks.
 fn splittable(name: &str) -> bool {
-    !(name.chars().all(|c| c.is_ascii_digit()) || matches!(name, "#" | "?" | "$" | "!" | "-" | "@" | "*"))
+    !(name.chars().all(|c| c.is_ascii_digit())
+        || matches!(name, "#" | "?" | "$" | "!" | "-" | "@" | "*"))
 }
 
 /// ShellCheck's `\$[{(0-9a-zA-Z_]` or a backtick pair.
 fn has_expansion(text: &str) -> bool {
     let b = text.as_bytes();
     let dollar = b.windows(2).any(|w| {
-        w[0] == b'$' && (w[1] == b'{' || w[1] == b'(' || w[1].is_ascii_alphanumeric() || w[1] == b'_')
+        w[0] == b'$'
+            && (w[1] == b'{' || w[1] == b'(' || w[1].is_ascii_alphanumeric() || w[1] == b'_')
     });
-    let ticks = text.matches('`').count() >= 2 && text.split('`').nth(1).is_some_and(|s| !s.is_empty());
+    let ticks =
+        text.matches('`').count() >= 2 && text.split('`').nth(1).is_some_and(|s| !s.is_empty());
     dollar || ticks
 }
 
@@ -315,18 +428,35 @@ fn has_expansion(text: &str) -> bool {
 fn sed_contra(text: &str) -> bool {
     let b = text.as_bytes();
     b.windows(2).enumerate().any(|(i, w)| {
-        w[0] == b'$' && (w[1] == b'd' || w[1] == b'p') && b.get(i + 2).is_none_or(|c| !c.is_ascii_alphabetic())
+        w[0] == b'$'
+            && (w[1] == b'd' || w[1] == b'p')
+            && b.get(i + 2).is_none_or(|c| !c.is_ascii_alphabetic())
     })
 }
 
 #[derive(Debug, PartialEq, Eq)]
 enum Event {
-    Variable { pos: usize, name: String, quoted: bool },
-    Substitution { pos: usize, quoted: bool },
+    Variable {
+        pos: usize,
+        name: String,
+        quoted: bool,
+    },
+    Substitution {
+        pos: usize,
+        quoted: bool,
+    },
     Backtick(usize),
-    SingleQuoted { pos: usize, text: String },
-    PointlessEscape { pos: usize, ch: char },
-    QuotedEscape { pos: usize },
+    SingleQuoted {
+        pos: usize,
+        text: String,
+    },
+    PointlessEscape {
+        pos: usize,
+        ch: char,
+    },
+    QuotedEscape {
+        pos: usize,
+    },
 }
 
 /// Walks a raw word, reporting expansions and quoting facts with character offsets.
@@ -343,7 +473,9 @@ fn scan(raw: &str) -> Vec<Event> {
                     Some(n) if !in_double && n.is_ascii_alphabetic() => {
                         events.push(Event::PointlessEscape { pos: i, ch: *n });
                     }
-                    Some('a' | 'b' | 'e' | 'f' | 'n' | 'r' | 't' | 'v' | '0'..='7') if in_double => {
+                    Some('a' | 'b' | 'e' | 'f' | 'n' | 'r' | 't' | 'v' | '0'..='7')
+                        if in_double =>
+                    {
                         events.push(Event::QuotedEscape { pos: i });
                     }
                     _ => {}
@@ -355,11 +487,15 @@ fn scan(raw: &str) -> Vec<Event> {
                 i += 1;
             }
             '\'' if !in_double => {
-                let end = (i + 1..chars.len()).find(|&j| chars[j] == '\'').unwrap_or(chars.len());
+                let end = (i + 1..chars.len())
+                    .find(|&j| chars[j] == '\'')
+                    .unwrap_or(chars.len());
                 let text: String = chars[i + 1..end].iter().collect();
                 if text.contains("\\") {
                     let b = text.as_bytes();
-                    if b.windows(2).any(|w| w[0] == b'\\' && b"abefnrtv".contains(&w[1])) {
+                    if b.windows(2)
+                        .any(|w| w[0] == b'\\' && b"abefnrtv".contains(&w[1]))
+                    {
                         events.push(Event::QuotedEscape { pos: i });
                     }
                 }
@@ -382,28 +518,43 @@ fn scan(raw: &str) -> Vec<Event> {
                     let arithmetic = chars.get(i + 2) == Some(&'(');
                     let end = close(&chars, i + 1, '(', ')');
                     if !arithmetic {
-                        events.push(Event::Substitution { pos: i, quoted: in_double });
+                        events.push(Event::Substitution {
+                            pos: i,
+                            quoted: in_double,
+                        });
                     }
                     i = end + 1;
                 }
                 Some('{') => {
                     let end = close(&chars, i + 1, '{', '}');
-                    let inner: String = chars[(i + 2).min(chars.len())..end.min(chars.len())].iter().collect();
+                    let inner: String = chars[(i + 2).min(chars.len())..end.min(chars.len())]
+                        .iter()
+                        .collect();
                     if !inner.starts_with('#') && !inner.starts_with('!') {
                         let name: String = inner
                             .chars()
                             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                             .collect();
-                        let name = if name.is_empty() { inner.chars().take(1).collect() } else { name };
+                        let name = if name.is_empty() {
+                            inner.chars().take(1).collect()
+                        } else {
+                            name
+                        };
                         let is_array = inner[name.len().min(inner.len())..].starts_with('[');
                         if !is_array {
-                            events.push(Event::Variable { pos: i, name, quoted: in_double });
+                            events.push(Event::Variable {
+                                pos: i,
+                                name,
+                                quoted: in_double,
+                            });
                         }
                     }
                     i = end + 1;
                 }
                 Some('\'') if !in_double => {
-                    let end = (i + 2..chars.len()).find(|&j| chars[j] == '\'').unwrap_or(chars.len());
+                    let end = (i + 2..chars.len())
+                        .find(|&j| chars[j] == '\'')
+                        .unwrap_or(chars.len());
                     i = end + 1;
                 }
                 Some(&n) if n.is_ascii_alphabetic() || n == '_' => {
@@ -412,11 +563,19 @@ fn scan(raw: &str) -> Vec<Event> {
                         j += 1;
                     }
                     let name: String = chars[i + 1..j].iter().collect();
-                    events.push(Event::Variable { pos: i, name, quoted: in_double });
+                    events.push(Event::Variable {
+                        pos: i,
+                        name,
+                        quoted: in_double,
+                    });
                     i = j;
                 }
                 Some(&n) if n.is_ascii_digit() || "@*#?$!-".contains(n) => {
-                    events.push(Event::Variable { pos: i, name: n.to_string(), quoted: in_double });
+                    events.push(Event::Variable {
+                        pos: i,
+                        name: n.to_string(),
+                        quoted: in_double,
+                    });
                     i += 2;
                 }
                 _ => i += 1,
@@ -466,7 +625,9 @@ mod tests {
     }
 
     fn fires(code: &str, run: &str) -> bool {
-        sc(&format!("FROM debian:12\nRUN {run}\n")).iter().any(|(_, c)| c == code)
+        sc(&format!("FROM debian:12\nRUN {run}\n"))
+            .iter()
+            .any(|(_, c)| c == code)
     }
 
     #[test]
@@ -505,7 +666,10 @@ mod tests {
 
     #[test]
     fn sc2016() {
-        assert!(fires("SC2016", "echo 'eval \"$(direnv hook bash)\"' >> /root/.bashrc"));
+        assert!(fires(
+            "SC2016",
+            "echo 'eval \"$(direnv hook bash)\"' >> /root/.bashrc"
+        ));
         assert!(!fires("SC2016", "awk '{print $1}' f && sed -n '$p' f"));
     }
 
@@ -525,7 +689,10 @@ mod tests {
     #[test]
     fn sc2126() {
         assert!(fires("SC2126", "ps aux | grep -v grep | wc -l"));
-        assert!(!fires("SC2126", "grep -c x f && cat /etc/passwd | grep root"));
+        assert!(!fires(
+            "SC2126",
+            "grep -c x f && cat /etc/passwd | grep root"
+        ));
     }
 
     #[test]
@@ -535,10 +702,35 @@ mod tests {
     }
 
     #[test]
+    fn sc1072_when_the_script_does_not_parse() {
+        assert!(fires("SC1072", "apt-get update && "));
+        assert!(!fires("SC1072", "apt-get update"));
+    }
+
+    #[test]
+    fn posix_sh_bashisms() {
+        assert!(fires("SC3040", "set -o pipefail && curl x | sh"));
+        assert!(fires("SC3046", "source /etc/profile"));
+        assert!(fires("SC3014", "[ \"$(id -u)\" == 0 ]"));
+        let bash =
+            "FROM debian:12\nSHELL [\"/bin/bash\", \"-c\"]\nRUN set -o pipefail && source /x\n";
+        assert!(sc(bash).is_empty());
+    }
+
+    #[test]
     fn one_per_run_last_wins_and_shells() {
-        assert_eq!(sc("FROM debian:12\nRUN echo $a `date`\n"), vec![(2, "SC2006".to_string())]);
-        assert_eq!(sc("FROM debian:12\nRUN echo `date` $a\n"), vec![(2, "SC2086".to_string())]);
+        assert_eq!(
+            sc("FROM debian:12\nRUN echo $a `date`\n"),
+            vec![(2, "SC2006".to_string())]
+        );
+        assert_eq!(
+            sc("FROM debian:12\nRUN echo `date` $a\n"),
+            vec![(2, "SC2086".to_string())]
+        );
         assert!(sc("FROM w:1\nSHELL [\"powershell\", \"-Command\"]\nRUN echo $a\n").is_empty());
-        assert!(!sc("FROM w:1\nSHELL [\"cmd\", \"/S\", \"/C\"]\n# hadolint shell=bash\nRUN echo $a\n").is_empty());
+        assert!(!sc(
+            "FROM w:1\nSHELL [\"cmd\", \"/S\", \"/C\"]\n# hadolint shell=bash\nRUN echo $a\n"
+        )
+        .is_empty());
     }
 }

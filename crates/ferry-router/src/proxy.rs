@@ -50,8 +50,9 @@ pub struct RouterConfig {
     /// Limit for opening a connection to an instance; a connect that fails or times
     /// out is retried on another instance.
     pub connect_timeout: Duration,
-    /// A client must send a request's headers within this long (slow-client guard).
-    pub header_read_timeout: Duration,
+    /// A client must send a request's headers within this long (slow-client guard);
+    /// `None` disables the guard and saves a timer per request.
+    pub header_read_timeout: Option<Duration>,
 }
 
 impl Default for RouterConfig {
@@ -61,7 +62,7 @@ impl Default for RouterConfig {
             upstream_idle_timeout: Duration::from_secs(60),
             upstream_max_idle_per_instance: 256,
             connect_timeout: Duration::from_secs(2),
-            header_read_timeout: Duration::from_secs(30),
+            header_read_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -104,9 +105,10 @@ pub async fn serve(
     let shared = Arc::new(Shared { table, client });
 
     let mut http = http1::Builder::new();
-    http.keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+    http.keep_alive(true);
+    if let Some(timeout) = config.header_read_timeout {
+        http.timer(TokioTimer::new()).header_read_timeout(timeout);
+    }
 
     let mut connections = JoinSet::new();
     loop {
@@ -312,12 +314,17 @@ async fn forward(
     start: Instant,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let (mut parts, body) = request.into_parts();
-    let original_host = match parts.headers.get(header::HOST) {
-        Some(host) => Some(host.clone()),
-        None => parts
-            .uri
-            .authority()
-            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok()),
+    // For an absolute-form request the URI's authority is the host (RFC 9112
+    // §3.2.2): the instance sees that as Host too, so it agrees with the routing.
+    let original_host = match parts.uri.authority() {
+        Some(authority) => {
+            let host = HeaderValue::from_str(authority.as_str()).ok();
+            if let Some(host) = &host {
+                parts.headers.insert(header::HOST, host.clone());
+            }
+            host
+        }
+        None => parts.headers.get(header::HOST).cloned(),
     };
     let upgrade = headers::strip_hop_by_hop(&mut parts.headers);
     let client_upgrade = match upgrade {

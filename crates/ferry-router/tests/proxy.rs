@@ -300,7 +300,7 @@ async fn absolute_form_uri_routes_by_its_authority() {
     let mut stream = TcpStream::connect(router.addr).await.unwrap();
     stream
         .write_all(
-            b"GET http://a.localhost/abs?x=1 HTTP/1.1\r\nHost: a.localhost\r\nConnection: close\r\n\r\n",
+            b"GET http://a.localhost/abs?x=1 HTTP/1.1\r\nHost: elsewhere\r\nConnection: close\r\n\r\n",
         )
         .await
         .unwrap();
@@ -310,7 +310,31 @@ async fn absolute_form_uri_routes_by_its_authority() {
         .unwrap();
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     assert!(raw.contains("x-upstream: a"), "{raw}");
+    assert!(raw.contains("echo-host: a.localhost\r\n"), "{raw}");
     assert!(raw.ends_with("/abs"), "{raw}");
+}
+
+#[tokio::test]
+async fn head_responses_keep_their_length_and_the_connection() {
+    let a = echo_upstream("a").await;
+    let route_a = serving("a", vec![a.upstream("a-1")]);
+    let router = TestRouter::start(table(&[("a.localhost", &route_a)])).await;
+
+    let mut sender = router.connect().await;
+    let head = Request::head("/five")
+        .header("host", "a.localhost")
+        .body(empty())
+        .unwrap();
+    let response = sender.send_request(head).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "content-length"), "5");
+    assert_eq!(body_text(response).await, "");
+    // The same connection still works: no stray body bytes were sent.
+    let response = sender
+        .send_request(get_request("a.localhost", "/after"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(response).await, "/after");
 }
 
 #[tokio::test]

@@ -122,7 +122,14 @@ fn tty(reports: &[FileReport], color: bool) -> String {
     let mut out = String::new();
     for f in all(reports) {
         if is_syntax_error(f) {
-            let _ = writeln!(out, "{}:{}:{} {}", f.file, f.line, f.column, one_line(&f.message));
+            let _ = writeln!(
+                out,
+                "{}:{}:{} {}",
+                f.file,
+                f.line,
+                f.column,
+                one_line(&f.message)
+            );
         } else {
             let _ = writeln!(
                 out,
@@ -159,7 +166,8 @@ fn xml_escape(s: &str) -> String {
 }
 
 fn checkstyle(reports: &[FileReport]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><checkstyle version=\"4.3\">");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><checkstyle version=\"4.3\">");
     for r in reports.iter().filter(|r| !r.findings.is_empty()) {
         let _ = write!(out, "<file name=\"{}\">", xml_escape(&r.file));
         for f in &r.findings {
@@ -242,9 +250,20 @@ fn gnu(reports: &[FileReport]) -> String {
     let mut out = String::new();
     for f in all(reports) {
         if is_syntax_error(f) {
-            let _ = writeln!(out, "ferry:{}:{}:{}: {}", f.file, f.line, f.column, one_line(&f.message));
+            let _ = writeln!(
+                out,
+                "ferry:{}:{}:{}: {}",
+                f.file,
+                f.line,
+                f.column,
+                one_line(&f.message)
+            );
         } else {
-            let _ = writeln!(out, "ferry:{}:{}: {} {}: {}", f.file, f.line, f.code, f.severity, f.message);
+            let _ = writeln!(
+                out,
+                "ferry:{}:{}: {} {}: {}",
+                f.file, f.line, f.code, f.severity, f.message
+            );
         }
     }
     out
@@ -252,7 +271,10 @@ fn gnu(reports: &[FileReport]) -> String {
 
 fn codacy(reports: &[FileReport]) -> String {
     all(reports)
-        .map(|f| json!({"filename": f.file, "line": f.line, "message": f.message, "patternId": f.code}).to_string())
+        .map(|f| {
+            json!({"filename": f.file, "line": f.line, "message": f.message, "patternId": f.code})
+                .to_string()
+        })
         .collect()
 }
 
@@ -334,7 +356,11 @@ fn junit(reports: &[FileReport]) -> String {
             r.findings.len().max(1)
         );
         if r.findings.is_empty() {
-            let _ = write!(out, "<testcase classname=\"{}\" name=\"lint\"/>", xml_escape(&r.file));
+            let _ = write!(
+                out,
+                "<testcase classname=\"{}\" name=\"lint\"/>",
+                xml_escape(&r.file)
+            );
         }
         for f in &r.findings {
             let _ = write!(
@@ -374,9 +400,24 @@ mod tests {
             FileReport {
                 file: "Dockerfile".into(),
                 findings: vec![
-                    f("DL3006", Severity::Warning, 1, "Always tag the version of an image explicitly"),
-                    f("DL3059", Severity::Info, 3, "Multiple consecutive `RUN` instructions. Consider consolidation."),
-                    f("SC2086", Severity::Info, 4, "Double quote to prevent globbing & \"word\" <splitting>."),
+                    f(
+                        "DL3006",
+                        Severity::Warning,
+                        1,
+                        "Always tag the version of an image explicitly",
+                    ),
+                    f(
+                        "DL3059",
+                        Severity::Info,
+                        3,
+                        "Multiple consecutive `RUN` instructions. Consider consolidation.",
+                    ),
+                    f(
+                        "SC2086",
+                        Severity::Info,
+                        4,
+                        "Double quote to prevent globbing & \"word\" <splitting>.",
+                    ),
                 ],
             },
             FileReport {

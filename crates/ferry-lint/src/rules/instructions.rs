@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{entry, entry_onbuild, is_archive, is_text, run_ok, simple, Entry, Out, Rule, RuleSettings, Step};
+use super::{
+    entry, entry_onbuild, is_archive, is_text, run_ok, simple, Entry, Out, Rule, RuleSettings, Step,
+};
 use crate::finding::Severity::{Error, Ignore, Info, Warning};
 use crate::syntax::{drop_quotes, BaseImage, Flag, Kind, Port};
 
@@ -33,9 +35,12 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         },
     )));
     entries.push(entry(Box::new(Dl3002::default())));
-    entries.push(entry(simple("DL3003", Warning, "Use WORKDIR to switch to a directory", |s| {
-        run_ok(s, |sh| !sh.uses("cd"))
-    })));
+    entries.push(entry(simple(
+        "DL3003",
+        Warning,
+        "Use WORKDIR to switch to a directory",
+        |s| run_ok(s, |sh| !sh.uses("cd")),
+    )));
     entries.push(entry_onbuild(|| simple(
         "DL3004",
         Error,
@@ -50,14 +55,19 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         |s| !matches!(s.kind, Kind::From(b) if b.tag.as_deref() == Some("latest")),
     )));
     entries.push(entry(Box::new(Dl3010::default())));
-    entries.push(entry(simple("DL3011", Error, "Valid UNIX ports range from 0 to 65535", |s| match s.kind {
-        Kind::Expose(ports) => ports.iter().all(|p| match p {
-            Port::Single { port, .. } => *port <= 65535,
-            Port::Range { from, to, .. } => *from <= 65535 && *to <= 65535,
-            Port::Variable(_) => true,
-        }),
-        _ => true,
-    })));
+    entries.push(entry(simple(
+        "DL3011",
+        Error,
+        "Valid UNIX ports range from 0 to 65535",
+        |s| match s.kind {
+            Kind::Expose(ports) => ports.iter().all(|p| match p {
+                Port::Single { port, .. } => *port <= 65535,
+                Port::Range { from, to, .. } => *from <= 65535 && *to <= 65535,
+                Port::Variable(_) => true,
+            }),
+            _ => true,
+        },
+    )));
     entries.push(entry(Box::new(PerStageRepeat {
         code: "DL3012",
         severity: Error,
@@ -65,19 +75,26 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         matches: |k| matches!(k, Kind::Healthcheck(_)),
         seen: false,
     })));
-    entries.push(entry(simple("DL3020", Error, "Use COPY instead of ADD for files and folders", |s| match s.kind {
-        Kind::Add(add) => add.sources.iter().all(|src| {
-            let p = drop_quotes(src);
-            is_archive(src) || p.starts_with("https://") || p.starts_with("http://")
-        }),
-        _ => true,
-    })));
+    entries.push(entry(simple(
+        "DL3020",
+        Error,
+        "Use COPY instead of ADD for files and folders",
+        |s| match s.kind {
+            Kind::Add(add) => add.sources.iter().all(|src| {
+                let p = drop_quotes(src);
+                is_archive(src) || p.starts_with("https://") || p.starts_with("http://")
+            }),
+            _ => true,
+        },
+    )));
     entries.push(entry(simple(
         "DL3021",
         Error,
         "COPY with more than 2 arguments requires the last argument to end with /",
         |s| match s.kind {
-            Kind::Copy(c) if c.sources.len() > 1 => drop_quotes(&c.dest).ends_with('/') || c.dest.ends_with('/'),
+            Kind::Copy(c) if c.sources.len() > 1 => {
+                drop_quotes(&c.dest).ends_with('/') || c.dest.ends_with('/')
+            }
             _ => true,
         },
     )));
@@ -98,10 +115,17 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         allowed: settings.trusted_registries.clone(),
         aliases: HashSet::new(),
     })));
-    entries.push(entry(simple("DL3029", Warning, "Do not use --platform flag with FROM", |s| match s.kind {
-        Kind::From(BaseImage { platform: Some(p), .. }) => p.is_empty() || is_predefined_platform(p),
-        _ => true,
-    })));
+    entries.push(entry(simple(
+        "DL3029",
+        Warning,
+        "Do not use --platform flag with FROM",
+        |s| match s.kind {
+            Kind::From(BaseImage {
+                platform: Some(p), ..
+            }) => p.is_empty() || is_predefined_platform(p),
+            _ => true,
+        },
+    )));
     entries.push(entry(simple(
         "DL3043",
         Error,
@@ -110,21 +134,23 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     )));
     entries.push(entry(Box::new(Dl3044::default())));
     entries.push(entry(Box::new(Dl3045::default())));
-    entries.push(entry_onbuild(|| simple(
-        "DL3046",
-        Warning,
-        "`useradd` without flag `-l` and high UID will result in excessively large Image.",
-        |s| {
-            run_ok(s, |sh| {
-                sh.none(|c| {
-                    c.is("useradd")
-                        && !c.has_any_flag(&["l", "no-log-init"])
-                        && c.has_any_flag(&["u", "uid"])
-                        && c.flag_values("u").iter().any(|v| v.chars().count() > 5)
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3046",
+            Warning,
+            "`useradd` without flag `-l` and high UID will result in excessively large Image.",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| {
+                        c.is("useradd")
+                            && !c.has_any_flag(&["l", "no-log-init"])
+                            && c.has_any_flag(&["u", "uid"])
+                            && c.flag_values("u").iter().any(|v| v.chars().count() > 5)
+                    })
                 })
-            })
-        },
-    )));
+            },
+        )
+    }));
     entries.push(entry_onbuild(|| simple(
         "DL3047",
         Info,
@@ -143,12 +169,15 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     entries.push(entry(Box::new(Dl3057::default())));
     entries.push(entry(Box::new(Dl3059::default())));
     entries.push(entry(Box::new(Dl3061::default())));
-    entries.push(entry(simple("DL3063", Warning, "stage name should not be a reserved word", |s| match s.kind {
-        Kind::From(BaseImage { alias: Some(a), .. }) => {
-            a != "scratch" && a != "context"
-        }
-        _ => true,
-    })));
+    entries.push(entry(simple(
+        "DL3063",
+        Warning,
+        "stage name should not be a reserved word",
+        |s| match s.kind {
+            Kind::From(BaseImage { alias: Some(a), .. }) => a != "scratch" && a != "context",
+            _ => true,
+        },
+    )));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3064",
@@ -177,14 +206,18 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         "Do not copy an entire filesystem from another stage",
         |s| match s.kind {
             Kind::Copy(c) if c.from().is_some() => {
-                !(c.sources.iter().any(|src| drop_quotes(src) == "/") && drop_quotes(&c.dest) == "/")
+                !(c.sources.iter().any(|src| drop_quotes(src) == "/")
+                    && drop_quotes(&c.dest) == "/")
             }
             _ => true,
         },
     )));
-    entries.push(entry(simple("DL4000", Error, "MAINTAINER is deprecated", |s| {
-        !matches!(s.kind, Kind::Maintainer(_))
-    })));
+    entries.push(entry(simple(
+        "DL4000",
+        Error,
+        "MAINTAINER is deprecated",
+        |s| !matches!(s.kind, Kind::Maintainer(_)),
+    )));
     entries.push(entry_onbuild(|| Box::new(Dl4001::default())));
     entries.push(entry(Box::new(PerStageRepeat {
         code: "DL4003",
@@ -200,17 +233,27 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         matches: |k| matches!(k, Kind::Entrypoint(_)),
         seen: false,
     })));
-    entries.push(entry_onbuild(|| simple("DL4005", Warning, "Use SHELL to change the default shell", |s| {
-        run_ok(s, |sh| sh.none(|c| c.has_any_arg("ln", &["/bin/sh"])))
-    })));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL4005",
+            Warning,
+            "Use SHELL to change the default shell",
+            |s| run_ok(s, |sh| sh.none(|c| c.has_any_arg("ln", &["/bin/sh"]))),
+        )
+    }));
     entries.push(entry(Box::new(Dl4006 { pipefail: false })));
 }
 
 /// `$BUILDPLATFORM`, `${TARGETPLATFORM:-linux/amd64}` and the like.
 fn is_predefined_platform(p: &str) -> bool {
-    ["$BUILDPLATFORM", "${BUILDPLATFORM", "$TARGETPLATFORM", "${TARGETPLATFORM"]
-        .iter()
-        .any(|v| p.starts_with(v))
+    [
+        "$BUILDPLATFORM",
+        "${BUILDPLATFORM",
+        "$TARGETPLATFORM",
+        "${TARGETPLATFORM",
+    ]
+    .iter()
+    .any(|v| p.starts_with(v))
 }
 
 const SENSITIVE_NAMES: [&str; 48] = [
@@ -264,7 +307,15 @@ const SENSITIVE_NAMES: [&str; 48] = [
     "VAULT_TOKEN",
 ];
 
-const SUSPICIOUS: [&str; 7] = ["api_key", "client_key", "password", "private", "secret", "token", "username"];
+const SUSPICIOUS: [&str; 7] = [
+    "api_key",
+    "client_key",
+    "password",
+    "private",
+    "secret",
+    "token",
+    "username",
+];
 
 fn is_sensitive(name: &str) -> bool {
     let upper = name.to_uppercase();
@@ -323,7 +374,12 @@ impl Rule for Dl3006 {
             && from.registry.as_deref().is_none_or(|r| !r.contains('$'))
             && !self.aliases.contains(&from.name);
         if untagged {
-            out.push("DL3006", Warning, "Always tag the version of an image explicitly", step.line);
+            out.push(
+                "DL3006",
+                Warning,
+                "Always tag the version of an image explicitly",
+                step.line,
+            );
         }
         if let Some(a) = &from.alias {
             self.aliases.insert(a.clone());
@@ -352,7 +408,8 @@ impl Rule for Dl3010 {
             }
             Kind::Copy(c) if c.from().is_none() => {
                 if is_archive(&c.dest) {
-                    self.archives.push((step.line, basename(&c.dest).to_string()));
+                    self.archives
+                        .push((step.line, basename(&c.dest).to_string()));
                 } else {
                     for src in &c.sources {
                         let b = basename(src);
@@ -367,11 +424,21 @@ impl Rule for Dl3010 {
                 for c in &sh.commands {
                     let tar_extract = c.is("tar")
                         && c.args.iter().any(|a| {
-                            a == "--extract" || a == "--get" || (a.starts_with('-') && a.contains('x'))
+                            a == "--extract"
+                                || a == "--get"
+                                || (a.starts_with('-') && a.contains('x'))
                         });
                     let unzip = matches!(
                         c.name.as_str(),
-                        "unzip" | "gunzip" | "bunzip2" | "unlzma" | "unxz" | "zgz" | "uncompress" | "zcat" | "gzcat"
+                        "unzip"
+                            | "gunzip"
+                            | "bunzip2"
+                            | "unlzma"
+                            | "unxz"
+                            | "zgz"
+                            | "uncompress"
+                            | "zcat"
+                            | "gzcat"
                     );
                     if !(tar_extract || unzip) {
                         continue;
@@ -390,7 +457,12 @@ impl Rule for Dl3010 {
 
     fn finish(&mut self, out: &mut Out) {
         for line in &self.extracted {
-            out.push("DL3010", Info, "Use ADD for extracting archives into an image", *line);
+            out.push(
+                "DL3010",
+                Info,
+                "Use `ADD` for extracting archives into an image",
+                *line,
+            );
         }
     }
 }
@@ -470,7 +542,12 @@ impl Rule for Dl3023 {
             Kind::Copy(c) => {
                 if let (Some(src), Some(alias)) = (c.from(), &self.alias) {
                     if !alias.is_empty() && src == alias {
-                        out.push("DL3023", Error, "`COPY --from` cannot reference its own `FROM` alias", step.line);
+                        out.push(
+                            "DL3023",
+                            Error,
+                            "`COPY --from` cannot reference its own `FROM` alias",
+                            step.line,
+                        );
                     }
                 }
             }
@@ -489,7 +566,12 @@ impl Rule for Dl3024 {
     fn step(&mut self, step: &Step<'_>, out: &mut Out) {
         if let Kind::From(BaseImage { alias: Some(a), .. }) = step.kind {
             if !self.aliases.insert(a.clone()) {
-                out.push("DL3024", Error, "FROM aliases (stage names) must be unique", step.line);
+                out.push(
+                    "DL3024",
+                    Error,
+                    "FROM aliases (stage names) must be unique",
+                    step.line,
+                );
             }
         }
     }
@@ -541,7 +623,12 @@ impl Rule for Dl3026 {
             None => from.name == "scratch" || allowed("docker.io") || allowed("hub.docker.com"),
         };
         if !ok {
-            out.push("DL3026", Error, "Use only an allowed registry in the FROM image", step.line);
+            out.push(
+                "DL3026",
+                Error,
+                "Use only an allowed registry in the FROM image",
+                step.line,
+            );
         }
     }
 }
@@ -615,7 +702,11 @@ impl Rule for Dl3045 {
         match step.kind {
             Kind::From(from) => {
                 let name = from.alias.clone().unwrap_or_else(|| from.name.clone());
-                let parent = self.workdir.get(&Some(from.name.clone())).copied().unwrap_or(false);
+                let parent = self
+                    .workdir
+                    .get(&Some(from.name.clone()))
+                    .copied()
+                    .unwrap_or(false);
                 self.workdir.insert(Some(name.clone()), parent);
                 self.current = Some(name);
             }
@@ -633,7 +724,12 @@ impl Rule for Dl3045 {
                     || after_drive == ":/"
                     || dest.starts_with('$');
                 if !absolute {
-                    out.push("DL3045", Warning, "`COPY` to a relative destination without `WORKDIR` set.", step.line);
+                    out.push(
+                        "DL3045",
+                        Warning,
+                        "`COPY` to a relative destination without `WORKDIR` set.",
+                        step.line,
+                    );
                 }
             }
             _ => {}
@@ -654,7 +750,10 @@ impl Rule for Dl3057 {
     fn step(&mut self, step: &Step<'_>, _out: &mut Out) {
         match step.kind {
             Kind::From(from) => {
-                let id = (from.alias.clone().unwrap_or_else(|| from.name.clone()), step.line);
+                let id = (
+                    from.alias.clone().unwrap_or_else(|| from.name.clone()),
+                    step.line,
+                );
                 if self.good.iter().any(|(n, _)| *n == from.name) {
                     self.good.push(id.clone());
                 } else {
@@ -674,7 +773,12 @@ impl Rule for Dl3057 {
 
     fn finish(&mut self, out: &mut Out) {
         for (line, _) in &self.bad {
-            out.push("DL3057", Ignore, "`HEALTHCHECK` instruction missing.", *line);
+            out.push(
+                "DL3057",
+                Ignore,
+                "`HEALTHCHECK` instruction missing.",
+                *line,
+            );
         }
     }
 }
@@ -698,7 +802,9 @@ impl Rule for Dl3059 {
                 let count = step.shell.map_or(0, |s| s.commands.len());
                 let flags = sorted_flags(&run.flags);
                 match &self.previous {
-                    Some((prev_flags, prev_count)) if *prev_flags == flags && count <= 1 && *prev_count <= 1 => {
+                    Some((prev_flags, prev_count))
+                        if *prev_flags == flags && count <= 1 && *prev_count <= 1 =>
+                    {
                         out.push(
                             "DL3059",
                             Info,
@@ -750,12 +856,20 @@ impl Rule for Dl3066 {
             Kind::Arg(args) => self.args.extend(args.iter().map(|(n, _)| n.clone())),
             Kind::User(u) => {
                 let uid = u.split(':').next().unwrap_or("");
-                let var = uid.trim_start_matches('$').trim_start_matches('{').trim_end_matches('}');
+                let var = uid
+                    .trim_start_matches('$')
+                    .trim_start_matches('{')
+                    .trim_end_matches('}');
                 if uid.starts_with('$') && self.args.contains(var) {
                     return;
                 }
                 if !uid.chars().all(|c| c.is_ascii_digit()) {
-                    out.push("DL3066", Info, "Non-numeric user-id may not be resolvable by host system", step.line);
+                    out.push(
+                        "DL3066",
+                        Info,
+                        "Non-numeric user-id may not be resolvable by host system",
+                        step.line,
+                    );
                 }
             }
             _ => {}
@@ -789,7 +903,12 @@ impl Rule for Dl4001 {
                 }
                 self.used.extend(here.iter().copied());
                 if !here.is_empty() && self.used.len() >= 2 {
-                    out.push("DL4001", Warning, "Either use Wget or Curl but not both", step.line);
+                    out.push(
+                        "DL4001",
+                        Warning,
+                        "Either use Wget or Curl but not both",
+                        step.line,
+                    );
                 }
             }
             _ => {}
@@ -814,18 +933,18 @@ impl Rule for Dl4006 {
                 self.pipefail = NON_POSIX_SHELLS.iter().any(|s| text.starts_with(s))
                     || sh.any(|c| {
                         let base = c.name.rsplit(['/', '\\']).next().unwrap_or("");
-                        matches!(base, "bash" | "zsh" | "ash") && c.has_flag("o") && c.has_arg("pipefail")
+                        matches!(base, "bash" | "zsh" | "ash")
+                            && c.has_flag("o")
+                            && c.has_arg("pipefail")
                     });
             }
-            Kind::Run(_) if !self.pipefail => {
-                if step.shell.is_some_and(|s| s.has_pipes) {
-                    out.push(
-                        "DL4006",
-                        Warning,
-                        "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check",
-                        step.line,
-                    );
-                }
+            Kind::Run(_) if !self.pipefail && step.shell.is_some_and(|s| s.has_pipes) => {
+                out.push(
+                    "DL4006",
+                    Warning,
+                    "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check",
+                    step.line,
+                );
             }
             _ => {}
         }
@@ -846,33 +965,56 @@ mod tests {
 
     #[test]
     fn dl3000() {
-        assert_rule("DL3000", &df("WORKDIR app"), &df("WORKDIR /app\nWORKDIR $HOME\nWORKDIR C:\\app"));
+        assert_rule(
+            "DL3000",
+            &df("WORKDIR app"),
+            &df("WORKDIR /app\nWORKDIR $HOME\nWORKDIR C:\\app"),
+        );
     }
 
     #[test]
     fn dl3001() {
-        assert_rule("DL3001", &df("RUN service nginx start"), &df("RUN nginx -t"));
+        assert_rule(
+            "DL3001",
+            &df("RUN service nginx start"),
+            &df("RUN nginx -t"),
+        );
     }
 
     #[test]
     fn dl3002() {
         assert_rule("DL3002", &df("USER root"), &df("USER root\nUSER app"));
-        assert_eq!(lines("FROM a:1\nUSER 0:0\nFROM b:1\nUSER app\n", "DL3002"), vec![2]);
+        assert_eq!(
+            lines("FROM a:1\nUSER 0:0\nFROM b:1\nUSER app\n", "DL3002"),
+            vec![2]
+        );
     }
 
     #[test]
     fn dl3003() {
-        assert_rule("DL3003", &df("RUN cd /tmp && make"), &df("WORKDIR /tmp\nRUN make"));
+        assert_rule(
+            "DL3003",
+            &df("RUN cd /tmp && make"),
+            &df("WORKDIR /tmp\nRUN make"),
+        );
     }
 
     #[test]
     fn dl3004() {
-        assert_rule("DL3004", &df("RUN sudo make install"), &df("RUN make install"));
+        assert_rule(
+            "DL3004",
+            &df("RUN sudo make install"),
+            &df("RUN make install"),
+        );
     }
 
     #[test]
     fn dl3006() {
-        assert_rule("DL3006", "FROM debian\n", "FROM debian:12 AS base\nFROM base\nFROM scratch\nFROM ${IMG}\nFROM x@sha256:ab\n");
+        assert_rule(
+            "DL3006",
+            "FROM debian\n",
+            "FROM debian:12 AS base\nFROM base\nFROM scratch\nFROM ${IMG}\nFROM x@sha256:ab\n",
+        );
     }
 
     #[test]
@@ -891,7 +1033,11 @@ mod tests {
 
     #[test]
     fn dl3011() {
-        assert_rule("DL3011", &df("EXPOSE 80 70000"), &df("EXPOSE 80/tcp 8000-8010 $PORT"));
+        assert_rule(
+            "DL3011",
+            &df("EXPOSE 80 70000"),
+            &df("EXPOSE 80/tcp 8000-8010 $PORT"),
+        );
     }
 
     #[test]
@@ -905,7 +1051,11 @@ mod tests {
 
     #[test]
     fn dl3020() {
-        assert_rule("DL3020", &df("ADD app /app"), &df("ADD app.tar.gz /app\nADD https://x/y /y"));
+        assert_rule(
+            "DL3020",
+            &df("ADD app /app"),
+            &df("ADD app.tar.gz /app\nADD https://x/y /y"),
+        );
     }
 
     #[test]
@@ -924,17 +1074,29 @@ mod tests {
 
     #[test]
     fn dl3023() {
-        assert_rule("DL3023", "FROM a:1 AS x\nCOPY --from=x /a /b\n", "FROM a:1 AS x\nFROM b:1 AS y\nCOPY --from=x /a /b\n");
+        assert_rule(
+            "DL3023",
+            "FROM a:1 AS x\nCOPY --from=x /a /b\n",
+            "FROM a:1 AS x\nFROM b:1 AS y\nCOPY --from=x /a /b\n",
+        );
     }
 
     #[test]
     fn dl3024() {
-        assert_rule("DL3024", "FROM a:1 AS x\nFROM b:1 AS x\n", "FROM a:1 AS x\nFROM b:1 AS y\n");
+        assert_rule(
+            "DL3024",
+            "FROM a:1 AS x\nFROM b:1 AS x\n",
+            "FROM a:1 AS x\nFROM b:1 AS y\n",
+        );
     }
 
     #[test]
     fn dl3025() {
-        assert_rule("DL3025", &df("CMD node app.js"), &df("CMD [\"node\", \"app.js\"]"));
+        assert_rule(
+            "DL3025",
+            &df("CMD node app.js"),
+            &df("CMD [\"node\", \"app.js\"]"),
+        );
     }
 
     #[test]
@@ -943,7 +1105,11 @@ mod tests {
             trusted_registries: vec!["*.corp.example".into(), "docker.io".into()],
             ..RuleSettings::default()
         };
-        let found = |src: &str| codes_with(src, &settings).into_iter().any(|(_, c)| c == "DL3026");
+        let found = |src: &str| {
+            codes_with(src, &settings)
+                .into_iter()
+                .any(|(_, c)| c == "DL3026")
+        };
         assert!(found("FROM quay.io/x/y:1\n"));
         assert!(!found("FROM reg.corp.example/x:1\nFROM debian:12\n"));
         assert!(glob_match("*.gcr.io", "eu.gcr.io") && !glob_match("*.gcr.io", "gcr.io"));
@@ -951,7 +1117,11 @@ mod tests {
 
     #[test]
     fn dl3029() {
-        assert_rule("DL3029", "FROM --platform=linux/amd64 debian:12\n", "FROM --platform=$BUILDPLATFORM debian:12\n");
+        assert_rule(
+            "DL3029",
+            "FROM --platform=linux/amd64 debian:12\n",
+            "FROM --platform=$BUILDPLATFORM debian:12\n",
+        );
     }
 
     #[test]
@@ -961,48 +1131,84 @@ mod tests {
 
     #[test]
     fn dl3044() {
-        assert_rule("DL3044", &df("ENV A=1 B=$A"), &df("ENV A=1\nENV B=$A C=${PATH}"));
+        assert_rule(
+            "DL3044",
+            &df("ENV A=1 B=$A"),
+            &df("ENV A=1\nENV B=$A C=${PATH}"),
+        );
     }
 
     #[test]
     fn dl3045() {
-        assert_rule("DL3045", &df("COPY a b"), &df("WORKDIR /app\nCOPY a b\nCOPY a /abs"));
+        assert_rule(
+            "DL3045",
+            &df("COPY a b"),
+            &df("WORKDIR /app\nCOPY a b\nCOPY a /abs"),
+        );
     }
 
     #[test]
     fn dl3046() {
-        assert_rule("DL3046", &df("RUN useradd -u 123456 app"), &df("RUN useradd -l -u 123456 app && useradd -u 1000 b"));
+        assert_rule(
+            "DL3046",
+            &df("RUN useradd -u 123456 app"),
+            &df("RUN useradd -l -u 123456 app && useradd -u 1000 b"),
+        );
     }
 
     #[test]
     fn dl3047() {
-        assert_rule("DL3047", &df("RUN wget http://x"), &df("RUN wget -q http://x && wget --progress=dot:giga http://y"));
+        assert_rule(
+            "DL3047",
+            &df("RUN wget http://x"),
+            &df("RUN wget -q http://x && wget --progress=dot:giga http://y"),
+        );
     }
 
     #[test]
     fn dl3059() {
-        assert_rule("DL3059", &df("RUN a\nRUN b"), &df("RUN a && b\nRUN c\nCOPY x /y\nRUN d"));
+        assert_rule(
+            "DL3059",
+            &df("RUN a\nRUN b"),
+            &df("RUN a && b\nRUN c\nCOPY x /y\nRUN d"),
+        );
         assert_eq!(lines(&df("RUN a\n# note\nRUN b"), "DL3059"), vec![4]);
     }
 
     #[test]
     fn dl3061() {
-        assert_rule("DL3061", "RUN x\nFROM a:1\n", "ARG X=1\n# c\nFROM a:1\nRUN x\n");
+        assert_rule(
+            "DL3061",
+            "RUN x\nFROM a:1\n",
+            "ARG X=1\n# c\nFROM a:1\nRUN x\n",
+        );
     }
 
     #[test]
     fn dl3063() {
-        assert_rule("DL3063", "FROM golang:1.22 AS scratch\n", "FROM golang:1.22 AS build\n");
+        assert_rule(
+            "DL3063",
+            "FROM golang:1.22 AS scratch\n",
+            "FROM golang:1.22 AS build\n",
+        );
     }
 
     #[test]
     fn dl3064() {
-        assert_rule("DL3064", &df("ARG GITHUB_TOKEN\nENV DB_PASSWORD=x"), &df("ARG VERSION\nENV PORT=80"));
+        assert_rule(
+            "DL3064",
+            &df("ARG GITHUB_TOKEN\nENV DB_PASSWORD=x"),
+            &df("ARG VERSION\nENV PORT=80"),
+        );
     }
 
     #[test]
     fn dl3065() {
-        assert_rule("DL3065", "FROM --platform=$TARGETPLATFORM debian:12\n", "FROM debian:12\n");
+        assert_rule(
+            "DL3065",
+            "FROM --platform=$TARGETPLATFORM debian:12\n",
+            "FROM debian:12\n",
+        );
     }
 
     #[test]
@@ -1012,7 +1218,11 @@ mod tests {
 
     #[test]
     fn dl3067() {
-        assert_rule("DL3067", "FROM a:1 AS x\nFROM b:1\nCOPY --from=x / /\n", "FROM a:1 AS x\nFROM b:1\nCOPY --from=x /app /app\n");
+        assert_rule(
+            "DL3067",
+            "FROM a:1 AS x\nFROM b:1\nCOPY --from=x / /\n",
+            "FROM a:1 AS x\nFROM b:1\nCOPY --from=x /app /app\n",
+        );
     }
 
     #[test]
@@ -1022,22 +1232,38 @@ mod tests {
 
     #[test]
     fn dl4001() {
-        assert_rule("DL4001", &df("RUN wget -q x\nRUN curl y"), &df("RUN curl x\nFROM b:1\nRUN wget -q y"));
+        assert_rule(
+            "DL4001",
+            &df("RUN wget -q x\nRUN curl y"),
+            &df("RUN curl x\nFROM b:1\nRUN wget -q y"),
+        );
     }
 
     #[test]
     fn dl4003() {
-        assert_rule("DL4003", &df("CMD [\"a\"]\nCMD [\"b\"]"), &df("CMD [\"a\"]\nFROM b:1\nCMD [\"b\"]"));
+        assert_rule(
+            "DL4003",
+            &df("CMD [\"a\"]\nCMD [\"b\"]"),
+            &df("CMD [\"a\"]\nFROM b:1\nCMD [\"b\"]"),
+        );
     }
 
     #[test]
     fn dl4004() {
-        assert_rule("DL4004", &df("ENTRYPOINT [\"a\"]\nENTRYPOINT [\"b\"]"), &df("ENTRYPOINT [\"a\"]"));
+        assert_rule(
+            "DL4004",
+            &df("ENTRYPOINT [\"a\"]\nENTRYPOINT [\"b\"]"),
+            &df("ENTRYPOINT [\"a\"]"),
+        );
     }
 
     #[test]
     fn dl4005() {
-        assert_rule("DL4005", &df("RUN ln -sf /bin/bash /bin/sh"), &df("SHELL [\"/bin/bash\", \"-c\"]"));
+        assert_rule(
+            "DL4005",
+            &df("RUN ln -sf /bin/bash /bin/sh"),
+            &df("SHELL [\"/bin/bash\", \"-c\"]"),
+        );
     }
 
     #[test]

@@ -41,10 +41,15 @@ impl FromStr for LabelType {
 }
 
 pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
-    entries.push(entry(simple("DL3048", Style, "Invalid label key.", |s| match s.kind {
-        Kind::Label(pairs) => pairs.iter().all(|(k, _)| valid_label_key(k)),
-        _ => true,
-    })));
+    entries.push(entry(simple(
+        "DL3048",
+        Style,
+        "Invalid label key.",
+        |s| match s.kind {
+            Kind::Label(pairs) => pairs.iter().all(|(k, _)| valid_label_key(k)),
+            _ => true,
+        },
+    )));
     if settings.label_schema.is_empty() {
         return;
     }
@@ -112,7 +117,11 @@ impl Rule for Dl3049 {
                     image: from.name.clone(),
                     alias: from.alias.clone(),
                 };
-                if self.good.iter().any(|g| g.alias.as_deref() == Some(from.name.as_str())) {
+                if self
+                    .good
+                    .iter()
+                    .any(|g| g.alias.as_deref() == Some(from.name.as_str()))
+                {
                     self.good.push(stage.clone());
                 } else {
                     self.bad.insert(stage.clone());
@@ -139,7 +148,12 @@ impl Rule for Dl3049 {
 
     fn finish(&mut self, out: &mut Out) {
         for stage in &self.bad {
-            out.push("DL3049", Info, format!("Label `{}` is missing.", self.label), stage.line);
+            out.push(
+                "DL3049",
+                Info,
+                format!("Label `{}` is missing.", self.label),
+                stage.line,
+            );
         }
     }
 }
@@ -152,29 +166,58 @@ struct LabelCheck {
 
 impl Rule for LabelCheck {
     fn step(&mut self, step: &Step<'_>, out: &mut Out) {
-        let Kind::Label(pairs) = step.kind else { return };
+        let Kind::Label(pairs) = step.kind else {
+            return;
+        };
         let line = step.line;
-        if self.strict && pairs.iter().any(|(k, _)| !self.schema.iter().any(|(s, _)| s == k)) {
+        if self.strict
+            && pairs
+                .iter()
+                .any(|(k, _)| !self.schema.iter().any(|(s, _)| s == k))
+        {
             out.push("DL3050", Info, "Superfluous label(s) present.", line);
         }
         for (label, kind) in &self.schema {
-            let values: Vec<&str> = pairs.iter().filter(|(k, _)| k == label).map(|(_, v)| v.as_str()).collect();
+            let values: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, _)| k == label)
+                .map(|(_, v)| v.as_str())
+                .collect();
             if values.is_empty() {
                 continue;
             }
             if values.iter().any(|v| v.is_empty()) {
-                out.push("DL3051", Warning, format!("label `{label}` is empty."), line);
+                out.push(
+                    "DL3051",
+                    Warning,
+                    format!("label `{label}` is empty."),
+                    line,
+                );
             }
             let (code, valid, message): (&'static str, fn(&str) -> bool, String) = match kind {
                 LabelType::Text => continue,
-                LabelType::Url => ("DL3052", valid_url, format!("Label `{label}` is not a valid URL.")),
+                LabelType::Url => (
+                    "DL3052",
+                    valid_url,
+                    format!("Label `{label}` is not a valid URL."),
+                ),
                 LabelType::Rfc3339 => (
                     "DL3053",
                     valid_rfc3339,
-                    format!("Label `{label}` is not a valid time format - must be conform to RFC3339."),
+                    format!(
+                        "Label `{label}` is not a valid time format - must be conform to RFC3339."
+                    ),
                 ),
-                LabelType::Spdx => ("DL3054", valid_spdx, format!("Label `{label}` is not a valid SPDX identifier.")),
-                LabelType::Hash => ("DL3055", valid_git_hash, format!("Label `{label}` is not a valid git hash.")),
+                LabelType::Spdx => (
+                    "DL3054",
+                    valid_spdx,
+                    format!("Label `{label}` is not a valid SPDX identifier."),
+                ),
+                LabelType::Hash => (
+                    "DL3055",
+                    valid_git_hash,
+                    format!("Label `{label}` is not a valid git hash."),
+                ),
                 LabelType::Semver => (
                     "DL3056",
                     valid_semver,
@@ -183,7 +226,9 @@ impl Rule for LabelCheck {
                 LabelType::Email => (
                     "DL3058",
                     valid_email,
-                    format!("Label `{label}` is not a valid email format - must be conform to RFC5322."),
+                    format!(
+                        "Label `{label}` is not a valid email format - must be conform to RFC5322."
+                    ),
                 ),
             };
             if values.iter().any(|v| !valid(v)) {
@@ -198,8 +243,13 @@ fn valid_url(v: &str) -> bool {
     let Some((scheme, rest)) = v.split_once(':') else {
         return false;
     };
-    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     let rest_ok = rest
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c));
@@ -209,7 +259,8 @@ fn valid_url(v: &str) -> bool {
 /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
 fn valid_rfc3339(v: &str) -> bool {
     let b = v.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     if b.len() < 20
         || !digits(0..4)
         || b[4] != b'-'
@@ -238,25 +289,94 @@ fn valid_rfc3339(v: &str) -> bool {
     }
     match b.get(i) {
         Some(b'Z' | b'z') => i + 1 == b.len(),
-        Some(b'+' | b'-') => b.len() == i + 6 && digits(i + 1..i + 3) && b[i + 3] == b':' && digits(i + 4..i + 6),
+        Some(b'+' | b'-') => {
+            b.len() == i + 6 && digits(i + 1..i + 3) && b[i + 3] == b':' && digits(i + 4..i + 6)
+        }
         _ => false,
     }
 }
 
 /// Common SPDX license identifiers (the SPDX list's widely used entries).
 const SPDX_IDS: &[&str] = &[
-    "0BSD", "AFL-3.0", "AGPL-1.0", "AGPL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.0",
-    "Apache-1.1", "Apache-2.0", "APSL-2.0", "Artistic-1.0", "Artistic-2.0", "BSD-1-Clause",
-    "BSD-2-Clause", "BSD-2-Clause-Patent", "BSD-3-Clause", "BSD-3-Clause-Clear", "BSD-4-Clause",
-    "BSL-1.0", "CC-BY-3.0", "CC-BY-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC0-1.0", "CDDL-1.0",
-    "CDDL-1.1", "CECILL-2.1", "CPL-1.0", "ECL-2.0", "EFL-2.0", "EPL-1.0", "EPL-2.0", "EUPL-1.1",
-    "EUPL-1.2", "GFDL-1.3", "GFDL-1.3-only", "GFDL-1.3-or-later", "GPL-1.0", "GPL-2.0",
-    "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0", "GPL-3.0-only", "GPL-3.0-or-later", "ISC",
-    "LGPL-2.0", "LGPL-2.0-only", "LGPL-2.0-or-later", "LGPL-2.1", "LGPL-2.1-only",
-    "LGPL-2.1-or-later", "LGPL-3.0", "LGPL-3.0-only", "LGPL-3.0-or-later", "LPPL-1.3c", "MIT",
-    "MIT-0", "MPL-1.0", "MPL-1.1", "MPL-2.0", "MS-PL", "MS-RL", "MulanPSL-2.0", "NCSA", "ODbL-1.0",
-    "OFL-1.1", "OSL-3.0", "PHP-3.01", "PostgreSQL", "Python-2.0", "Ruby", "Unlicense", "UPL-1.0",
-    "Vim", "W3C", "WTFPL", "X11", "Zlib", "ZPL-2.1",
+    "0BSD",
+    "AFL-3.0",
+    "AGPL-1.0",
+    "AGPL-3.0",
+    "AGPL-3.0-only",
+    "AGPL-3.0-or-later",
+    "Apache-1.0",
+    "Apache-1.1",
+    "Apache-2.0",
+    "APSL-2.0",
+    "Artistic-1.0",
+    "Artistic-2.0",
+    "BSD-1-Clause",
+    "BSD-2-Clause",
+    "BSD-2-Clause-Patent",
+    "BSD-3-Clause",
+    "BSD-3-Clause-Clear",
+    "BSD-4-Clause",
+    "BSL-1.0",
+    "CC-BY-3.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-SA-4.0",
+    "CC0-1.0",
+    "CDDL-1.0",
+    "CDDL-1.1",
+    "CECILL-2.1",
+    "CPL-1.0",
+    "ECL-2.0",
+    "EFL-2.0",
+    "EPL-1.0",
+    "EPL-2.0",
+    "EUPL-1.1",
+    "EUPL-1.2",
+    "GFDL-1.3",
+    "GFDL-1.3-only",
+    "GFDL-1.3-or-later",
+    "GPL-1.0",
+    "GPL-2.0",
+    "GPL-2.0-only",
+    "GPL-2.0-or-later",
+    "GPL-3.0",
+    "GPL-3.0-only",
+    "GPL-3.0-or-later",
+    "ISC",
+    "LGPL-2.0",
+    "LGPL-2.0-only",
+    "LGPL-2.0-or-later",
+    "LGPL-2.1",
+    "LGPL-2.1-only",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "LPPL-1.3c",
+    "MIT",
+    "MIT-0",
+    "MPL-1.0",
+    "MPL-1.1",
+    "MPL-2.0",
+    "MS-PL",
+    "MS-RL",
+    "MulanPSL-2.0",
+    "NCSA",
+    "ODbL-1.0",
+    "OFL-1.1",
+    "OSL-3.0",
+    "PHP-3.01",
+    "PostgreSQL",
+    "Python-2.0",
+    "Ruby",
+    "Unlicense",
+    "UPL-1.0",
+    "Vim",
+    "W3C",
+    "WTFPL",
+    "X11",
+    "Zlib",
+    "ZPL-2.1",
 ];
 
 fn valid_spdx(v: &str) -> bool {
@@ -264,7 +384,9 @@ fn valid_spdx(v: &str) -> bool {
 }
 
 fn valid_git_hash(v: &str) -> bool {
-    (v.len() == 40 || v.len() == 7) && v.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    (v.len() == 40 || v.len() == 7)
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// Semantic Versioning 2.0.0: `MAJOR.MINOR.PATCH[-pre][+build]`.
@@ -277,7 +399,9 @@ fn valid_semver(v: &str) -> bool {
         Some((c, p)) => (c, Some(p)),
         None => (rest, None),
     };
-    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let numeric = |s: &str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
@@ -303,7 +427,10 @@ fn valid_email(v: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let domain_ok = !domain.is_empty()
         && domain.split('.').all(|l| {
-            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
     local_ok && domain_ok
 }
@@ -331,14 +458,20 @@ mod tests {
     }
 
     fn has(src: &str, code: &str, strict: bool) -> bool {
-        codes_with(src, &schema(strict)).iter().any(|(_, c)| *c == code)
+        codes_with(src, &schema(strict))
+            .iter()
+            .any(|(_, c)| *c == code)
     }
 
     const GOOD: &str = "FROM a:1\nLABEL maintainer=me url=https://x.org created=2024-01-02T03:04:05Z license=MIT revision=abcdef0 version=1.2.3-rc.1 email=a@b.org\n";
 
     #[test]
     fn dl3048_label_key() {
-        assert_rule("DL3048", "FROM a:1\nLABEL Foo=bar\n", "FROM a:1\nLABEL org.opencontainers.image.title=x\n");
+        assert_rule(
+            "DL3048",
+            "FROM a:1\nLABEL Foo=bar\n",
+            "FROM a:1\nLABEL org.opencontainers.image.title=x\n",
+        );
     }
 
     #[test]
@@ -369,7 +502,10 @@ mod tests {
             ("DL3056", "version=v1.2"),
             ("DL3058", "email=nobody"),
         ] {
-            assert!(has(&format!("FROM a:1\nLABEL {bad}\n"), code, false), "{code}");
+            assert!(
+                has(&format!("FROM a:1\nLABEL {bad}\n"), code, false),
+                "{code}"
+            );
             assert!(!has(GOOD, code, false), "{code} on good");
         }
     }

@@ -32,7 +32,13 @@ pub struct Out {
 }
 
 impl Out {
-    pub fn push(&mut self, code: &'static str, severity: Severity, message: impl Into<Cow<'static, str>>, line: usize) {
+    pub fn push(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        message: impl Into<Cow<'static, str>>,
+        line: usize,
+    ) {
         self.findings.push(RawFinding {
             code,
             severity,
@@ -153,7 +159,11 @@ pub fn shell_of(kind: &Kind) -> Option<ParsedShell> {
 }
 
 /// Runs every rule over a parsed Dockerfile.
-pub fn check(df: &Dockerfile, settings: &RuleSettings, shells: &[Option<ParsedShell>]) -> Vec<RawFinding> {
+pub fn check(
+    df: &Dockerfile,
+    settings: &RuleSettings,
+    shells: &[Option<ParsedShell>],
+) -> Vec<RawFinding> {
     let mut entries = all_rules(settings);
     let mut out = Out::default();
     for (ins, shell) in df.instructions.iter().zip(shells) {
@@ -202,7 +212,10 @@ pub(crate) fn simple(
 }
 
 pub(crate) fn entry(rule: Box<dyn Rule>) -> Entry {
-    Entry { rule, onbuild: None }
+    Entry {
+        rule,
+        onbuild: None,
+    }
 }
 
 /// A rule that Hadolint also applies to ONBUILD contents.
@@ -260,12 +273,24 @@ pub(crate) mod test_support {
 
     /// Lines where `code` fires.
     pub fn lines(src: &str, code: &str) -> Vec<usize> {
-        codes(src).into_iter().filter(|(_, c)| *c == code).map(|(l, _)| l).collect()
+        codes(src)
+            .into_iter()
+            .filter(|(_, c)| *c == code)
+            .map(|(l, _)| l)
+            .collect()
     }
 
     /// Asserts `code` fires on `bad` and not on `good`.
     pub fn assert_rule(code: &str, bad: &str, good: &str) {
-        assert!(!lines(bad, code).is_empty(), "{code} should fire on:\n{bad}\n got {:?}", codes(bad));
-        assert!(lines(good, code).is_empty(), "{code} should not fire on:\n{good}\n got {:?}", codes(good));
+        assert!(
+            !lines(bad, code).is_empty(),
+            "{code} should fire on:\n{bad}\n got {:?}",
+            codes(bad)
+        );
+        assert!(
+            lines(good, code).is_empty(),
+            "{code} should not fire on:\n{good}\n got {:?}",
+            codes(good)
+        );
     }
 }

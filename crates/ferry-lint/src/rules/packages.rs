@@ -31,34 +31,40 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             |s| run_ok(s, |sh| sh.none(pip_unpinned)),
         )
     }));
-    entries.push(entry_onbuild(|| simple(
-        "DL3014",
-        Warning,
-        "Use the `-y` switch to avoid manual input `apt-get -y install <package>`",
-        |s| {
-            run_ok(s, |sh| {
-                sh.none(|c| {
-                    // `-qq` implies yes; a single `-q` does not.
-                    let quiet = c.flags.iter().filter(|(f, _)| f == "q").count();
-                    c.has_any_arg("apt-get", &["install"]) && !c.has_any_flag(&["y", "yes", "assume-yes"]) && quiet < 2
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3014",
+            Warning,
+            "Use the `-y` switch to avoid manual input `apt-get -y install <package>`",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| {
+                        // `-qq` implies yes; a single `-q` does not.
+                        let quiet = c.flags.iter().filter(|(f, _)| f == "q").count();
+                        c.has_any_arg("apt-get", &["install"])
+                            && !c.has_any_flag(&["y", "yes", "assume-yes"])
+                            && quiet < 2
+                    })
                 })
-            })
-        },
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3015",
-        Info,
-        "Avoid additional packages by specifying `--no-install-recommends`",
-        |s| {
-            run_ok(s, |sh| {
-                sh.none(|c| {
-                    c.has_any_arg("apt-get", &["install"])
-                        && !c.has_flag("no-install-recommends")
-                        && !c.has_arg("APT::Install-Recommends=false")
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3015",
+            Info,
+            "Avoid additional packages by specifying `--no-install-recommends`",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| {
+                        c.has_any_arg("apt-get", &["install"])
+                            && !c.has_flag("no-install-recommends")
+                            && !c.has_arg("APT::Install-Recommends=false")
+                    })
                 })
-            })
-        },
-    )));
+            },
+        )
+    }));
     entries.push(entry_onbuild(|| simple(
         "DL3016",
         Warning,
@@ -85,12 +91,14 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
         "Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages",
         |s| run_ok(s, |sh| sh.none(|c| c.has_any_arg("apk", &["add"]) && !c.has_flag("no-cache"))),
     )));
-    entries.push(entry_onbuild(|| simple(
+    entries.push(entry_onbuild(|| {
+        simple(
         "DL3027",
         Warning,
         "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead",
         |s| run_ok(s, |sh| !sh.uses("apt")),
-    )));
+    )
+    }));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3028",
@@ -99,87 +107,123 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             |s| run_ok(s, |sh| gems(sh).iter().all(|g| g.contains(':'))),
         )
     }));
-    entries.push(entry_onbuild(|| simple(
-        "DL3030",
-        Warning,
-        "Use the -y switch to avoid manual input `yum install -y <package>`",
-        |s| {
-            run_ok(s, |sh| {
-                sh.none(|c| {
-                    c.has_any_arg("yum", &["install", "groupinstall", "localinstall"])
-                        && !c.has_any_flag(&["y", "assumeyes"])
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3030",
+            Warning,
+            "Use the -y switch to avoid manual input `yum install -y <package>`",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| {
+                        c.has_any_arg("yum", &["install", "groupinstall", "localinstall"])
+                            && !c.has_any_flag(&["y", "assumeyes"])
+                    })
                 })
-            })
-        },
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3032",
-        Warning,
-        "`yum clean all` missing after yum command.",
-        |s| {
-            run_ok(s, |sh| {
-                cleaned_after(
-                    sh,
-                    |c| c.has_any_arg("yum", &["install"]),
-                    |c| c.has_any_arg("yum", &["clean", "all"]) || c.has_any_arg("rm", &["-rf", "/var/cache/yum/*"]),
-                )
-            })
-        },
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3033",
-        Warning,
-        "Specify version with `yum install -y <package>-<version>`.",
-        |s| run_ok(s, |sh| rpm_versions_pinned(sh, &["yum"])),
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3034",
-        Warning,
-        "Non-interactive switch missing from `zypper` command: `zypper install -y`",
-        |s| {
-            run_ok(s, |sh| {
-                sh.none(|c| {
-                    c.has_any_arg("zypper", &["install", "in", "remove", "rm", "source-install", "si", "patch"])
-                        && !c.has_any_flag(&["no-confirm", "y", "n", "non-interactive"])
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3032",
+            Warning,
+            "`yum clean all` missing after yum command.",
+            |s| {
+                run_ok(s, |sh| {
+                    cleaned_after(
+                        sh,
+                        |c| c.has_any_arg("yum", &["install"]),
+                        |c| {
+                            c.has_any_arg("yum", &["clean", "all"])
+                                || c.has_any_arg("rm", &["-rf", "/var/cache/yum/*"])
+                        },
+                    )
                 })
-            })
-        },
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3035",
-        Warning,
-        "Do not use `zypper dist-upgrade`.",
-        |s| run_ok(s, |sh| sh.none(|c| c.has_any_arg("zypper", &["dist-upgrade", "dup"]))),
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3036",
-        Warning,
-        "`zypper clean` missing after zypper use.",
-        |s| {
-            run_ok(s, |sh| {
-                cleaned_after(
-                    sh,
-                    |c| c.has_any_arg("zypper", &["install", "in"]),
-                    |c| c.has_any_arg("zypper", &["clean", "cc"]),
-                )
-            })
-        },
-    )));
-    entries.push(entry_onbuild(|| simple(
-        "DL3037",
-        Warning,
-        "Specify version with `zypper install -y <package>=<version>`.",
-        |s| {
-            run_ok(s, |sh| {
-                sh.commands
-                    .iter()
-                    .filter(|c| c.has_any_arg("zypper", &["install", "in"]))
-                    .flat_map(|c| c.args_no_flags())
-                    .filter(|a| *a != "install" && *a != "in")
-                    .all(|p| p.contains('=') || p.contains('>') || p.contains('<') || p.ends_with(".rpm"))
-            })
-        },
-    )));
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3033",
+            Warning,
+            "Specify version with `yum install -y <package>-<version>`.",
+            |s| run_ok(s, |sh| rpm_versions_pinned(sh, &["yum"])),
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3034",
+            Warning,
+            "Non-interactive switch missing from `zypper` command: `zypper install -y`",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| {
+                        c.has_any_arg(
+                            "zypper",
+                            &[
+                                "install",
+                                "in",
+                                "remove",
+                                "rm",
+                                "source-install",
+                                "si",
+                                "patch",
+                            ],
+                        ) && !c.has_any_flag(&["no-confirm", "y", "n", "non-interactive"])
+                    })
+                })
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3035",
+            Warning,
+            "Do not use `zypper dist-upgrade`.",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.none(|c| c.has_any_arg("zypper", &["dist-upgrade", "dup"]))
+                })
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3036",
+            Warning,
+            "`zypper clean` missing after zypper use.",
+            |s| {
+                run_ok(s, |sh| {
+                    cleaned_after(
+                        sh,
+                        |c| c.has_any_arg("zypper", &["install", "in"]),
+                        |c| c.has_any_arg("zypper", &["clean", "cc"]),
+                    )
+                })
+            },
+        )
+    }));
+    entries.push(entry_onbuild(|| {
+        simple(
+            "DL3037",
+            Warning,
+            "Specify version with `zypper install -y <package>=<version>`.",
+            |s| {
+                run_ok(s, |sh| {
+                    sh.commands
+                        .iter()
+                        .filter(|c| c.has_any_arg("zypper", &["install", "in"]))
+                        .flat_map(|c| c.args_no_flags())
+                        .filter(|a| *a != "install" && *a != "in")
+                        .all(|p| {
+                            p.contains('=')
+                                || p.contains('>')
+                                || p.contains('<')
+                                || p.ends_with(".rpm")
+                        })
+                })
+            },
+        )
+    }));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3038",
@@ -189,7 +233,9 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
                 run_ok(s, |sh| {
                     sh.none(|c| {
                         (c.is("dnf") || c.is("microdnf"))
-                            && c.args.iter().any(|a| matches!(a.as_str(), "install" | "groupinstall" | "localinstall"))
+                            && c.args.iter().any(|a| {
+                                matches!(a.as_str(), "install" | "groupinstall" | "localinstall")
+                            })
                             && !c.has_any_flag(&["y", "assumeyes"])
                     })
                 })
@@ -197,17 +243,30 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
         )
     }));
     entries.push(entry_onbuild(|| {
-        simple("DL3040", Warning, "`dnf clean all` missing after dnf command.", |s| {
-            run_ok(s, |sh| {
-                ["dnf", "microdnf"].iter().all(|name| {
-                    cleaned_after(
-                        sh,
-                        |c| c.has_any_arg(name, &["install", "in", "reinstall", "upgrade", "up"]),
-                        |c| c.has_any_arg(name, &["clean", "all"]) || c.has_any_arg("rm", &["-rf", "/var/cache/yum/*"]),
-                    )
+        simple(
+            "DL3040",
+            Warning,
+            "`dnf clean all` missing after dnf command.",
+            |s| {
+                run_ok(s, |sh| {
+                    ["dnf", "microdnf"].iter().all(|name| {
+                        cleaned_after(
+                            sh,
+                            |c| {
+                                c.has_any_arg(
+                                    name,
+                                    &["install", "in", "reinstall", "upgrade", "up"],
+                                )
+                            },
+                            |c| {
+                                c.has_any_arg(name, &["clean", "all"])
+                                    || c.has_any_arg("rm", &["-rf", "/var/cache/yum/*"])
+                            },
+                        )
+                    })
                 })
-            })
-        })
+            },
+        )
     }));
     entries.push(entry_onbuild(|| {
         simple(
@@ -238,7 +297,11 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
 
 /// No `install` command, or a clean command comes after the first install
 /// (Hadolint compares the first index of each).
-fn cleaned_after(sh: &ParsedShell, install: impl Fn(&Command) -> bool, clean: impl Fn(&Command) -> bool) -> bool {
+fn cleaned_after(
+    sh: &ParsedShell,
+    install: impl Fn(&Command) -> bool,
+    clean: impl Fn(&Command) -> bool,
+) -> bool {
     match sh.position(install) {
         None => true,
         Some(i) => sh.position(clean).is_some_and(|c| i < c),
@@ -355,7 +418,9 @@ fn pip_unpinned(c: &Command) -> bool {
 
 fn pip_pinned(p: &str) -> bool {
     let is_vcs = VCS_SCHEMES.iter().any(|s| p.starts_with(s));
-    ["==", ">=", "<=", ">", "<", "!=", "~=", "==="].iter().any(|s| p.contains(s))
+    ["==", ">=", "<=", ">", "<", "!=", "~=", "==="]
+        .iter()
+        .any(|s| p.contains(s))
         || (is_vcs && p.contains('@'))
         || p.ends_with(".whl")
         || p.ends_with(".tar.gz")
@@ -375,7 +440,10 @@ fn npm_unpinned(c: &Command) -> bool {
 }
 
 fn npm_pinned(p: &str) -> bool {
-    if ["git://", "git+ssh://", "git+http://", "git+https://"].iter().any(|g| p.starts_with(g)) {
+    if ["git://", "git+ssh://", "git+http://", "git+https://"]
+        .iter()
+        .any(|g| p.starts_with(g))
+    {
         return p.contains('#');
     }
     if [".tar", ".tar.gz", ".tgz"].iter().any(|s| p.ends_with(s)) {
@@ -401,7 +469,11 @@ fn rpm_versions_pinned(sh: &ParsedShell, names: &[&str]) -> bool {
         }
         let is_module = c.has_arg("module");
         let is_group = c.has_arg("group") && names != ["yum"];
-        for p in c.args_no_flags().into_iter().filter(|a| *a != "install" && *a != "module") {
+        for p in c
+            .args_no_flags()
+            .into_iter()
+            .filter(|a| *a != "install" && *a != "module")
+        {
             let ok = if is_module {
                 p.contains(':')
             } else if is_group {
@@ -426,9 +498,12 @@ fn rpm_package_pinned(p: &str) -> bool {
         return true;
     }
     let rest = &parts[1..];
-    rest.iter()
-        .all(|part| part.chars().all(|c| c.is_ascii_alphanumeric() || ".~^_:+".contains(c)))
-        && rest.iter().any(|part| part.starts_with(|c: char| c.is_ascii_digit()))
+    rest.iter().all(|part| {
+        part.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".~^_:+".contains(c))
+    }) && rest
+        .iter()
+        .any(|part| part.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 fn go_packages(sh: &ParsedShell) -> Vec<&str> {
@@ -526,7 +601,8 @@ impl Rule for StageCleanup {
 }
 
 fn apt_lists_left(run: &crate::syntax::Run, sh: &ParsedShell) -> bool {
-    let update = sh.any(|c| c.has_any_arg("apt-get", &["update"]) || c.has_any_arg("apt", &["update"]));
+    let update =
+        sh.any(|c| c.has_any_arg("apt-get", &["update"]) || c.has_any_arg("apt", &["update"]));
     let cleanup = sh.any(|c| c.has_any_arg("rm", &["-rf", "/var/lib/apt/lists/*"]));
     if !update || cleanup {
         return false;
@@ -544,7 +620,9 @@ fn yarn_cache_left(_run: &crate::syntax::Run, sh: &ParsedShell) -> bool {
     )
 }
 
-const TRUTHY: [&str; 10] = ["1", "true", "True", "TRUE", "on", "On", "ON", "yes", "Yes", "YES"];
+const TRUTHY: [&str; 10] = [
+    "1", "true", "True", "TRUE", "on", "On", "ON", "yes", "Yes", "YES",
+];
 
 /// DL3042: pip without `--no-cache-dir`, unless `PIP_NO_CACHE_DIR` is set in the
 /// stage (or its parent stage) or on the RUN line.
@@ -560,7 +638,11 @@ impl Rule for Dl3042 {
         match step.kind {
             Kind::From(from) => {
                 let name = from.alias.clone().unwrap_or_else(|| from.name.clone());
-                let parent = self.no_cache.get(&Some(from.name.clone())).copied().unwrap_or(false);
+                let parent = self
+                    .no_cache
+                    .get(&Some(from.name.clone()))
+                    .copied()
+                    .unwrap_or(false);
                 self.no_cache.insert(Some(name.clone()), parent);
                 self.current = Some(name);
             }
@@ -580,7 +662,11 @@ impl Rule for Dl3042 {
                     return;
                 }
                 // A cache mount on pip's cache keeps it out of the image.
-                if run.cache_mount_targets().iter().any(|t| t.contains(".cache/pip")) {
+                if run
+                    .cache_mount_targets()
+                    .iter()
+                    .any(|t| t.contains(".cache/pip"))
+                {
                     return;
                 }
                 if let Some(pos) = sh.original.find("PIP_NO_CACHE_DIR=") {
@@ -639,9 +725,17 @@ mod tests {
             &df("RUN apt-get update && apt-get install -y x=1 && rm -rf /var/lib/apt/lists/*"),
         );
         // Not the final stage and not used as a base: no finding.
-        assert!(lines("FROM debian:12 AS a\nRUN apt-get update\nFROM alpine:3\n", "DL3009").is_empty());
+        assert!(lines(
+            "FROM debian:12 AS a\nRUN apt-get update\nFROM alpine:3\n",
+            "DL3009"
+        )
+        .is_empty());
         // Cache mounts count as cleanup.
-        assert!(lines(&df("RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update"), "DL3009").is_empty());
+        assert!(lines(
+            &df("RUN --mount=type=cache,target=/var/lib/apt/lists apt-get update"),
+            "DL3009"
+        )
+        .is_empty());
     }
 
     #[test]
@@ -656,7 +750,11 @@ mod tests {
 
     #[test]
     fn dl3014_apt_yes() {
-        assert_rule("DL3014", &df("RUN apt-get install x=1"), &df("RUN apt-get -qq install x=1 && apt-get install --yes y=1"));
+        assert_rule(
+            "DL3014",
+            &df("RUN apt-get install x=1"),
+            &df("RUN apt-get -qq install x=1 && apt-get install --yes y=1"),
+        );
     }
 
     #[test]
@@ -679,27 +777,47 @@ mod tests {
 
     #[test]
     fn dl3018_apk_pinning() {
-        assert_rule("DL3018", &df("RUN apk add --no-cache curl"), &df("RUN apk add --no-cache --virtual .deps curl=8.0 b~1"));
+        assert_rule(
+            "DL3018",
+            &df("RUN apk add --no-cache curl"),
+            &df("RUN apk add --no-cache --virtual .deps curl=8.0 b~1"),
+        );
     }
 
     #[test]
     fn dl3019_apk_no_cache() {
-        assert_rule("DL3019", &df("RUN apk add curl=8"), &df("RUN apk add --no-cache curl=8"));
+        assert_rule(
+            "DL3019",
+            &df("RUN apk add curl=8"),
+            &df("RUN apk add --no-cache curl=8"),
+        );
     }
 
     #[test]
     fn dl3027_apt() {
-        assert_rule("DL3027", &df("RUN apt install -y x"), &df("RUN apt-get install -y x=1"));
+        assert_rule(
+            "DL3027",
+            &df("RUN apt install -y x"),
+            &df("RUN apt-get install -y x=1"),
+        );
     }
 
     #[test]
     fn dl3028_gem_pinning() {
-        assert_rule("DL3028", &df("RUN gem install rails"), &df("RUN gem install rails:7.1 && gem install -v 1 bundler"));
+        assert_rule(
+            "DL3028",
+            &df("RUN gem install rails"),
+            &df("RUN gem install rails:7.1 && gem install -v 1 bundler"),
+        );
     }
 
     #[test]
     fn dl3030_yum_yes() {
-        assert_rule("DL3030", &df("RUN yum install x-1.0"), &df("RUN yum install -y x-1.0"));
+        assert_rule(
+            "DL3030",
+            &df("RUN yum install x-1.0"),
+            &df("RUN yum install -y x-1.0"),
+        );
     }
 
     #[test]
@@ -713,12 +831,20 @@ mod tests {
 
     #[test]
     fn dl3033_yum_version() {
-        assert_rule("DL3033", &df("RUN yum install -y foo-bar"), &df("RUN yum install -y foo-1.2 && yum module install -y nodejs:18"));
+        assert_rule(
+            "DL3033",
+            &df("RUN yum install -y foo-bar"),
+            &df("RUN yum install -y foo-1.2 && yum module install -y nodejs:18"),
+        );
     }
 
     #[test]
     fn dl3034_zypper_yes() {
-        assert_rule("DL3034", &df("RUN zypper install x=1"), &df("RUN zypper install -y x=1"));
+        assert_rule(
+            "DL3034",
+            &df("RUN zypper install x=1"),
+            &df("RUN zypper install -y x=1"),
+        );
     }
 
     #[test]
@@ -737,12 +863,20 @@ mod tests {
 
     #[test]
     fn dl3037_zypper_version() {
-        assert_rule("DL3037", &df("RUN zypper install -y x"), &df("RUN zypper install -y x=1 'y>=2'"));
+        assert_rule(
+            "DL3037",
+            &df("RUN zypper install -y x"),
+            &df("RUN zypper install -y x=1 'y>=2'"),
+        );
     }
 
     #[test]
     fn dl3038_dnf_yes() {
-        assert_rule("DL3038", &df("RUN dnf install x-1.0"), &df("RUN microdnf install -y x-1.0"));
+        assert_rule(
+            "DL3038",
+            &df("RUN dnf install x-1.0"),
+            &df("RUN microdnf install -y x-1.0"),
+        );
     }
 
     #[test]
@@ -756,20 +890,36 @@ mod tests {
 
     #[test]
     fn dl3041_dnf_version() {
-        assert_rule("DL3041", &df("RUN dnf install -y httpd"), &df("RUN dnf install -y httpd-2.4.1 && dnf module install nodejs:18"));
+        assert_rule(
+            "DL3041",
+            &df("RUN dnf install -y httpd"),
+            &df("RUN dnf install -y httpd-2.4.1 && dnf module install nodejs:18"),
+        );
     }
 
     #[test]
     fn dl3042_pip_cache() {
-        assert_rule("DL3042", &df("RUN pip install x==1"), &df("RUN pip install --no-cache-dir x==1"));
-        assert!(lines(&df("ENV PIP_NO_CACHE_DIR=1\nRUN pip install x==1"), "DL3042").is_empty());
+        assert_rule(
+            "DL3042",
+            &df("RUN pip install x==1"),
+            &df("RUN pip install --no-cache-dir x==1"),
+        );
+        assert!(lines(
+            &df("ENV PIP_NO_CACHE_DIR=1\nRUN pip install x==1"),
+            "DL3042"
+        )
+        .is_empty());
         assert!(lines(&df("RUN PIP_NO_CACHE_DIR=true pip install x==1"), "DL3042").is_empty());
         assert!(lines(&df("RUN pipx install x==1"), "DL3042").is_empty());
     }
 
     #[test]
     fn dl3060_yarn_cache() {
-        assert_rule("DL3060", &df("RUN yarn install"), &df("RUN yarn install && yarn cache clean"));
+        assert_rule(
+            "DL3060",
+            &df("RUN yarn install"),
+            &df("RUN yarn install && yarn cache clean"),
+        );
     }
 
     #[test]
@@ -783,7 +933,10 @@ mod tests {
 
     #[test]
     fn onbuild_applies_to_marked_rules() {
-        assert_eq!(lines(&df("ONBUILD RUN pip install flask==1"), "DL3042"), vec![2]);
+        assert_eq!(
+            lines(&df("ONBUILD RUN pip install flask==1"), "DL3042"),
+            vec![2]
+        );
         assert!(lines(&df("ONBUILD RUN cd /x"), "DL3003").is_empty());
     }
 }

@@ -37,7 +37,10 @@ pub enum Kind {
     /// A `#` comment line (text after the `#`).
     Comment(String),
     /// A parser directive at the top of the file (`# escape=\``): name lowercased.
-    Directive { name: String, value: String },
+    Directive {
+        name: String,
+        value: String,
+    },
     From(BaseImage),
     Run(Run),
     Cmd(Arguments),
@@ -232,8 +235,15 @@ impl BaseImage {
 /// One `EXPOSE` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Port {
-    Single { port: u64, protocol: Option<String> },
-    Range { from: u64, to: u64, protocol: Option<String> },
+    Single {
+        port: u64,
+        protocol: Option<String>,
+    },
+    Range {
+        from: u64,
+        to: u64,
+        protocol: Option<String>,
+    },
     /// A `$VAR` reference, left to build time.
     Variable(String),
 }

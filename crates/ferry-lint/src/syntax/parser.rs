@@ -24,10 +24,9 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
         let Some((name, value)) = directive(lines[i]) else {
             break;
         };
-        if instructions
-            .iter()
-            .any(|ins: &Instruction| matches!(&ins.kind, Kind::Directive { name: n, .. } if *n == name))
-        {
+        if instructions.iter().any(
+            |ins: &Instruction| matches!(&ins.kind, Kind::Directive { name: n, .. } if *n == name),
+        ) {
             break;
         }
         if name == "escape" {
@@ -200,15 +199,16 @@ fn parse_instruction(
         "FROM" => Kind::From(parse_from(args, line, args_column, escape)?),
         "RUN" => {
             let (flags, body) = split_flags(args, escape);
+            let body_column = args_column + args[..args.len() - body.len()].chars().count();
             Kind::Run(Run {
                 flags,
-                args: arguments(body),
+                args: checked_arguments(body, line, body_column)?,
                 heredocs,
             })
         }
-        "CMD" => Kind::Cmd(arguments(args)),
-        "ENTRYPOINT" => Kind::Entrypoint(arguments(args)),
-        "SHELL" => Kind::Shell(arguments(args)),
+        "CMD" => Kind::Cmd(checked_arguments(args, line, args_column)?),
+        "ENTRYPOINT" => Kind::Entrypoint(checked_arguments(args, line, args_column)?),
+        "SHELL" => Kind::Shell(checked_arguments(args, line, args_column)?),
         "COPY" | "ADD" => {
             let copy = parse_copy(args, line, args_column, escape, heredocs)?;
             if keyword == "COPY" {
@@ -237,11 +237,9 @@ fn parse_instruction(
         "HEALTHCHECK" => {
             let (flags, body) = split_flags(args, escape);
             let body = body.trim_start();
-            let word_end = body
-                .find(|c: char| c.is_whitespace())
-                .unwrap_or(body.len());
+            let word_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
             match body[..word_end].to_ascii_uppercase().as_str() {
-                "NONE" => Kind::Healthcheck(None),
+                "NONE" if flags.is_empty() => Kind::Healthcheck(None),
                 "CMD" if !body[word_end..].trim().is_empty() => {
                     Kind::Healthcheck(Some(Healthcheck {
                         flags,
@@ -264,7 +262,13 @@ fn parse_instruction(
             *next = inner_next;
             Kind::Onbuild(Box::new(inner))
         }
-        _ => return Err(error(line, column, format!("unknown instruction: {keyword}"))),
+        _ => {
+            return Err(error(
+                line,
+                column,
+                format!("unknown instruction: {keyword}"),
+            ))
+        }
     })
 }
 
@@ -277,6 +281,29 @@ fn arguments(text: &str) -> Arguments {
         }
     }
     Arguments::Text(text.to_string())
+}
+
+/// Like [`arguments`], but a complete JSON array followed by more text is an
+/// error (Hadolint rejects it; BuildKit would silently run it as shell form).
+fn checked_arguments(text: &str, line: usize, column: usize) -> Result<Arguments, ParseError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let mut stream = serde_json::Deserializer::from_str(trimmed).into_iter::<Vec<String>>();
+        if let Some(Ok(_)) = stream.next() {
+            let consumed = stream.byte_offset();
+            if !trimmed[consumed..].trim().is_empty() {
+                let rest = &trimmed[consumed..];
+                let offset =
+                    text.len() - trimmed.len() + consumed + (rest.len() - rest.trim_start().len());
+                return Err(error(
+                    line,
+                    column + text[..offset].chars().count(),
+                    "unexpected text after the JSON array of an exec-form instruction",
+                ));
+            }
+        }
+    }
+    Ok(arguments(text))
 }
 
 /// Splits text into blank-separated words, keeping quotes and escapes as written.
@@ -397,7 +424,12 @@ fn parse_from(
     let (flags, body) = split_flags(args, escape);
     let offset = args.len() - body.len();
     let parts = words(body, escape);
-    let col_of = |i: usize| column + args[..(offset + parts[i].1).min(args.len())].chars().count();
+    let col_of = |i: usize| {
+        column
+            + args[..(offset + parts[i].1).min(args.len())]
+                .chars()
+                .count()
+    };
     let image = match parts.len() {
         1 => BaseImage::from_reference(&parts[0].0),
         3 if parts[1].0.eq_ignore_ascii_case("as") => {
@@ -468,6 +500,13 @@ fn parse_pairs(
     escape: char,
     is_env: bool,
 ) -> Result<Vec<(String, String)>, ParseError> {
+    if let Some(offset) = unterminated_quote(args, escape) {
+        return Err(error(
+            line,
+            column + args[..offset].chars().count(),
+            "unterminated quote",
+        ));
+    }
     let parts = words(args, escape);
     let first_has_eq = parts.first().is_some_and(|(w, _)| {
         let unq_key = w.split('=').next().unwrap_or("");
@@ -505,6 +544,27 @@ fn parse_pairs(
     Ok(pairs)
 }
 
+/// Byte offset of a quote that is never closed.
+fn unterminated_quote(text: &str, escape: char) -> Option<usize> {
+    let mut open: Option<(char, usize)> = None;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match open {
+            Some((q, _)) if c == q => open = None,
+            Some(('"', _)) if c == escape => {
+                chars.next();
+            }
+            Some(_) => {}
+            None if c == escape => {
+                chars.next();
+            }
+            None if c == '"' || c == '\'' => open = Some((c, i)),
+            None => {}
+        }
+    }
+    open.map(|(_, i)| i)
+}
+
 fn parse_expose(
     args: &str,
     line: usize,
@@ -524,7 +584,11 @@ fn parse_expose(
         };
         if let Some(p) = &protocol {
             if !matches!(p.as_str(), "tcp" | "udp" | "sctp") {
-                return Err(error(line, word_col, format!("invalid protocol in `{word}`")));
+                return Err(error(
+                    line,
+                    word_col,
+                    format!("invalid protocol in `{word}`"),
+                ));
             }
         }
         let number = |s: &str| -> Option<u64> {
@@ -607,17 +671,14 @@ fn heredoc_markers(text: &str) -> Vec<(String, bool, bool, usize)> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match quote {
-            Some(q) => {
-                if b == q {
-                    quote = None;
-                } else if b == b'\\' && q == b'"' {
-                    i += 1;
-                }
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            } else if b == b'\\' && q == b'"' {
                 i += 1;
-                continue;
             }
-            None => {}
+            i += 1;
+            continue;
         }
         if b == b'\'' || b == b'"' {
             quote = Some(b);
@@ -686,8 +747,10 @@ mod tests {
 
     #[test]
     fn continuation_with_comments_and_blank_lines() {
-        let df = parse("FROM a:1\nRUN apt-get update \\\n# a comment\n\n  && apt-get install -y x\nUSER me\n")
-            .expect("parses");
+        let df = parse(
+            "FROM a:1\nRUN apt-get update \\\n# a comment\n\n  && apt-get install -y x\nUSER me\n",
+        )
+        .expect("parses");
         let run = &df.instructions[1];
         assert_eq!((run.line, run.end_line), (2, 5));
         assert_eq!(
@@ -720,7 +783,10 @@ mod tests {
     #[test]
     fn exec_and_shell_forms() {
         let k = kinds("CMD [\"a\", \"b c\"]\nENTRYPOINT echo hi\nRUN [\"broken\"\n");
-        assert_eq!(k[0], Kind::Cmd(Arguments::List(vec!["a".into(), "b c".into()])));
+        assert_eq!(
+            k[0],
+            Kind::Cmd(Arguments::List(vec!["a".into(), "b c".into()]))
+        );
         assert_eq!(k[1], Kind::Entrypoint(Arguments::Text("echo hi".into())));
         assert!(matches!(&k[2], Kind::Run(r) if r.args == Arguments::Text("[\"broken\"".into())));
     }
@@ -731,14 +797,18 @@ mod tests {
             "FROM a:1\nRUN <<EOF <<-'END' bash\necho one\nEOF\n\techo two\n\tEND\nCOPY <<\"X\" /dst\n$HOME\nX\nUSER u\n",
         )
         .expect("parses");
-        let Kind::Run(run) = &df.instructions[1].kind else { panic!("run") };
+        let Kind::Run(run) = &df.instructions[1].kind else {
+            panic!("run")
+        };
         assert_eq!(run.heredocs.len(), 2);
         assert_eq!(run.heredocs[0].body, "echo one\n");
         assert!(!run.heredocs[0].quoted && !run.heredocs[0].strip_tabs);
         assert_eq!(run.heredocs[1].body, "echo two\n");
         assert!(run.heredocs[1].quoted && run.heredocs[1].strip_tabs);
         assert_eq!(df.instructions[1].end_line, 6);
-        let Kind::Copy(copy) = &df.instructions[2].kind else { panic!("copy") };
+        let Kind::Copy(copy) = &df.instructions[2].kind else {
+            panic!("copy")
+        };
         assert_eq!(copy.sources, vec!["<<\"X\"".to_string()]);
         assert_eq!(copy.dest, "/dst");
         assert_eq!(copy.heredocs[0].body, "$HOME\n");
@@ -753,7 +823,8 @@ mod tests {
 
     #[test]
     fn from_with_platform_and_alias() {
-        let k = kinds("FROM --platform=$BUILDPLATFORM my.reg:5000/team/app:1.2@sha256:ab AS build\n");
+        let k =
+            kinds("FROM --platform=$BUILDPLATFORM my.reg:5000/team/app:1.2@sha256:ab AS build\n");
         let Kind::From(b) = &k[0] else { panic!("from") };
         assert_eq!(b.registry.as_deref(), Some("my.reg:5000"));
         assert_eq!(b.name, "team/app");
@@ -774,9 +845,15 @@ mod tests {
                 ("C".into(), "a b".into())
             ])
         );
-        assert_eq!(k[1], Kind::Env(vec![("OLD".into(), "value with spaces".into())]));
+        assert_eq!(
+            k[1],
+            Kind::Env(vec![("OLD".into(), "value with spaces".into())])
+        );
         assert_eq!(k[2], Kind::Label(vec![("x.y".into(), "z".into())]));
-        assert_eq!(k[3], Kind::Arg(vec![("V".into(), Some("1".into())), ("W".into(), None)]));
+        assert_eq!(
+            k[3],
+            Kind::Arg(vec![("V".into(), Some("1".into())), ("W".into(), None)])
+        );
     }
 
     #[test]
@@ -801,6 +878,15 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 8));
         let e = parse("\n\nFROM debian:12 AS\n").expect_err("alias");
         assert_eq!((e.line, e.column), (3, 16));
+    }
+
+    #[test]
+    fn stricter_forms_are_errors() {
+        assert!(parse("HEALTHCHECK --interval=5s NONE\n").is_err());
+        let e = parse("CMD [\"a\"] x\n").expect_err("trailing text");
+        assert_eq!((e.line, e.column), (1, 11));
+        assert!(parse("ENV A=\"unterminated\n").is_err());
+        assert!(parse("RUN [\"unclosed\"\n").is_ok());
     }
 
     #[test]

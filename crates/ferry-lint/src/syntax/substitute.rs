@@ -173,7 +173,10 @@ mod tests {
         s.set("A", "x");
         s.set("E", "");
         assert_eq!(s.expand("$A-${A}/${B:-def}", '\\'), "x-x/def");
-        assert_eq!(s.expand("${E:-d}|${E-d}|${A:+alt}|${B:+alt}", '\\'), "d||alt|");
+        assert_eq!(
+            s.expand("${E:-d}|${E-d}|${A:+alt}|${B:+alt}", '\\'),
+            "d||alt|"
+        );
         assert_eq!(s.expand("\\$A ${B:-${A}z}", '\\'), "$A xz");
         assert_eq!(s.expand("${unclosed", '\\'), "${unclosed");
         assert_eq!(s.expand("cost $5", '\\'), "cost $5");

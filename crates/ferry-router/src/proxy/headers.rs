@@ -12,8 +12,9 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1, plus
-/// the non-standard `Keep-Alive` and `Proxy-Connection`).
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// the non-standard `Keep-Alive` and `Proxy-Connection`). A `static`, not a `const`:
+/// a const array would be built and dropped at every use on the hot path.
+static HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
@@ -28,6 +29,11 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 /// Returns the `Upgrade` value when `Connection` asked for an upgrade.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    // Most requests carry none of these: one pass of cheap comparisons (standard
+    // names compare as enum tags) instead of nine hash lookups.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return None;
+    }
     let mut upgrade_requested = false;
     // Allocates only when Connection names a non-standard header (rare).
     let mut named: Vec<HeaderName> = Vec::new();
@@ -36,6 +42,10 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
         for token in value.split(',').map(str::trim) {
             if token.eq_ignore_ascii_case("upgrade") {
                 upgrade_requested = true;
+            } else if token.eq_ignore_ascii_case("keep-alive")
+                || token.eq_ignore_ascii_case("close")
+            {
+                // The usual tokens: not header names to remove (Keep-Alive is in the list).
             } else if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
                 if !HOP_BY_HOP.contains(&name) {
                     named.push(name);

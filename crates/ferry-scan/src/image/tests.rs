@@ -657,3 +657,113 @@ async fn needs_docker_engine_export() {
     );
     assert!(fs.image().layers[0].diff_id.is_some());
 }
+
+/// Kills the registry child process when the test ends, pass or fail.
+struct ChildGuard(std::process::Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Pushes an imported image with skopeo to a Distribution registry (Debian's
+/// `docker-registry`) on 127.0.0.1 and pulls it back by tag and by digest. Needs the
+/// Docker Engine, `docker-registry` and `skopeo`; fails (does not skip) without them.
+#[tokio::test]
+async fn needs_docker_distribution_registry_pull() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = tmp.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            tmp.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let _registry = ChildGuard(
+        std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed (Debian package docker-registry)"),
+    );
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "docker-registry did not listen on 127.0.0.1:{port}");
+
+    let layer = LayerBuilder::new()
+        .file("etc/os-release", b"ID=debian\nVERSION_ID=12\n")
+        .finish();
+    let tar = tmp.path().join("rootfs.tar");
+    std::fs::write(&tar, &layer).unwrap();
+    let tag = format!("ferry-scan-test/registry:{}", std::process::id());
+    let status = std::process::Command::new("docker")
+        .arg("import")
+        .arg(&tar)
+        .arg(&tag)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("docker CLI is installed");
+    assert!(
+        status.success(),
+        "docker import failed: is the Docker Engine running?"
+    );
+    let pushed = std::process::Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!("docker-daemon:{tag}"))
+        .arg(format!("docker://127.0.0.1:{port}/ferry/test:1"))
+        .output()
+        .expect("skopeo is installed");
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &tag])
+        .output();
+    assert!(
+        pushed.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+
+    let by_tag = Image::fetch(
+        &ImageSource::Registry(format!("127.0.0.1:{port}/ferry/test:1")),
+        &RegistryOptions::default(),
+    )
+    .await
+    .unwrap();
+    let digest = by_tag.manifest_digest.clone().unwrap();
+    let fs = tokio::task::spawn_blocking(move || ImageFs::from_image(by_tag).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        fs.read("/etc/os-release").unwrap(),
+        b"ID=debian\nVERSION_ID=12\n"
+    );
+    let by_digest = Image::fetch(
+        &ImageSource::Registry(format!("127.0.0.1:{port}/ferry/test@{digest}")),
+        &RegistryOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_digest.manifest_digest.as_deref(), Some(digest.as_str()));
+    let missing = Image::fetch(
+        &ImageSource::Registry(format!("127.0.0.1:{port}/ferry/test:nope")),
+        &RegistryOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(missing.to_string().contains("manifest nope"), "{missing}");
+}

@@ -349,3 +349,79 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod audit_tests {
+    use std::io::Write as _;
+
+    /// A minimal ELF64 file with one `.dep-v0` section holding `payload`.
+    fn elf_with_section(name: &str, payload: &[u8]) -> Vec<u8> {
+        let mut shstrtab = vec![0u8];
+        let name_off = shstrtab.len() as u32;
+        shstrtab.extend_from_slice(name.as_bytes());
+        shstrtab.push(0);
+        let shstr_name = shstrtab.len() as u32;
+        shstrtab.extend_from_slice(b".shstrtab\0");
+        let data_off = 64u64;
+        let shstr_off = data_off + payload.len() as u64;
+        let sh_off = (shstr_off + shstrtab.len() as u64 + 7) & !7;
+        let mut f = Vec::new();
+        f.extend_from_slice(b"\x7fELF");
+        f.extend_from_slice(&[2, 1, 1, 0]); // 64-bit, little endian, version 1, SysV
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&0u64.to_le_bytes()); // entry
+        f.extend_from_slice(&0u64.to_le_bytes()); // phoff
+        f.extend_from_slice(&sh_off.to_le_bytes());
+        f.extend_from_slice(&0u32.to_le_bytes()); // flags
+        f.extend_from_slice(&64u16.to_le_bytes()); // ehsize
+        f.extend_from_slice(&56u16.to_le_bytes()); // phentsize
+        f.extend_from_slice(&0u16.to_le_bytes()); // phnum
+        f.extend_from_slice(&64u16.to_le_bytes()); // shentsize
+        f.extend_from_slice(&3u16.to_le_bytes()); // shnum
+        f.extend_from_slice(&2u16.to_le_bytes()); // shstrndx
+        f.extend_from_slice(payload);
+        f.extend_from_slice(&shstrtab);
+        f.resize(sh_off as usize, 0);
+        let section = |f: &mut Vec<u8>, name: u32, kind: u32, off: u64, size: u64| {
+            f.extend_from_slice(&name.to_le_bytes());
+            f.extend_from_slice(&kind.to_le_bytes());
+            f.extend_from_slice(&0u64.to_le_bytes()); // flags
+            f.extend_from_slice(&0u64.to_le_bytes()); // addr
+            f.extend_from_slice(&off.to_le_bytes());
+            f.extend_from_slice(&size.to_le_bytes());
+            f.extend_from_slice(&0u32.to_le_bytes()); // link
+            f.extend_from_slice(&0u32.to_le_bytes()); // info
+            f.extend_from_slice(&1u64.to_le_bytes()); // align
+            f.extend_from_slice(&0u64.to_le_bytes()); // entsize
+        };
+        section(&mut f, 0, 0, 0, 0);
+        section(&mut f, name_off, 1, data_off, payload.len() as u64);
+        section(&mut f, shstr_name, 3, shstr_off, shstrtab.len() as u64);
+        f.resize(f.len() + 1024, 0);
+        f
+    }
+
+    #[test]
+    fn cargo_auditable_section_is_read() {
+        let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true},{"name":"serde","version":"1.0.193","source":"crates.io","dependencies":[]}]}"#;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(json).unwrap();
+        let elf = elf_with_section(".dep-v0", &z.finish().unwrap());
+        let finding = super::inspect("/usr/bin/app", &mut elf.as_slice()).unwrap();
+        let names: Vec<(&str, &str)> = finding
+            .crates
+            .iter()
+            .map(|c| (c.name.as_str(), c.version.as_str()))
+            .collect();
+        assert_eq!(names, vec![("app", "0.1.0"), ("serde", "1.0.193")]);
+        // A corrupt section is a warning, not a panic.
+        let bad = elf_with_section(".dep-v0", b"not zlib");
+        let finding = super::inspect("/usr/bin/bad", &mut bad.as_slice()).unwrap();
+        assert!(finding.warning.unwrap().contains("cargo-auditable"));
+        // Scripts are not binaries.
+        assert!(super::inspect("/bin/script", &mut &b"#!/bin/sh\necho"[..]).is_none());
+    }
+}

@@ -20,6 +20,7 @@ pub fn parse(ctx: &mut Ctx<'_>, path: &str, bytes: &[u8]) {
         .map(|o| o.id.clone())
         .unwrap_or_else(|| "debian".into());
     let distroless = path.starts_with("/var/lib/dpkg/status.d/");
+    let first_new = ctx.packages.len();
     for (n, fields) in paragraphs.iter().enumerate() {
         let Some(name) = field(fields, "Package") else {
             ctx.warn(format!(
@@ -78,6 +79,59 @@ pub fn parse(ctx: &mut Ctx<'_>, path: &str, bytes: &[u8]) {
             last.layer = layer;
         }
     }
+    attach_licenses(ctx, first_new);
+}
+
+/// Licenses from each package's `/usr/share/doc/<name>/copyright` (DEP-5 `License:`
+/// fields and `/usr/share/common-licenses/` references), read in one pass.
+fn attach_licenses(ctx: &mut Ctx<'_>, first: usize) {
+    let wanted: Vec<(usize, String)> = ctx.packages[first..]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (first + i, format!("/usr/share/doc/{}/copyright", p.name)))
+        .filter(|(_, path)| ctx.fs.stat(path).is_some())
+        .collect();
+    let paths: Vec<&str> = wanted.iter().map(|(_, p)| p.as_str()).collect();
+    let mut found: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    let _ = ctx.fs.visit(&paths, 1024 * 1024, &mut |path, reader| {
+        let mut bytes = Vec::new();
+        if reader.read_to_end(&mut bytes).is_ok() {
+            found.insert(
+                path.to_string(),
+                copyright_licenses(&String::from_utf8_lossy(&bytes)),
+            );
+        }
+    });
+    for (index, path) in wanted {
+        if let Some(licenses) = found.remove(&path) {
+            ctx.packages[index].licenses = licenses;
+        }
+    }
+}
+
+/// License names in a Debian copyright file, sorted and unique.
+pub fn copyright_licenses(text: &str) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("License:") {
+            let v = v.trim();
+            if !v.is_empty() && v.len() <= 80 {
+                out.insert(v.to_string());
+            }
+        }
+        if let Some(i) = line.find("/usr/share/common-licenses/") {
+            let name: String = line[i + 27..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.' || *c == '+')
+                .collect();
+            let name = name.trim_end_matches('.');
+            if !name.is_empty() {
+                out.insert(name.to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// `glibc (2.36-9)` → (`glibc`, `2.36-9`); a bare name takes the binary's version.
@@ -104,6 +158,15 @@ fn install_record(ctx: &Ctx<'_>, name: &str, arch: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copyright_license_names() {
+        let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nLicense: GPL-2+\n On Debian systems, see /usr/share/common-licenses/GPL-2.\n";
+        assert_eq!(
+            copyright_licenses(text),
+            vec!["GPL-2".to_string(), "GPL-2+".to_string()]
+        );
+    }
 
     #[test]
     fn source_with_and_without_version() {

@@ -41,7 +41,9 @@ fn read_archive(
         .map_err(|e| format!("{location}: not a zip archive: {e}"))?;
     let mut poms = Vec::new();
     let mut manifest = None;
-    let mut inner = Vec::new();
+    // Nested archives are read one at a time (never all held at once) into their own
+    // list, so their packages follow the outer archive's.
+    let mut nested_out = Vec::new();
     for i in 0..zip.len() {
         let Ok(mut entry) = zip.by_index(i) else {
             continue;
@@ -58,7 +60,10 @@ fn read_archive(
         } else if nested && is_archive_name(&name) && entry.size() <= MAX_NESTED {
             let mut buf = Vec::new();
             if (&mut entry).take(MAX_NESTED).read_to_end(&mut buf).is_ok() {
-                inner.push((name, buf));
+                drop(entry);
+                let loc = format!("{location}:{name}");
+                // A broken nested archive must not hide the outer one's packages.
+                let _ = read_archive(file, &loc, &buf, false, &mut nested_out);
             }
         }
     }
@@ -85,7 +90,13 @@ fn read_archive(
             }
         }
     }
-    if out.len() == before {
+    // The archive is a package of its own unless one of its pom.properties describes
+    // it (same artifact name as the file); then that pom entry is it.
+    let (stem_name, stem_version) = split_file_name(file_name);
+    let described_by_pom = out[before..]
+        .iter()
+        .any(|p| Some(&p.artifact) == stem_name.as_ref());
+    if !described_by_pom {
         let fields = manifest.as_deref().map(parse_manifest).unwrap_or_default();
         let get = |k: &str| {
             fields
@@ -93,7 +104,6 @@ fn read_archive(
                 .find(|(key, _)| key.eq_ignore_ascii_case(k))
                 .map(|(_, v)| v.clone())
         };
-        let (stem_name, stem_version) = split_file_name(file_name);
         let name = get("Implementation-Title")
             .or_else(|| {
                 get("Bundle-SymbolicName")
@@ -102,26 +112,25 @@ fn read_archive(
             .or_else(|| get("Specification-Title"))
             .filter(|n| !n.is_empty() && !n.contains(' '))
             .or(stem_name);
+        // An unknown version stays empty (Syft writes `UNKNOWN`).
         let version = get("Implementation-Version")
             .or_else(|| get("Bundle-Version"))
             .or_else(|| get("Specification-Version"))
-            .or(stem_version);
-        if let (Some(artifact), Some(version)) = (name, version) {
-            out.push(JavaPackage {
+            .or(stem_version)
+            .unwrap_or_default();
+        if let Some(artifact) = name {
+            let main = JavaPackage {
                 group: get("Implementation-Vendor-Id").or_else(|| get("Automatic-Module-Name")),
                 artifact,
                 version,
                 location: location.to_string(),
                 file: file.to_string(),
                 licenses: get("Bundle-License").into_iter().collect(),
-            });
+            };
+            out.insert(before, main);
         }
     }
-    for (name, buf) in inner {
-        let loc = format!("{location}:{name}");
-        // A broken nested archive must not hide the outer one's packages.
-        let _ = read_archive(file, &loc, &buf, false, out);
-    }
+    out.append(&mut nested_out);
     Ok(())
 }
 
@@ -240,6 +249,17 @@ mod tests {
             found[1].location,
             "/app/app.jar:BOOT-INF/lib/slf4j-api-2.0.9.jar"
         );
+        // A shaded jar: its own package (no version known) plus the bundled poms.
+        let shaded = jar(&[(
+            "META-INF/maven/com.google.guava/guava/pom.properties",
+            b"groupId=com.google.guava\nartifactId=guava\nversion=33.0-jre\n",
+        )]);
+        let found = parse_archive("/app/compiler.jar", &shaded).unwrap();
+        let got: Vec<(&str, &str)> = found
+            .iter()
+            .map(|p| (p.artifact.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(got, vec![("compiler", ""), ("guava", "33.0-jre")]);
         let bare = jar(&[("x.class", b"")]);
         let found = parse_archive("/lib/commons-lang3-3.12.0.jar", &bare).unwrap();
         assert_eq!(

@@ -53,7 +53,10 @@ pub fn parse(ctx: &mut Ctx<'_>, path: &str, bytes: &[u8]) {
     } else {
         classifiers
     };
-    let purl = purl::build("pypi", None, &normalize(&name), &version, &[]);
+    // Names are reported normalised (PEP 503), as Syft reports them and OSV's PyPI
+    // ecosystem names them: `Flask_Cors` and `flask-cors` are one project.
+    let name = normalize(&name);
+    let purl = purl::build("pypi", None, &name, &version, &[]);
     ctx.add(
         PackageType::Python,
         &name,

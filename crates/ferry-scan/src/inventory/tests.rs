@@ -116,7 +116,7 @@ fn debian_image_with_language_packages() {
     assert_eq!(requests.purl, "pkg:pypi/requests@2.31.0");
     assert_eq!(requests.licenses, vec!["Apache 2.0".to_string()]);
     assert_eq!(requests.layer, app_id);
-    let cors = find(&inv, "Flask-Cors");
+    let cors = find(&inv, "flask-cors");
     assert_eq!(cors.purl, "pkg:pypi/flask-cors@4.0.0");
     assert_eq!(cors.licenses, vec!["MIT License".to_string()]);
 

@@ -222,7 +222,7 @@ pub fn scan_packages(
         }
     }
 
-    let findings = merge_duplicates(findings);
+    let findings = drop_covered_bundles(merge_duplicates(findings));
     let today = options.now.date();
     let mut kept = Vec::new();
     let mut ignored = Vec::new();
@@ -358,4 +358,64 @@ fn merge_duplicates(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     merged
+}
+
+/// Drops a bundle advisory (a `DSA-…` naming several CVEs) from a package when every CVE
+/// it names is already a finding of that package on its own (from per-CVE records), so
+/// each vulnerability is listed once, under its CVE; the bundle's id becomes an alias.
+fn drop_covered_bundles(findings: Vec<Finding>) -> Vec<Finding> {
+    let package_key = |f: &Finding| {
+        (
+            f.package.name.clone(),
+            f.package.version.clone(),
+            f.package.location.clone(),
+        )
+    };
+    let mut by_package: HashMap<(String, String, String), BTreeSet<String>> = HashMap::new();
+    for f in &findings {
+        by_package
+            .entry(package_key(f))
+            .or_default()
+            .insert(f.vulnerability_id.clone());
+    }
+    let mut covered: Vec<(usize, String)> = Vec::new();
+    let mut keep = vec![true; findings.len()];
+    for (i, f) in findings.iter().enumerate() {
+        if f.vulnerability_id.starts_with("CVE-") {
+            continue;
+        }
+        let cves: Vec<&String> = f.aliases.iter().filter(|a| a.starts_with("CVE-")).collect();
+        let Some(ids) = by_package.get(&package_key(f)) else {
+            continue;
+        };
+        if !cves.is_empty() && cves.iter().all(|c| ids.contains(*c)) {
+            keep[i] = false;
+            covered.push((i, f.osv_id.clone()));
+        }
+    }
+    let mut findings = findings;
+    for (i, bundle_id) in covered {
+        let cves: Vec<String> = findings[i]
+            .aliases
+            .iter()
+            .filter(|a| a.starts_with("CVE-"))
+            .cloned()
+            .collect();
+        let key = package_key(&findings[i]);
+        for (j, other) in findings.iter_mut().enumerate() {
+            if keep[j]
+                && package_key(other) == key
+                && cves.contains(&other.vulnerability_id)
+                && !other.aliases.contains(&bundle_id)
+            {
+                other.aliases.push(bundle_id.clone());
+                other.aliases.sort();
+            }
+        }
+    }
+    findings
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(f, keep)| keep.then_some(f))
+        .collect()
 }

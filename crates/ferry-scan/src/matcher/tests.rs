@@ -677,3 +677,57 @@ fn evaluate_range_edge_cases() {
     )
     .is_err());
 }
+
+#[test]
+fn bundle_advisories_covered_by_per_cve_records_are_dropped() {
+    let record = |id: &str, upstream: &[&str]| {
+        let json = serde_json::json!({
+            "id": id, "modified": "2024-01-01T00:00:00Z", "upstream": upstream,
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"},
+                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.36-9+deb12u3"}]}]}]
+        });
+        Vulnerability::from_value(json, "test").unwrap()
+    };
+    let mut db = VulnDb::in_memory().unwrap();
+    db.import_records(
+        [
+            record(
+                "DSA-5514-1",
+                &["CVE-2023-4527", "CVE-2023-4806", "CVE-2023-4911"],
+            ),
+            record("DEBIAN-CVE-2023-4527", &["CVE-2023-4527"]),
+            record("DEBIAN-CVE-2023-4806", &["CVE-2023-4806"]),
+            record("DEBIAN-CVE-2023-4911", &["CVE-2023-4911"]),
+            record("DSA-9999-1", &["CVE-2023-4911", "CVE-2099-0001"]),
+        ],
+        "test",
+    )
+    .unwrap();
+    let packages = [pkg(
+        PackageType::Deb,
+        "libc6",
+        "2.36-9+deb12u1",
+        Some("glibc"),
+    )];
+    let r = scan_packages(&os("debian", "12"), &packages, &db, &ScanOptions::default()).unwrap();
+    let ids: Vec<&str> = r
+        .findings
+        .iter()
+        .map(|f| f.vulnerability_id.as_str())
+        .collect();
+    // DSA-9999-1 names a CVE no other record covers, so it stays.
+    assert_eq!(
+        ids,
+        vec![
+            "CVE-2023-4527",
+            "CVE-2023-4806",
+            "CVE-2023-4911",
+            "DSA-9999-1"
+        ]
+    );
+    assert!(
+        r.findings[2].aliases.contains(&"DSA-5514-1".to_string()),
+        "{:?}",
+        r.findings[2].aliases
+    );
+}

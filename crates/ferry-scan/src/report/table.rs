@@ -28,12 +28,14 @@ pub fn render(report: &ScanReport) -> String {
     }
     for group in report.groups() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{} ({})", group.target, group.kind);
-        let _ = writeln!(
-            out,
-            "{}",
-            "=".repeat(group.target.chars().count() + group.kind.chars().count() + 3)
-        );
+        // Trivy's titles: `image (debian 12)` for OS packages, `Python (python-pkg)` else.
+        let title = if group.class == "os-pkgs" {
+            group.target.clone()
+        } else {
+            format!("{} ({})", group.target, group.kind)
+        };
+        let _ = writeln!(out, "{title}");
+        let _ = writeln!(out, "{}", "=".repeat(title.chars().count()));
         let _ = writeln!(
             out,
             "{}",
@@ -159,7 +161,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("WARNING: something to fix"));
-        assert!(text.contains("web.tar (debian 12) (debian)"));
+        assert!(
+            text.contains("web.tar (debian 12)\n===================\n"),
+            "{text}"
+        );
         assert!(text.contains("Total: 2 (UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 1, CRITICAL: 1)"));
         assert!(
             text.contains("│ openssl │ CVE-2024-0001 │ HIGH     │ fixed    │"),

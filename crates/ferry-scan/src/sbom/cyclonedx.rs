@@ -79,11 +79,7 @@ pub fn cyclonedx(subject: &Subject, inventory: &Inventory, info: &DocumentInfo) 
             "properties": props,
         });
         if !p.licenses.is_empty() {
-            c["licenses"] = json!(p
-                .licenses
-                .iter()
-                .map(|l| license_choice(l))
-                .collect::<Vec<_>>());
+            c["licenses"] = license_choices(&p.licenses);
         }
         refs.push(c["bom-ref"].clone());
         components.push(c);
@@ -115,14 +111,22 @@ fn prop(name: &str, value: &str) -> Value {
     json!({ "name": name, "value": value })
 }
 
-/// A recognised SPDX id goes in `license.id`, an expression in `expression`, anything
-/// else in `license.name`.
-fn license_choice(declared: &str) -> Value {
-    match to_spdx_expression(declared) {
-        Some(e) if !e.contains(' ') && !e.starts_with("LicenseRef-") && !e.ends_with('+') => {
-            json!({ "license": { "id": e } })
+/// The schema allows either one `expression` or a list of `license` objects, not a
+/// mix: a single compound expression stays an expression; otherwise recognised SPDX
+/// ids go in `license.id` and everything else in `license.name`.
+pub(crate) fn license_choices(declared: &[String]) -> Value {
+    if let [only] = declared {
+        if let Some(e) = to_spdx_expression(only).filter(|e| e.contains(' ')) {
+            return json!([{ "expression": e }]);
         }
-        Some(e) if e.contains(' ') => json!({ "expression": e }),
-        _ => json!({ "license": { "name": declared } }),
     }
+    json!(declared
+        .iter()
+        .map(|l| match to_spdx_expression(l) {
+            Some(e) if !e.contains(' ') && !e.starts_with("LicenseRef-") && !e.ends_with('+') => {
+                json!({ "license": { "id": e } })
+            }
+            _ => json!({ "license": { "name": l } }),
+        })
+        .collect::<Vec<_>>())
 }

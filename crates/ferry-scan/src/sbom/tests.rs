@@ -127,13 +127,19 @@ fn cyclonedx_has_the_schema_required_fields() {
         .iter()
         .any(|p| p["name"] == "ferry:source:name" && p["value"] == "glibc"));
     assert_eq!(components[2]["licenses"][0]["license"]["id"], "Apache-2.0");
+    // Never an expression mixed with license objects (the schema's oneOf).
     assert_eq!(
-        components[3]["licenses"][0]["expression"],
+        components[3]["licenses"][0]["license"]["name"],
         "(MIT OR Apache-2.0)"
     );
     assert_eq!(
         components[3]["licenses"][1]["license"]["name"],
         "BSD License"
+    );
+    let single = cyclonedx::license_choices(&["MIT OR Apache-2.0".to_string()]);
+    assert_eq!(
+        single,
+        serde_json::json!([{ "expression": "MIT OR Apache-2.0" }])
     );
     let deps = bom["dependencies"][0]["dependsOn"].as_array().unwrap();
     assert_eq!(deps.len(), 5);

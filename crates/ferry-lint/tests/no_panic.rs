@@ -1,0 +1,142 @@
+//! Random input never panics the parser, the shell analysis or the rules
+//! (the stable-toolchain companion of the cargo-fuzz target in `fuzz/`).
+
+use proptest::prelude::*;
+
+/// Pieces that exercise the tricky parts: continuations, heredocs, quotes,
+/// expansions, flags, JSON forms, pragmas and escape directives.
+const FRAGMENTS: &[&str] = &[
+    "FROM ",
+    "RUN ",
+    "COPY ",
+    "ADD ",
+    "ENV ",
+    "ARG ",
+    "LABEL ",
+    "EXPOSE ",
+    "USER ",
+    "WORKDIR ",
+    "ONBUILD ",
+    "HEALTHCHECK ",
+    "CMD ",
+    "ENTRYPOINT ",
+    "SHELL ",
+    "MAINTAINER ",
+    "VOLUME ",
+    "STOPSIGNAL ",
+    "\n",
+    "\\\n",
+    "`\n",
+    "# escape=`\n",
+    "# hadolint ignore=DL3008\n",
+    "# hadolint global ignore=SC2086\n",
+    "# hadolint shell=pwsh\n",
+    "<<EOF",
+    "<<-'X'",
+    "\nEOF\n",
+    "\tX\n",
+    "\"",
+    "'",
+    "$",
+    "${",
+    "}",
+    "$(",
+    ")",
+    "`",
+    "[\"a\", \"b\"]",
+    "[",
+    "]",
+    "--from=",
+    "--mount=type=cache,target=/x",
+    "=",
+    " AS ",
+    ":",
+    "@",
+    "apt-get install -y x",
+    " && ",
+    " || ",
+    " | ",
+    ";",
+    "(",
+    "{",
+    "if then fi",
+    "case x in",
+    "esac",
+    "cd ..",
+    "*",
+    "\\",
+    "é",
+    "\u{feff}",
+    "\r\n",
+    "65536",
+    "-",
+    "8080-80/udp",
+    "pip install",
+    "$((1<<2))",
+];
+
+fn dockerfile() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(FRAGMENTS), 0..60).prop_map(|parts| parts.concat())
+}
+
+fn lint(text: &str) {
+    let config = ferry_lint::LintConfig::default();
+    let _ = ferry_lint::lint_str(text, "Dockerfile", &config);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fragments_never_panic(text in dockerfile()) {
+        lint(&text);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        lint(&text);
+        lint(&format!("FROM a\nRUN {text}\n"));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        lint(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+/// Inputs that once broke (or could break) a parser: kept as fixed cases.
+#[test]
+fn known_edge_cases() {
+    for text in [
+        "",
+        "\\",
+        "FROM",
+        "RUN <<",
+        "RUN <<EOF",
+        "RUN <<-",
+        "COPY <<\"A",
+        "FROM a AS",
+        "RUN $(",
+        "RUN ${",
+        "RUN `",
+        "RUN '",
+        "RUN \"",
+        "RUN echo $((",
+        "ENV A",
+        "ENV =x",
+        "LABEL \"",
+        "EXPOSE 99999999999999999999999",
+        "# escape=x\nFROM a",
+        "ONBUILD ONBUILD ONBUILD RUN x",
+        "HEALTHCHECK",
+        "HEALTHCHECK --interval=1s",
+        "ARG =",
+        "USER",
+        "RUN [\"a\"",
+        "FROM a\nRUN x \\\n",
+        "FROM a\nRUN (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x",
+        "FROM a\nRUN echo $($($($($($($($($($($($($($($($($($($($(x))))))))))))))))))))",
+    ] {
+        lint(text);
+    }
+}
