@@ -56,7 +56,7 @@ measure() {
 median() { python3 -c 'import statistics,sys; print(int(statistics.median(int(x) for x in sys.argv[1:])))' "$@"; }
 
 echo "== process runtime (examples/apps/hello)"
-"$ferry" deploy examples/apps/hello --env MARKER=warm >/dev/null
+"$ferry" deploy examples/apps/hello --env MARKER=warm >/dev/null 2>&1
 times=()
 for i in $(seq 1 "$runs"); do
   t=$(measure hello.localhost "p$i" -- examples/apps/hello --env "MARKER=p$i")
@@ -75,7 +75,7 @@ if docker info >/dev/null 2>&1 && grep -q '"docker"' <("$ferry" status --json); 
     tar -C "$root" -c . | docker import --change 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' - "$image" >/dev/null
   fi
   cmd='echo "$MARKER" > /www/index.html && exec httpd -f -p "$PORT" -h /www'
-  "$ferry" deploy --image "$image" --name web --command "$cmd" --env MARKER=warm >/dev/null
+  "$ferry" deploy --image "$image" --name web --command "$cmd" --env MARKER=warm >/dev/null 2>&1
   times=()
   for i in $(seq 1 "$runs"); do
     t=$(measure web.localhost "d$i" -- --image "$image" --name web --command "$cmd" --env "MARKER=d$i")

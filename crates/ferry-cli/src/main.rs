@@ -75,6 +75,8 @@ enum Command {
     },
     /// List revisions of a service
     Revisions { name: String },
+    /// Shared-responsibility view: what ferry runs, what you own, what the checks found
+    Report { name: String },
     /// Re-activate an earlier revision (default: the previous one)
     Rollback {
         name: String,
@@ -235,6 +237,7 @@ fn run_async(global: Global, command: Command) -> Result<()> {
                 commands::ops::run(&client, name.as_deref(), id.as_deref(), json).await
             }
             Command::Revisions { name } => commands::status::revisions(&client, &name, json).await,
+            Command::Report { name } => commands::report::run(&client, &name, json).await,
             Command::Rollback {
                 name,
                 revision,

@@ -181,3 +181,123 @@ fn needs_docker_restart_re_adopts_running_containers() {
         "the same container was adopted"
     );
 }
+
+/// A busybox httpd image that also carries a Debian 12 dpkg database listing an
+/// openssl build with a (test) critical vulnerability.
+fn vulnerable_image() -> &'static str {
+    const VULNERABLE: &str = "ferry-e2e-vulnerable:1";
+    let exists = Command::new("docker")
+        .args(["image", "inspect", VULNERABLE])
+        .output()
+        .unwrap();
+    if exists.status.success() {
+        return VULNERABLE;
+    }
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["bin", "www", "etc", "var/lib/dpkg"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).unwrap();
+    for applet in ["sh", "httpd", "echo"] {
+        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(root.path().join("www/index.html"), "vulnerable but alive\n").unwrap();
+    std::fs::write(
+        root.path().join("etc/os-release"),
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("var/lib/dpkg/status"),
+        "Package: libssl3\nStatus: install ok installed\nPriority: optional\nSection: libs\nInstalled-Size: 6000\nMaintainer: Debian OpenSSL Team\nArchitecture: amd64\nMulti-Arch: same\nSource: openssl\nVersion: 3.0.11-1~deb12u1\nDescription: Secure Sockets Layer toolkit - shared libraries\n\n",
+    )
+    .unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' - {VULNERABLE}",
+            root.path().display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    VULNERABLE
+}
+
+const OPENSSL_RECORD: &str = r#"{
+  "schema_version": "1.6.0",
+  "id": "DEBIAN-CVE-2099-20001",
+  "modified": "2026-11-01T00:00:00Z",
+  "upstream": ["CVE-2099-20001"],
+  "summary": "openssl: remote code execution (test record)",
+  "affected": [{
+    "package": {"ecosystem": "Debian:12", "name": "openssl"},
+    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.13-1~deb12u1"}]}]
+  }],
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+}"#;
+
+#[test]
+fn needs_docker_vulnerability_gate_on_an_image() {
+    let clean = busybox_image();
+    let vulnerable = vulnerable_image();
+    let platform = TestPlatform::start_with("docker");
+    let osv = tempfile::tempdir().unwrap();
+    std::fs::write(
+        osv.path().join("DEBIAN-CVE-2099-20001.json"),
+        OPENSSL_RECORD,
+    )
+    .unwrap();
+    platform.ferry_ok(&["vulndb", "import", osv.path().to_str().unwrap()]);
+
+    platform.ferry_ok(&[
+        "deploy",
+        "--image",
+        clean,
+        "--name",
+        "web",
+        "--fail-on",
+        "critical",
+    ]);
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--image",
+        vulnerable,
+        "--name",
+        "web",
+        "--fail-on",
+        "critical",
+    ]);
+    assert!(err.contains("CVE-2099-20001"), "{err}");
+    assert!(err.contains("openssl") || err.contains("libssl3"), "{err}");
+    assert_eq!(
+        platform.curl("web.localhost", "/").1,
+        "busybox says hi\n",
+        "old revision serves"
+    );
+
+    platform.ferry_ok(&[
+        "deploy",
+        "--image",
+        vulnerable,
+        "--name",
+        "web",
+        "--fail-on",
+        "critical",
+        "--ignore-vulnerability",
+        "CVE-2099-20001",
+    ]);
+    assert_eq!(
+        platform.curl("web.localhost", "/").1,
+        "vulnerable but alive\n"
+    );
+    let report = platform.ferry_json(&["report", "web"]);
+    let vulns = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "vulnerabilities")
+        .unwrap();
+    assert_eq!(vulns["blocked"], false);
+    assert_eq!(vulns["body"]["ignored"].as_array().unwrap().len(), 1);
+}

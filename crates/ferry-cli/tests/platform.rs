@@ -664,7 +664,10 @@ fn instances_domains_and_request_timeout() {
     let logs = platform.ferry_ok(&["logs", "hello", "--tail", "200"]);
     for instance in instances {
         let id = instance["id"].as_str().unwrap();
-        assert!(logs.contains(&format!("[{id}] 127.0.0.1 \"GET /lb HTTP/1.1\"")), "{id} got no request:\n{logs}");
+        assert!(
+            logs.contains(&format!("[{id}] 127.0.0.1 \"GET /lb HTTP/1.1\"")),
+            "{id} got no request:\n{logs}"
+        );
     }
     // A request slower than the service's timeout gets the router's 504.
     let (status, body) = platform.curl("hello.localhost", "/slow/3");
@@ -672,4 +675,127 @@ fn instances_domains_and_request_timeout() {
     let metrics = platform.ferry_json(&["status", "hello"])["metrics"].clone();
     assert!(metrics["requests"].as_u64().unwrap() >= 22, "{metrics}");
     assert!(metrics["responses_5xx"].as_u64().unwrap() >= 1, "{metrics}");
+}
+
+#[test]
+fn dockerfile_lint_gate_blocks_at_the_threshold_and_reports_otherwise() {
+    let platform = TestPlatform::start();
+    let app = copy_app("hello");
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--env", "MARKER=clean"]);
+    std::fs::write(
+        app.path().join("Dockerfile"),
+        "FROM debian\nRUN apt-get update && apt-get install -y curl\nCMD python3 app.py\n",
+    )
+    .unwrap();
+    // Default policy: findings are shown and stored, the deploy goes on.
+    let out = platform.ferry(&["deploy", dir, "--env", "MARKER=linted"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Dockerfile:2 DL3008 warning"), "{stderr}");
+    assert!(stderr.contains("DL3006"), "{stderr}");
+    let report = platform.ferry_json(&["report", "hello"]);
+    let lint = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "dockerfile-lint")
+        .expect("lint report stored with the revision");
+    assert_eq!(lint["blocked"], false);
+    assert!(lint["body"]["findings"].as_array().unwrap().len() >= 2);
+
+    // lint_fail_on = "warning" in ferry.toml refuses the deploy; the old revision serves.
+    let mut config = std::fs::read_to_string(app.path().join("ferry.toml")).unwrap();
+    config.push_str("\n[security]\nlint_fail_on = \"warning\"\n");
+    write_config(app.path(), &config);
+    let err = platform.ferry_fails(&["deploy", dir, "--env", "MARKER=refused"]);
+    assert!(err.contains("Dockerfile lint blocked the deploy"), "{err}");
+    assert!(err.contains("DL3008 (line 2)"), "{err}");
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry linted"
+    );
+    // A typo in the policy is a config error, not a policy that never blocks.
+    let err = platform.ferry_fails(&["deploy", dir, "--lint-fail-on", "loud"]);
+    assert!(err.contains("lint_fail_on"), "{err}");
+}
+
+/// An OSV record written for this test from the facts of a real advisory shape.
+const LODASH_RECORD: &str = r#"{
+  "schema_version": "1.6.0",
+  "id": "GHSA-ferry-test-0001",
+  "modified": "2026-11-01T00:00:00Z",
+  "published": "2026-10-01T00:00:00Z",
+  "aliases": ["CVE-2099-10001"],
+  "summary": "Prototype pollution in lodash (test record)",
+  "affected": [{
+    "package": {"ecosystem": "npm", "name": "lodash"},
+    "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]
+  }],
+  "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]
+}"#;
+
+#[test]
+fn vulnerability_gate_blocks_a_critical_dependency_unless_ignored() {
+    let platform = TestPlatform::start();
+    let app = copy_app("hello");
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--env", "MARKER=before"]);
+    std::fs::write(
+        app.path().join("package-lock.json"),
+        r#"{"name":"hello","lockfileVersion":3,"requires":true,"packages":{"":{"name":"hello","dependencies":{"lodash":"4.17.15"}},"node_modules/lodash":{"version":"4.17.15","resolved":"https://registry.npmjs.org/lodash/-/lodash-4.17.15.tgz"}}}"#,
+    )
+    .unwrap();
+    // fail_on set but no data: the gate fails closed and says how to get data.
+    let err = platform.ferry_fails(&["deploy", dir, "--fail-on", "critical"]);
+    assert!(err.contains("ferry vulndb import"), "{err}");
+
+    let osv = tempfile::tempdir().unwrap();
+    std::fs::write(osv.path().join("GHSA-ferry-test-0001.json"), LODASH_RECORD).unwrap();
+    platform.ferry_ok(&["vulndb", "import", osv.path().to_str().unwrap()]);
+
+    let err = platform.ferry_fails(&[
+        "deploy",
+        dir,
+        "--fail-on",
+        "critical",
+        "--env",
+        "MARKER=vulnerable",
+    ]);
+    assert!(err.contains("CVE-2099-10001"), "{err}");
+    assert!(err.contains("lodash"), "{err}");
+    assert!(err.contains("4.17.21"), "the fixed version is named: {err}");
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry before"
+    );
+
+    // Accepted with a reason in the policy: the deploy goes through, the finding is
+    // reported as ignored.
+    platform.ferry_ok(&[
+        "deploy",
+        dir,
+        "--fail-on",
+        "critical",
+        "--ignore-vulnerability",
+        "CVE-2099-10001",
+        "--env",
+        "MARKER=accepted",
+    ]);
+    assert_eq!(
+        platform.curl("hello.localhost", "/").1.trim(),
+        "Hello from ferry accepted"
+    );
+    let report = platform.ferry_json(&["report", "hello"]);
+    let vulns = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "vulnerabilities")
+        .unwrap();
+    assert_eq!(vulns["blocked"], false);
+    assert_eq!(vulns["body"]["ignored"].as_array().unwrap().len(), 1);
+    let text = platform.ferry_ok(&["report", "hello"]);
+    assert!(text.contains("Ferry runs for you"), "{text}");
+    assert!(text.contains("You own"), "{text}");
 }

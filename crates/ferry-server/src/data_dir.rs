@@ -69,6 +69,12 @@ impl DataDir {
     pub fn service_logs(&self, service_name: &str) -> PathBuf {
         self.logs().join(service_name)
     }
+    /// The vulnerability database the deploy gate reads (`ferry vulndb` writes the
+    /// same file when `FERRY_DATA_DIR` points here).
+    pub fn vulndb(&self) -> PathBuf {
+        self.root.join("vulndb/osv.db")
+    }
+
     /// Records of the process runtime's instances.
     pub fn process_state(&self) -> PathBuf {
         self.root.join("run/process")

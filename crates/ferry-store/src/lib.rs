@@ -6,10 +6,12 @@ mod db;
 mod error;
 mod migrations;
 mod operations;
+mod reports;
 mod revisions;
 mod services;
 
 pub use db::Store;
 pub use error::StoreError;
+pub use reports::StoredReport;
 pub use revisions::NewDeployment;
 pub use services::{NewService, ServiceRow};

@@ -47,4 +47,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_by_operation ON operation_events(operation_id, seq);
     "#,
+    // 2: security reports (Dockerfile lint, vulnerabilities, image lint) per revision.
+    r#"
+    CREATE TABLE reports (
+        revision_id TEXT NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        blocked     INTEGER NOT NULL,
+        summary     TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (revision_id, kind)
+    );
+    "#,
 ];

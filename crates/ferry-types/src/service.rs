@@ -280,6 +280,9 @@ pub struct SecurityConfig {
     pub ignore_unfixed: bool,
     /// Whether image-lint FATAL findings block a deploy.
     pub image_lint_blocks: bool,
+    /// Vulnerability ids (CVE, GHSA, OSV ids) accepted for this service; they are
+    /// reported as ignored and never block.
+    pub ignore: Vec<String>,
 }
 
 /// The allowed values of App Runner's instance sizes, in vCPU.

@@ -54,6 +54,20 @@ pub struct DeployArgs {
     /// Custom domain routed to the service (repeatable)
     #[arg(long = "domain")]
     pub domains: Vec<String>,
+    /// Refuse the deploy when a vulnerability at or above this severity is found
+    /// (critical, high, medium, low, unknown, none)
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Refuse the deploy when a Dockerfile lint finding is at or above this severity
+    /// (error, warning, info, style, none)
+    #[arg(long, value_name = "SEVERITY")]
+    pub lint_fail_on: Option<String>,
+    /// Do not count vulnerabilities that have no fix yet
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Accept this vulnerability id (CVE, GHSA, OSV id); repeatable
+    #[arg(long = "ignore-vulnerability", value_name = "ID")]
+    pub ignore_vulnerabilities: Vec<String>,
     /// Return once the deploy is accepted instead of waiting for the outcome
     #[arg(long)]
     pub detach: bool,
@@ -79,6 +93,10 @@ impl DeployArgs {
             health_check_path: self.health_check_path.clone(),
             request_timeout: self.request_timeout,
             domains: (!self.domains.is_empty()).then(|| self.domains.clone()),
+            fail_on: self.fail_on.clone(),
+            lint_fail_on: self.lint_fail_on.clone(),
+            ignore_unfixed: self.ignore_unfixed.then_some(true),
+            ignore_vulnerabilities: self.ignore_vulnerabilities.clone(),
         })
     }
 }

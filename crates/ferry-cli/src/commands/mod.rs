@@ -6,6 +6,7 @@ pub mod follow;
 pub mod lifecycle;
 pub mod logs;
 pub mod ops;
+pub mod report;
 pub mod server;
 pub mod status;
 pub mod up;

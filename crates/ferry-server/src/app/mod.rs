@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod operations;
+pub mod reports;
 pub mod services;
 pub mod uploads;
 

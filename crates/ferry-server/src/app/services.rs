@@ -39,6 +39,13 @@ pub struct ConfigOverrides {
     pub health_check_path: Option<String>,
     pub request_timeout: Option<u32>,
     pub domains: Option<Vec<String>>,
+    /// `[security] fail_on`: vulnerability severity that blocks the deploy.
+    pub fail_on: Option<String>,
+    /// `[security] lint_fail_on`: Dockerfile lint severity that blocks the deploy.
+    pub lint_fail_on: Option<String>,
+    pub ignore_unfixed: Option<bool>,
+    /// Vulnerability ids accepted for this deploy (added to `[security] ignore`).
+    pub ignore_vulnerabilities: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -105,6 +112,19 @@ impl ConfigOverrides {
         if let Some(domains) = &self.domains {
             config.domains = domains.clone();
         }
+        if let Some(fail_on) = &self.fail_on {
+            config.security.fail_on = Some(fail_on.clone());
+        }
+        if let Some(lint_fail_on) = &self.lint_fail_on {
+            config.security.lint_fail_on = Some(lint_fail_on.clone());
+        }
+        if let Some(ignore_unfixed) = self.ignore_unfixed {
+            config.security.ignore_unfixed = ignore_unfixed;
+        }
+        config
+            .security
+            .ignore
+            .extend(self.ignore_vulnerabilities.iter().cloned());
     }
 }
 
@@ -495,6 +515,7 @@ fn kind_name(kind: SourceKind) -> &'static str {
 }
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {
+    crate::background::gates::validate_policy(&config.security).map_err(AppError::InvalidConfig)?;
     let problems = config.validate();
     if problems.is_empty() {
         return Ok(());

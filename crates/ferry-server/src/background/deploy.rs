@@ -5,6 +5,7 @@
 //! from what woke it, and is safe to repeat — the same path serves normal work and
 //! recovery after a restart.
 
+use crate::background::gates::{self, ScanTarget};
 use crate::background::routes::RoutePublisher;
 use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
@@ -697,18 +698,29 @@ impl Worker {
             .clone();
         let mut revision = revision.clone();
         match &revision.source {
-            RevisionSource::Directory { .. } => self.build(&revision, ops).await?,
+            RevisionSource::Directory { .. } => {
+                let dir = self.deployer.data.revision_dir(&revision.id);
+                self.run_gates(&revision, ops, ScanTarget::Source(dir))
+                    .await?;
+                self.build(&revision, ops).await?
+            }
             RevisionSource::Image { image, image_id } => {
-                if image_id.is_none() {
-                    let resolved = runtime
-                        .resolve_image(image)
-                        .await
-                        .map_err(|err| fail(err.to_string()))?;
-                    revision.source = RevisionSource::Image {
-                        image: image.clone(),
-                        image_id: Some(resolved.id),
-                    };
-                }
+                let image_id = match image_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        runtime
+                            .resolve_image(image)
+                            .await
+                            .map_err(|err| fail(err.to_string()))?
+                            .id
+                    }
+                };
+                revision.source = RevisionSource::Image {
+                    image: image.clone(),
+                    image_id: Some(image_id.clone()),
+                };
+                self.run_gates(&revision, ops, ScanTarget::Image(image_id))
+                    .await?;
             }
         }
         let count = revision.config.scaling.min.max(1);
@@ -754,6 +766,87 @@ impl Worker {
         }
         self.publish_route(row, Some(&revision.config));
         Ok(old)
+    }
+
+    /// Runs the security gates once per revision (a rollback to a revision that
+    /// passed them does not re-run them), stores their reports with the revision, puts
+    /// their findings on the timeline, and fails the rollout when the policy blocks.
+    async fn run_gates(
+        &self,
+        revision: &Revision,
+        ops: &[Operation],
+        target: ScanTarget,
+    ) -> Result<(), RolloutFailure> {
+        let already = self
+            .store()
+            .reports(&revision.id)
+            .map_err(|err| RolloutFailure {
+                reason: format!("cannot read security reports: {err}"),
+            })?;
+        if !already.is_empty() && already.iter().all(|r| !r.blocked) {
+            return Ok(());
+        }
+        let security = &revision.config.security;
+        let mut results = Vec::new();
+        if let ScanTarget::Source(dir) = &target {
+            results.extend(gates::dockerfile_lint(dir, security));
+        }
+        self.event(ops, EventLevel::Info, "Scanning for known vulnerabilities");
+        results.push(gates::vulnerabilities(&target, &self.deployer.data.vulndb(), security).await);
+        let mut blocked = Vec::new();
+        for result in results {
+            let level = if result.blocked {
+                EventLevel::Error
+            } else if result.details.is_empty() {
+                EventLevel::Info
+            } else {
+                EventLevel::Warn
+            };
+            self.event(ops, level, &result.summary);
+            for line in result.details.iter().take(20) {
+                self.event(ops, EventLevel::Warn, line);
+            }
+            if result.details.len() > 20 {
+                self.event(
+                    ops,
+                    EventLevel::Warn,
+                    &format!(
+                        "… and {} more (ferry report {})",
+                        result.details.len() - 20,
+                        self.name
+                    ),
+                );
+            }
+            let stored = ferry_store::StoredReport {
+                revision_id: revision.id.clone(),
+                kind: result.kind.to_string(),
+                blocked: result.blocked,
+                summary: result.summary.clone(),
+                body: result.body.clone(),
+                created_at: ferry_types::now(),
+            };
+            if let Err(err) = self.store().put_report(&stored) {
+                tracing::warn!(error = %err, "cannot store the security report");
+            }
+            if result.blocked {
+                blocked.push(result);
+            }
+        }
+        if blocked.is_empty() {
+            return Ok(());
+        }
+        let mut reason = blocked
+            .iter()
+            .map(|r| r.summary.clone())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for result in &blocked {
+            for line in result.details.iter().take(10) {
+                reason.push_str("\n  ");
+                reason.push_str(line);
+            }
+        }
+        Err(RolloutFailure { reason })
     }
 
     async fn build(&self, revision: &Revision, ops: &[Operation]) -> Result<(), RolloutFailure> {
@@ -1436,7 +1529,10 @@ mod tests {
         let row = h.service();
         assert_eq!(row.active_revision, second.revision_id);
         let messages: Vec<String> = done.events.iter().map(|e| e.message.clone()).collect();
-        assert!(messages.iter().any(|m| m.starts_with("Traffic switched")), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.starts_with("Traffic switched")),
+            "{messages:?}"
+        );
     }
 
     #[tokio::test]
@@ -1466,9 +1562,11 @@ mod tests {
         let op = h.deploy(&RevisionId::generate());
         assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
         let first = h.routed()[0].clone();
-        assert!(h
-            .fake
-            .set_exited(&InstanceId::from_string(first.clone()), Some(1), "exited with code 1"));
+        assert!(h.fake.set_exited(
+            &InstanceId::from_string(first.clone()),
+            Some(1),
+            "exited with code 1"
+        ));
         let service = h.service().id;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

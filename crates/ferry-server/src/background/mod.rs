@@ -2,4 +2,5 @@
 //! what runs, and acts; they run on a timer and when signalled.
 
 pub mod deploy;
+pub mod gates;
 pub mod routes;

@@ -47,6 +47,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/services/{name}/instances", get(services::instances))
         .route("/services/{name}/metrics", get(services::metrics))
+        .route("/services/{name}/report", get(services::report))
         .route("/services/{name}/operations", get(operations::for_service))
         .route("/services/{name}/logs", get(logs::stream))
         .route("/operations", get(operations::list))

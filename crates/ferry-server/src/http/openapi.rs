@@ -49,6 +49,7 @@ pub const ROUTES: &[ApiRoute] = &[
     route("get", "/services/{name}/revisions/{number}", "One revision", false, 200),
     route("get", "/services/{name}/instances", "Running instances, restarts and last exit", false, 200),
     route("get", "/services/{name}/metrics", "Request count and latency through the router", false, 200),
+    route("get", "/services/{name}/report", "Shared-responsibility view with the security reports of the active revision", false, 200),
     route("get", "/services/{name}/operations", "Operations of a service, newest first", false, 200),
     route("get", "/services/{name}/logs", "Instance and build logs as NDJSON; `follow=true` streams", false, 200),
     route("get", "/operations", "All operations, newest first", false, 200),

@@ -108,6 +108,13 @@ pub async fn instances(
     Ok(Json(state.app.instances(&name)?))
 }
 
+pub async fn report(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<crate::app::reports::ServiceReport> {
+    Ok(Json(state.app.report(&name)?))
+}
+
 pub async fn metrics(
     State(state): State<ApiState>,
     Path(name): Path<String>,

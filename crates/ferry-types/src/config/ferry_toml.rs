@@ -40,6 +40,7 @@ const SECURITY_KEYS: &[&str] = &[
     "fail_on",
     "ignore_unfixed",
     "image_lint_blocks",
+    "ignore",
 ];
 
 /// Severities of the Dockerfile linter, as `security.lint_fail_on` takes them.
@@ -290,6 +291,14 @@ fn read_security(reader: &mut Reader, node: &Node, security: &mut SecurityConfig
             "fail_on" => security.fail_on = Some(reader.choice(value, &key, VULN_SEVERITIES)?),
             "ignore_unfixed" => security.ignore_unfixed = reader.boolean(value, &key)?,
             "image_lint_blocks" => security.image_lint_blocks = reader.boolean(value, &key)?,
+            "ignore" => {
+                let items = reader.list(value, &key)?;
+                security.ignore = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| reader.non_empty(item, &format!("{key}[{i}]")))
+                    .collect::<Result<_>>()?;
+            }
             _ => return Err(reader.unknown_key(entry, "security", SECURITY_KEYS)),
         }
     }

@@ -1,0 +1,356 @@
+//! The security gates a revision passes before any of its instances starts: Dockerfile
+//! lint (Hadolint's rules), vulnerability matching (OSV data) and, for images, image
+//! lint. Each gate produces a report that is stored with the revision; the service's
+//! `[security]` policy decides whether it blocks the rollout.
+
+use ferry_lint::{Finding as LintFinding, LintConfig, Threshold};
+use ferry_scan::ignore::IgnoreRules;
+use ferry_scan::image::{ImageSource, RegistryOptions};
+use ferry_scan::matcher::{gate_packages, Policy};
+use ferry_scan::severity::Severity;
+use ferry_scan::vulndb::VulnDb;
+use ferry_types::SecurityConfig;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Report kinds, as stored and shown.
+pub const DOCKERFILE_LINT: &str = "dockerfile-lint";
+pub const VULNERABILITIES: &str = "vulnerabilities";
+
+/// What one gate found.
+#[derive(Clone, Debug)]
+pub struct GateResult {
+    pub kind: &'static str,
+    pub blocked: bool,
+    /// One line for the operation timeline and `ferry report`.
+    pub summary: String,
+    /// A line per finding worth showing in the timeline (most important first).
+    pub details: Vec<String>,
+    /// The full report.
+    pub body: serde_json::Value,
+}
+
+/// Lints `dir/Dockerfile` (with `dir/.hadolint.yaml` when present). `None` when the
+/// directory has no Dockerfile.
+pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResult> {
+    let text = std::fs::read_to_string(dir.join("Dockerfile")).ok()?;
+    let mut config = LintConfig::default();
+    let mut warnings = Vec::new();
+    let hadolint_yaml = dir.join(".hadolint.yaml");
+    if let Ok(yaml) = std::fs::read_to_string(&hadolint_yaml) {
+        match ferry_lint::config::parse_config_file(&yaml, Path::new(".hadolint.yaml")) {
+            Ok(layer) => config.merge(layer),
+            Err(err) => warnings.push(format!(".hadolint.yaml ignored: {err}")),
+        }
+    }
+    let findings = ferry_lint::lint_str(&text, "Dockerfile", &config);
+    // The policy was validated when the config was read; an unknown word never blocks.
+    let threshold: Threshold = security
+        .lint_fail_on
+        .as_deref()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(Threshold::None);
+    let blocking: Vec<&LintFinding> = findings
+        .iter()
+        .filter(|f| threshold.reached_by(f.severity))
+        .collect();
+    let blocked = !blocking.is_empty();
+    let summary = if blocked {
+        format!(
+            "Dockerfile lint blocked the deploy: {} finding(s) at or above {}: {}",
+            blocking.len(),
+            security.lint_fail_on.as_deref().unwrap_or_default(),
+            blocking
+                .iter()
+                .take(5)
+                .map(|f| format!("{} (line {})", f.code, f.line))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if findings.is_empty() {
+        "Dockerfile lint: no findings".to_string()
+    } else {
+        format!(
+            "Dockerfile lint: {} finding(s), none blocking",
+            findings.len()
+        )
+    };
+    let details = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "Dockerfile:{} {} {}: {}",
+                f.line, f.code, f.severity, f.message
+            )
+        })
+        .chain(warnings.iter().cloned())
+        .collect();
+    Some(GateResult {
+        kind: DOCKERFILE_LINT,
+        blocked,
+        summary,
+        details,
+        body: json!({
+            "file": "Dockerfile",
+            "threshold": security.lint_fail_on,
+            "findings": findings,
+            "warnings": warnings,
+        }),
+    })
+}
+
+/// What the vulnerability gate looks at.
+#[derive(Clone, Debug)]
+pub enum ScanTarget {
+    /// An image in the local Docker Engine, by id.
+    Image(String),
+    /// A source directory (its lock files and vendored packages).
+    Source(PathBuf),
+}
+
+/// Takes the inventory of `target` and matches it against the vulnerability database
+/// at `db_path` under the service's policy. Fails closed: when `fail_on` is set and the
+/// scan cannot run (no data, unreadable image), the deploy is blocked with the reason.
+pub async fn vulnerabilities(
+    target: &ScanTarget,
+    db_path: &Path,
+    security: &SecurityConfig,
+) -> GateResult {
+    let fail_on: Option<Severity> = security
+        .fail_on
+        .as_deref()
+        .filter(|s| !s.eq_ignore_ascii_case("none"))
+        .and_then(|s| s.parse().ok());
+    let cannot_scan = |reason: String| {
+        let blocked = fail_on.is_some();
+        GateResult {
+            kind: VULNERABILITIES,
+            blocked,
+            summary: if blocked {
+                format!("vulnerability scan blocked the deploy: fail_on is set but {reason}")
+            } else {
+                format!("vulnerability scan skipped: {reason}")
+            },
+            details: Vec::new(),
+            body: json!({ "error": reason }),
+        }
+    };
+    if !db_path.exists() {
+        return cannot_scan(
+            "there is no vulnerability data: import it with `ferry vulndb import <osv dump>` or fetch it with `ferry vulndb update`".to_string(),
+        );
+    }
+    let (artifact, inventory) = match target {
+        ScanTarget::Image(id) => {
+            match ferry_scan::inventory::inventory_of(
+                &ImageSource::Docker(id.clone()),
+                &RegistryOptions::default(),
+            )
+            .await
+            {
+                Ok((_, inventory)) => (id.clone(), inventory),
+                Err(err) => return cannot_scan(format!("the image could not be read: {err}")),
+            }
+        }
+        ScanTarget::Source(dir) => {
+            let dir = dir.clone();
+            match tokio::task::spawn_blocking(move || ferry_scan::inventory::inventory_dir(&dir))
+                .await
+            {
+                Ok(Ok(inventory)) => ("source".to_string(), inventory),
+                Ok(Err(err)) => return cannot_scan(format!("the source could not be read: {err}")),
+                Err(err) => return cannot_scan(format!("the scan task failed: {err}")),
+            }
+        }
+    };
+    let mut ignore = IgnoreRules::default();
+    if !security.ignore.is_empty() {
+        match IgnoreRules::parse_trivyignore(&security.ignore.join("\n"), "[security] ignore") {
+            Ok(rules) => ignore.extend(rules),
+            Err(err) => return cannot_scan(format!("the ignore list is invalid: {err}")),
+        }
+    }
+    if let ScanTarget::Source(dir) = target {
+        for name in [".trivyignore", ".ferryignore.toml"] {
+            let path = dir.join(name);
+            if path.exists() {
+                match IgnoreRules::load(&path) {
+                    Ok(rules) => ignore.extend(rules),
+                    Err(err) => return cannot_scan(format!("{name} is invalid: {err}")),
+                }
+            }
+        }
+    }
+    let policy = Policy {
+        fail_on,
+        ignore_unfixed: security.ignore_unfixed,
+        ignore,
+    };
+    let db_path = db_path.to_path_buf();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let db = VulnDb::open(&db_path).map_err(|err| err.to_string())?;
+        let os = inventory.os.clone().unwrap_or_default();
+        gate_packages(&artifact, &os, &inventory.packages, &db, &policy)
+            .map_err(|err| err.to_string())
+    })
+    .await;
+    let outcome = match outcome {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(err)) => return cannot_scan(format!("the vulnerability database failed: {err}")),
+        Err(err) => return cannot_scan(format!("the scan task failed: {err}")),
+    };
+    let report = &outcome.report;
+    let blocked = outcome.blocked();
+    let counts = report
+        .counts()
+        .iter()
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(severity, n)| format!("{n} {severity}"))
+        .collect::<Vec<_>>();
+    let found = if counts.is_empty() {
+        "no known vulnerabilities".to_string()
+    } else {
+        counts.join(", ")
+    };
+    let summary = match &outcome.decision {
+        Some(decision) if decision.blocked => {
+            format!("vulnerability scan {}", decision.summary())
+        }
+        _ => format!(
+            "vulnerability scan: {} package(s), {found}{}",
+            report.packages_scanned,
+            if report.ignored.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} ignored by policy)", report.ignored.len())
+            }
+        ),
+    };
+    let mut details: Vec<String> = report.warnings.clone();
+    details.extend(report.findings.iter().take(20).map(|f| {
+        format!(
+            "{} {} in {} {}{}",
+            f.vulnerability_id,
+            f.severity,
+            f.package.name,
+            f.installed_version,
+            f.fixed_version
+                .as_ref()
+                .map(|v| format!(" (fixed in {v})"))
+                .unwrap_or_default()
+        )
+    }));
+    GateResult {
+        kind: VULNERABILITIES,
+        blocked,
+        summary,
+        details,
+        body: serde_json::to_value(report)
+            .unwrap_or_else(|err| json!({ "error": err.to_string() })),
+    }
+}
+
+/// Checks the policy words when a deploy is requested, so a typo is an error then
+/// rather than a policy that silently never blocks.
+pub fn validate_policy(security: &SecurityConfig) -> Result<(), String> {
+    if let Some(value) = &security.lint_fail_on {
+        value
+            .parse::<Threshold>()
+            .map_err(|err| format!("security.lint_fail_on: {err}"))?;
+    }
+    if let Some(value) = &security.fail_on {
+        if !value.eq_ignore_ascii_case("none") {
+            value
+                .parse::<Severity>()
+                .map_err(|err| format!("security.fail_on: {err}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(lint_fail_on: Option<&str>) -> SecurityConfig {
+        SecurityConfig {
+            lint_fail_on: lint_fail_on.map(String::from),
+            ..SecurityConfig::default()
+        }
+    }
+
+    #[test]
+    fn dockerfile_findings_block_only_at_the_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(dockerfile_lint(dir.path(), &policy(Some("error"))).is_none());
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n",
+        )
+        .unwrap();
+        let warn_only = dockerfile_lint(dir.path(), &policy(None)).unwrap();
+        assert!(!warn_only.blocked);
+        assert!(warn_only
+            .details
+            .iter()
+            .any(|d| d.starts_with("Dockerfile:2 DL3008 warning")));
+        assert!(
+            !dockerfile_lint(dir.path(), &policy(Some("error")))
+                .unwrap()
+                .blocked
+        );
+        let blocked = dockerfile_lint(dir.path(), &policy(Some("warning"))).unwrap();
+        assert!(blocked.blocked);
+        assert!(
+            blocked.summary.contains("DL3008 (line 2)"),
+            "{}",
+            blocked.summary
+        );
+    }
+
+    #[test]
+    fn hadolint_yaml_in_the_app_is_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".hadolint.yaml"),
+            "ignored:\n  - DL3008\n  - DL3009\n  - DL3015\n",
+        )
+        .unwrap();
+        let result = dockerfile_lint(dir.path(), &policy(Some("warning"))).unwrap();
+        assert!(!result.blocked, "{:?}", result.details);
+    }
+
+    #[tokio::test]
+    async fn a_missing_database_blocks_only_when_a_policy_asks_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("osv.db");
+        let target = ScanTarget::Source(dir.path().to_path_buf());
+        let lenient = vulnerabilities(&target, &db, &SecurityConfig::default()).await;
+        assert!(!lenient.blocked);
+        assert!(lenient.summary.contains("skipped"));
+        let strict = SecurityConfig {
+            fail_on: Some("critical".into()),
+            ..SecurityConfig::default()
+        };
+        let blocked = vulnerabilities(&target, &db, &strict).await;
+        assert!(blocked.blocked);
+        assert!(blocked.summary.contains("ferry vulndb import"));
+    }
+
+    #[test]
+    fn policy_words_are_checked() {
+        assert!(validate_policy(&policy(Some("warning"))).is_ok());
+        assert!(validate_policy(&policy(Some("loud"))).is_err());
+        let bad = SecurityConfig {
+            fail_on: Some("severe".into()),
+            ..SecurityConfig::default()
+        };
+        assert!(validate_policy(&bad).is_err());
+    }
+}
