@@ -4,9 +4,9 @@
 //! for an instruction), only for shells ShellCheck supports, with ARG/ENV names
 //! of the stage known to hold safe values.
 //!
-//! In POSIX `sh` (the default shell) three bashisms that Dockerfiles commonly
+//! In POSIX `sh` (the default shell) bashisms that Dockerfiles commonly
 //! hit are reported as well: SC3040 (`set -o pipefail`), SC3046 (`source`) and
-//! SC3014 (`==` in `[`).
+//! SC3014 (`==` in `[`), SC3009 (brace expansion).
 //!
 //! A RUN that does not parse as shell gets SC1072, as ShellCheck's parse
 //! failures end with it.
@@ -358,6 +358,18 @@ fn bashisms(c: &Command, out: &mut Vec<Comment>) {
             }
         }
     }
+    for w in &c.words {
+        for ev in scan(&w.raw) {
+            if let Event::BraceExpansion(p) = ev {
+                out.push(Comment {
+                    pos: w.pos + p,
+                    code: "SC3009",
+                    severity: Severity::Warning,
+                    message: "In POSIX sh, brace expansion is undefined.".into(),
+                });
+            }
+        }
+    }
     if c.is("source") {
         out.push(Comment {
             pos: c.pos,
@@ -454,6 +466,8 @@ enum Event {
         pos: usize,
         ch: char,
     },
+    /// Unquoted `{a,b}` or `{1..3}`.
+    BraceExpansion(usize),
     QuotedEscape {
         pos: usize,
     },
@@ -512,6 +526,18 @@ fn scan(raw: &str) -> Vec<Event> {
                     j += 1;
                 }
                 i = j + 1;
+            }
+            '{' if !in_double => {
+                let end = close(&chars, i, '{', '}');
+                if end < chars.len() {
+                    let inner: String = chars[i + 1..end].iter().collect();
+                    if !inner.contains(char::is_whitespace)
+                        && (inner.contains(',') || inner.contains(".."))
+                    {
+                        events.push(Event::BraceExpansion(i));
+                    }
+                }
+                i += 1;
             }
             '$' => match chars.get(i + 1) {
                 Some('(') => {
@@ -711,6 +737,8 @@ mod tests {
     fn posix_sh_bashisms() {
         assert!(fires("SC3040", "set -o pipefail && curl x | sh"));
         assert!(fires("SC3046", "source /etc/profile"));
+        assert!(fires("SC3009", "mkdir -p /a/{b,c}"));
+        assert!(!fires("SC3009", "echo \"{a,b}\" ${x}"));
         assert!(fires("SC3014", "[ \"$(id -u)\" == 0 ]"));
         let bash =
             "FROM debian:12\nSHELL [\"/bin/bash\", \"-c\"]\nRUN set -o pipefail && source /x\n";
