@@ -16,7 +16,7 @@ pub fn table(headers: &[&str]) -> Table {
     table
         .load_style(NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(headers.iter().map(|h| Cell::new(h)));
+        .set_header(headers.iter().map(Cell::new));
     if !color_enabled() {
         table.force_no_tty();
     }

@@ -2,6 +2,9 @@
 //! (nothing is pulled), deployed by the real `ferry server`, served through its router.
 //! These fail, never skip, when no engine answers: CI provides one.
 
+// Test code: a failed setup step should stop the test with its panic message.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::Command;

@@ -1,6 +1,9 @@
 //! End-to-end: the real `ferry server` and `ferry` CLI with the process runtime, real
 //! SQLite, real processes, curl through the router.
 
+// Test code: a failed setup step should stop the test with its panic message.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

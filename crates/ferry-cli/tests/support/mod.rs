@@ -1,6 +1,8 @@
 //! `TestPlatform`: the real `ferry server` binary on ephemeral ports with a temp data
 //! dir, the real `ferry` CLI against it, and curl through its router.
 
+// Test code: a failed setup step should stop the test with its panic message.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use ferry_server::data_dir::{DataDir, ServerInfo};
