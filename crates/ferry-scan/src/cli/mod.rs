@@ -26,10 +26,7 @@ pub fn run(command: Command, args: Vec<OsString>) -> i32 {
         Command::Scan => scan::run(args),
         Command::Vulndb => vulndb::run(args),
         Command::Sbom => crate::sbom::cli::run(args),
-        Command::ImageLint => {
-            eprintln!("ferry image-lint: not implemented yet");
-            2
-        }
+        Command::ImageLint => crate::imagelint::cli::run(args),
     }
 }
 
