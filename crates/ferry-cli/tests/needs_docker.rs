@@ -303,4 +303,19 @@ fn needs_docker_vulnerability_gate_on_an_image() {
         .unwrap();
     assert_eq!(vulns["blocked"], false);
     assert_eq!(vulns["body"]["ignored"].as_array().unwrap().len(), 1);
+    // Dockle's checks ran on the same image: no USER and no HEALTHCHECK.
+    let lint = report["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "image-lint")
+        .unwrap();
+    let codes: Vec<&str> = lint["body"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["level"] != "PASS")
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"CIS-DI-0001"), "{codes:?}");
 }

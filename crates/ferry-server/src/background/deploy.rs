@@ -5,7 +5,7 @@
 //! from what woke it, and is safe to repeat — the same path serves normal work and
 //! recovery after a restart.
 
-use crate::background::gates::{self, ScanTarget};
+use crate::background::gates;
 use crate::background::routes::RoutePublisher;
 use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
@@ -251,6 +251,12 @@ enum Next {
 enum WorkerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What the security gates look at.
+enum GateTarget {
+    Source(PathBuf),
+    Image { id: String, reference: String },
 }
 
 /// Why a rollout failed, for the operation and the revision.
@@ -697,19 +703,19 @@ impl Worker {
             .map_err(|err| fail(err.to_string()))?
             .clone();
         let mut revision = revision.clone();
-        match &revision.source {
+        match revision.source.clone() {
             RevisionSource::Directory { .. } => {
                 let dir = self.deployer.data.revision_dir(&revision.id);
-                self.run_gates(&revision, ops, ScanTarget::Source(dir))
+                self.run_gates(&revision, ops, GateTarget::Source(dir))
                     .await?;
                 self.build(&revision, ops).await?
             }
             RevisionSource::Image { image, image_id } => {
                 let image_id = match image_id {
-                    Some(id) => id.clone(),
+                    Some(id) => id,
                     None => {
                         runtime
-                            .resolve_image(image)
+                            .resolve_image(&image)
                             .await
                             .map_err(|err| fail(err.to_string()))?
                             .id
@@ -719,8 +725,15 @@ impl Worker {
                     image: image.clone(),
                     image_id: Some(image_id.clone()),
                 };
-                self.run_gates(&revision, ops, ScanTarget::Image(image_id))
-                    .await?;
+                self.run_gates(
+                    &revision,
+                    ops,
+                    GateTarget::Image {
+                        id: image_id,
+                        reference: image.clone(),
+                    },
+                )
+                .await?;
             }
         }
         let count = revision.config.scaling.min.max(1);
@@ -775,7 +788,7 @@ impl Worker {
         &self,
         revision: &Revision,
         ops: &[Operation],
-        target: ScanTarget,
+        target: GateTarget,
     ) -> Result<(), RolloutFailure> {
         let already = self
             .store()
@@ -787,12 +800,14 @@ impl Worker {
             return Ok(());
         }
         let security = &revision.config.security;
-        let mut results = Vec::new();
-        if let ScanTarget::Source(dir) = &target {
-            results.extend(gates::dockerfile_lint(dir, security));
-        }
-        self.event(ops, EventLevel::Info, "Scanning for known vulnerabilities");
-        results.push(gates::vulnerabilities(&target, &self.deployer.data.vulndb(), security).await);
+        let db = self.deployer.data.vulndb();
+        self.event(ops, EventLevel::Info, "Running security checks");
+        let results = match &target {
+            GateTarget::Source(dir) => gates::source_checks(dir, &db, security).await,
+            GateTarget::Image { id, reference } => {
+                gates::image_checks(id, reference, &db, security).await
+            }
+        };
         let mut blocked = Vec::new();
         for result in results {
             let level = if result.blocked {

@@ -5,17 +5,20 @@
 
 use ferry_lint::{Finding as LintFinding, LintConfig, Threshold};
 use ferry_scan::ignore::IgnoreRules;
-use ferry_scan::image::{ImageSource, RegistryOptions};
+use ferry_scan::image::{Image, ImageFs, ImageSource, RegistryOptions};
+use ferry_scan::imagelint::{self, ImageLintOptions, ImageLintReport, Level};
+use ferry_scan::inventory::Inventory;
 use ferry_scan::matcher::{gate_packages, Policy};
 use ferry_scan::severity::Severity;
 use ferry_scan::vulndb::VulnDb;
 use ferry_types::SecurityConfig;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Report kinds, as stored and shown.
 pub const DOCKERFILE_LINT: &str = "dockerfile-lint";
 pub const VULNERABILITIES: &str = "vulnerabilities";
+pub const IMAGE_LINT: &str = "image-lint";
 
 /// What one gate found.
 #[derive(Clone, Debug)]
@@ -99,84 +102,174 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
     })
 }
 
-/// What the vulnerability gate looks at.
-#[derive(Clone, Debug)]
-pub enum ScanTarget {
-    /// An image in the local Docker Engine, by id.
-    Image(String),
-    /// A source directory (its lock files and vendored packages).
-    Source(PathBuf),
-}
-
-/// Takes the inventory of `target` and matches it against the vulnerability database
-/// at `db_path` under the service's policy. Fails closed: when `fail_on` is set and the
-/// scan cannot run (no data, unreadable image), the deploy is blocked with the reason.
-pub async fn vulnerabilities(
-    target: &ScanTarget,
+/// The checks of a source revision: Dockerfile lint (when there is one) and the
+/// vulnerabilities of the dependencies its lock files and vendored packages pin.
+pub async fn source_checks(
+    dir: &Path,
     db_path: &Path,
     security: &SecurityConfig,
-) -> GateResult {
-    let fail_on: Option<Severity> = security
+) -> Vec<GateResult> {
+    let mut results: Vec<GateResult> = dockerfile_lint(dir, security).into_iter().collect();
+    let owned = dir.to_path_buf();
+    let inventory =
+        tokio::task::spawn_blocking(move || ferry_scan::inventory::inventory_dir(&owned))
+            .await
+            .map_err(|err| format!("the scan task failed: {err}"))
+            .and_then(|result| {
+                result.map_err(|err| format!("the source could not be read: {err}"))
+            });
+    results.push(match inventory {
+        Ok(inventory) => vulnerabilities("source", inventory, db_path, security, Some(dir)).await,
+        Err(reason) => cannot_scan(VULNERABILITIES, reason, fail_on(security).is_some()),
+    });
+    results
+}
+
+/// The checks of an image revision: vulnerabilities of its packages and image lint
+/// (Dockle's checks). The image is read from the local engine once for both.
+pub async fn image_checks(
+    image_id: &str,
+    reference: &str,
+    db_path: &Path,
+    security: &SecurityConfig,
+) -> Vec<GateResult> {
+    let strict = fail_on(security).is_some();
+    let image = match Image::fetch(
+        &ImageSource::Docker(image_id.to_string()),
+        &RegistryOptions::default(),
+    )
+    .await
+    {
+        Ok(image) => image,
+        Err(err) => {
+            return vec![cannot_scan(
+                VULNERABILITIES,
+                format!("the image could not be read: {err}"),
+                strict,
+            )]
+        }
+    };
+    let options = ImageLintOptions {
+        reference: Some(reference.to_string()),
+        content_trust: ImageLintOptions::content_trust_from_env(),
+        ..ImageLintOptions::default()
+    };
+    let analysed = tokio::task::spawn_blocking(move || {
+        let fs = ImageFs::from_image(image)?;
+        Ok::<_, ferry_scan::image::ImageError>((
+            ferry_scan::inventory::inventory(&fs),
+            imagelint::lint_image(&fs, &options),
+        ))
+    })
+    .await;
+    let (inventory, lint) = match analysed {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(err)) => {
+            return vec![cannot_scan(
+                VULNERABILITIES,
+                format!("the image could not be read: {err}"),
+                strict,
+            )]
+        }
+        Err(err) => {
+            return vec![cannot_scan(
+                VULNERABILITIES,
+                format!("the scan task failed: {err}"),
+                strict,
+            )]
+        }
+    };
+    vec![
+        vulnerabilities(image_id, inventory, db_path, security, None).await,
+        image_lint_result(&lint, security),
+    ]
+}
+
+fn image_lint_result(report: &ImageLintReport, security: &SecurityConfig) -> GateResult {
+    let fatal = report.fatal_count();
+    let warn = report.warn_count();
+    let blocked = security.image_lint_blocks && fatal > 0;
+    let flagged: Vec<String> = report
+        .at_least(Level::Warn)
+        .map(|check| format!("{} {} {}", check.level.as_str(), check.code, check.title))
+        .collect();
+    let summary = if blocked {
+        format!(
+            "image lint blocked the deploy: {fatal} FATAL check(s): {}",
+            report
+                .at_least(Level::Fatal)
+                .map(|c| c.code.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if flagged.is_empty() {
+        "image lint: every check passed".to_string()
+    } else {
+        format!("image lint: {fatal} FATAL, {warn} WARN (not blocking; set image_lint_blocks to enforce)")
+    };
+    GateResult {
+        kind: IMAGE_LINT,
+        blocked,
+        summary,
+        details: flagged,
+        body: serde_json::to_value(report)
+            .unwrap_or_else(|err| json!({ "error": err.to_string() })),
+    }
+}
+
+fn fail_on(security: &SecurityConfig) -> Option<Severity> {
+    security
         .fail_on
         .as_deref()
         .filter(|s| !s.eq_ignore_ascii_case("none"))
-        .and_then(|s| s.parse().ok());
-    let cannot_scan = |reason: String| {
-        let blocked = fail_on.is_some();
-        GateResult {
-            kind: VULNERABILITIES,
-            blocked,
-            summary: if blocked {
-                format!("vulnerability scan blocked the deploy: fail_on is set but {reason}")
-            } else {
-                format!("vulnerability scan skipped: {reason}")
-            },
-            details: Vec::new(),
-            body: json!({ "error": reason }),
-        }
-    };
+        .and_then(|s| s.parse().ok())
+}
+
+/// A gate that could not look. Fails closed when the policy asks for the check.
+fn cannot_scan(kind: &'static str, reason: String, strict: bool) -> GateResult {
+    GateResult {
+        kind,
+        blocked: strict,
+        summary: if strict {
+            format!("vulnerability scan blocked the deploy: fail_on is set but {reason}")
+        } else {
+            format!("vulnerability scan skipped: {reason}")
+        },
+        details: Vec::new(),
+        body: json!({ "error": reason }),
+    }
+}
+
+/// Matches an inventory against the vulnerability database at `db_path` under the
+/// service's policy (plus `.trivyignore` / `.ferryignore.toml` in `ignore_dir`).
+async fn vulnerabilities(
+    artifact: &str,
+    inventory: Inventory,
+    db_path: &Path,
+    security: &SecurityConfig,
+    ignore_dir: Option<&Path>,
+) -> GateResult {
+    let fail_on = fail_on(security);
+    let cannot = |reason: String| cannot_scan(VULNERABILITIES, reason, fail_on.is_some());
     if !db_path.exists() {
-        return cannot_scan(
+        return cannot(
             "there is no vulnerability data: import it with `ferry vulndb import <osv dump>` or fetch it with `ferry vulndb update`".to_string(),
         );
     }
-    let (artifact, inventory) = match target {
-        ScanTarget::Image(id) => {
-            match ferry_scan::inventory::inventory_of(
-                &ImageSource::Docker(id.clone()),
-                &RegistryOptions::default(),
-            )
-            .await
-            {
-                Ok((_, inventory)) => (id.clone(), inventory),
-                Err(err) => return cannot_scan(format!("the image could not be read: {err}")),
-            }
-        }
-        ScanTarget::Source(dir) => {
-            let dir = dir.clone();
-            match tokio::task::spawn_blocking(move || ferry_scan::inventory::inventory_dir(&dir))
-                .await
-            {
-                Ok(Ok(inventory)) => ("source".to_string(), inventory),
-                Ok(Err(err)) => return cannot_scan(format!("the source could not be read: {err}")),
-                Err(err) => return cannot_scan(format!("the scan task failed: {err}")),
-            }
-        }
-    };
     let mut ignore = IgnoreRules::default();
     if !security.ignore.is_empty() {
         match IgnoreRules::parse_trivyignore(&security.ignore.join("\n"), "[security] ignore") {
             Ok(rules) => ignore.extend(rules),
-            Err(err) => return cannot_scan(format!("the ignore list is invalid: {err}")),
+            Err(err) => return cannot(format!("the ignore list is invalid: {err}")),
         }
     }
-    if let ScanTarget::Source(dir) = target {
+    if let Some(dir) = ignore_dir {
         for name in [".trivyignore", ".ferryignore.toml"] {
             let path = dir.join(name);
             if path.exists() {
                 match IgnoreRules::load(&path) {
                     Ok(rules) => ignore.extend(rules),
-                    Err(err) => return cannot_scan(format!("{name} is invalid: {err}")),
+                    Err(err) => return cannot(format!("{name} is invalid: {err}")),
                 }
             }
         }
@@ -187,6 +280,7 @@ pub async fn vulnerabilities(
         ignore,
     };
     let db_path = db_path.to_path_buf();
+    let artifact = artifact.to_string();
     let outcome = tokio::task::spawn_blocking(move || {
         let db = VulnDb::open(&db_path).map_err(|err| err.to_string())?;
         let os = inventory.os.clone().unwrap_or_default();
@@ -196,8 +290,8 @@ pub async fn vulnerabilities(
     .await;
     let outcome = match outcome {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(err)) => return cannot_scan(format!("the vulnerability database failed: {err}")),
-        Err(err) => return cannot_scan(format!("the scan task failed: {err}")),
+        Ok(Err(err)) => return cannot(format!("the vulnerability database failed: {err}")),
+        Err(err) => return cannot(format!("the scan task failed: {err}")),
     };
     let report = &outcome.report;
     let blocked = outcome.blocked();
@@ -330,15 +424,16 @@ mod tests {
     async fn a_missing_database_blocks_only_when_a_policy_asks_for_it() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("osv.db");
-        let target = ScanTarget::Source(dir.path().to_path_buf());
-        let lenient = vulnerabilities(&target, &db, &SecurityConfig::default()).await;
+        let lenient = source_checks(dir.path(), &db, &SecurityConfig::default())
+            .await
+            .remove(0);
         assert!(!lenient.blocked);
         assert!(lenient.summary.contains("skipped"));
         let strict = SecurityConfig {
             fail_on: Some("critical".into()),
             ..SecurityConfig::default()
         };
-        let blocked = vulnerabilities(&target, &db, &strict).await;
+        let blocked = source_checks(dir.path(), &db, &strict).await.remove(0);
         assert!(blocked.blocked);
         assert!(blocked.summary.contains("ferry vulndb import"));
     }
