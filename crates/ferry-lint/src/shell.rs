@@ -209,9 +209,15 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
     if !plausible(script) {
         return false;
     }
+    let script = shorten_fd_numbers(script);
     let options = brush_parser::ParserOptions::default();
-    let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
-    let Ok(program) = parser.parse_program() else {
+    // brush-parser has `unwrap`s on paths we guard against above; catching a
+    // panic keeps "bad input never panics" true should another one exist.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
+        parser.parse_program()
+    }));
+    let Ok(Ok(program)) = parsed else {
         return false;
     };
     let mut walker = Walker {
@@ -224,6 +230,40 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
         walker.compound_list(list);
     }
     true
+}
+
+/// brush-parser reads a digit word before `<`/`>` as a file descriptor with an
+/// unchecked `i32` parse; overlong ones are rewritten with leading zeros (same
+/// length, same offsets) so the parse cannot overflow.
+fn shorten_fd_numbers(script: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = script.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start >= 10 && matches!(bytes.get(i), Some(b'<' | b'>')) {
+                spans.push((start, i));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(script);
+    }
+    let mut out = script.as_bytes().to_vec();
+    for (start, end) in spans {
+        for b in &mut out[start..end - 1] {
+            *b = b'0';
+        }
+        out[end - 1] = b'1';
+    }
+    // Only ASCII digits were replaced by ASCII digits.
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Unclosed `(` beyond this many make the script a syntax error for bash too;
@@ -810,6 +850,11 @@ mod tests {
             names("echo '((((((((' \"((((((((\" # ((((((((\ntrue"),
             vec!["echo", "true"]
         );
+    }
+
+    #[test]
+    fn overlong_fd_numbers_do_not_panic() {
+        assert_eq!(names("echo 99999999999999999999>x && true"), vec!["echo", "true"]);
     }
 
     #[test]

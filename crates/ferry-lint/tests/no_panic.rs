@@ -136,6 +136,8 @@ fn known_edge_cases() {
         "FROM a\nRUN x \\\n",
         "FROM a\nRUN (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x",
         "FROM a\nRUN echo $($($($($($($($($($($($($($($($($($($($(x))))))))))))))))))))",
+        // Found by cargo-fuzz: brush-parser's unchecked fd-number parse.
+        "FROM a\nRUN apt-get update && 44440000000000000000015245326<x",
     ] {
         lint(text);
     }
