@@ -214,7 +214,8 @@ fn collect(script: &str, depth: usize, base: usize, checked: bool, sink: &mut Si
     // brush-parser has `unwrap`s on paths we guard against above; catching a
     // panic keeps "bad input never panics" true should another one exist.
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut parser = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
+        let mut parser =
+            brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
         parser.parse_program()
     }));
     let Ok(Ok(program)) = parsed else {
@@ -273,32 +274,82 @@ const MAX_UNCLOSED_PARENS: usize = 5;
 /// Deeper nesting than this is refused to bound the parser's recursion.
 const MAX_NESTING: usize = 48;
 
-/// A cheap lexical pass (quotes, escapes and comments respected) that rejects
-/// scripts the real parser would spend exponential time or deep recursion on.
+/// A cheap lexical pass (quotes, escapes, comments and heredoc bodies
+/// respected) that rejects scripts the real parser would spend exponential time
+/// or deep recursion on, or that trip its known panics (an unclosed `(` while a
+/// heredoc is pending).
 fn plausible(script: &str) -> bool {
+    let chars: Vec<char> = script.chars().collect();
     let mut depth = 0usize;
     let mut max_depth = 0usize;
     let mut quote: Option<char> = None;
-    let mut chars = script.chars().peekable();
     let mut at_word_start = true;
-    while let Some(c) = chars.next() {
+    let mut heredocs = false;
+    let mut pending: Vec<(String, bool)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
         if let Some(q) = quote {
             if c == q {
                 quote = None;
             } else if c == '\\' && q == '"' {
-                chars.next();
+                i += 1;
             }
+            i += 1;
             continue;
         }
         match c {
-            '\\' => {
-                chars.next();
-            }
+            '\\' => i += 1,
             '\'' | '"' => quote = Some(c),
             '#' if at_word_start => {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        break;
+                while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                    i += 1;
+                }
+            }
+            '<' if chars.get(i + 1) == Some(&'<') && chars.get(i + 2) != Some(&'<') => {
+                let mut j = i + 2;
+                let strip = chars.get(j) == Some(&'-');
+                if strip {
+                    j += 1;
+                }
+                let quoted = matches!(chars.get(j), Some('"' | '\''));
+                if quoted {
+                    j += 1;
+                }
+                let start = j;
+                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                if j > start {
+                    heredocs = true;
+                    pending.push((chars[start..j].iter().collect(), strip));
+                    i = if quoted { j } else { j - 1 };
+                } else {
+                    i += 1;
+                }
+            }
+            '\n' if !pending.is_empty() => {
+                // Skip the bodies of the heredocs started on this line.
+                for (delimiter, strip) in std::mem::take(&mut pending) {
+                    loop {
+                        let line_start = i + 1;
+                        if line_start >= chars.len() {
+                            break;
+                        }
+                        let mut line_end = line_start;
+                        while line_end < chars.len() && chars[line_end] != '\n' {
+                            line_end += 1;
+                        }
+                        let line: String = chars[line_start..line_end].iter().collect();
+                        i = line_end;
+                        let line = if strip {
+                            line.trim_start_matches('\t')
+                        } else {
+                            line.as_str()
+                        };
+                        if line == delimiter {
+                            break;
+                        }
                     }
                 }
             }
@@ -310,8 +361,10 @@ fn plausible(script: &str) -> bool {
             _ => {}
         }
         at_word_start = c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')');
+        i += 1;
     }
-    depth <= MAX_UNCLOSED_PARENS && max_depth <= MAX_NESTING
+    let unclosed_limit = if heredocs { 0 } else { MAX_UNCLOSED_PARENS };
+    depth <= unclosed_limit && max_depth <= MAX_NESTING
 }
 
 struct Walker<'a> {
@@ -853,8 +906,22 @@ mod tests {
     }
 
     #[test]
+    fn unclosed_construct_with_pending_heredoc_is_refused() {
+        // brush-parser panics on this shape (found by cargo-fuzz).
+        assert!(!parse("a <<X $((1<<2)# x\nbody\nX\n").parsed);
+        // Parentheses inside heredoc bodies are data.
+        assert_eq!(
+            names("cat <<EOF > /x\n(((((((((\nEOF\ntrue"),
+            vec!["cat", "true"]
+        );
+    }
+
+    #[test]
     fn overlong_fd_numbers_do_not_panic() {
-        assert_eq!(names("echo 99999999999999999999>x && true"), vec!["echo", "true"]);
+        assert_eq!(
+            names("echo 99999999999999999999>x && true"),
+            vec!["echo", "true"]
+        );
     }
 
     #[test]
