@@ -281,6 +281,7 @@ const MAX_NESTING: usize = 48;
 fn plausible(script: &str) -> bool {
     let chars: Vec<char> = script.chars().collect();
     let mut depth = 0usize;
+    let mut keyword_depth = 0usize;
     let mut max_depth = 0usize;
     let mut quote: Option<char> = None;
     let mut at_word_start = true;
@@ -358,6 +359,30 @@ fn plausible(script: &str) -> bool {
                 max_depth = max_depth.max(depth);
             }
             ')' | '}' => depth = depth.saturating_sub(1),
+            c if at_word_start && c.is_ascii_lowercase() => {
+                // Compound-command keywords nest too (`if if if ...`).
+                let mut j = i;
+                while j < chars.len() && chars[j].is_ascii_lowercase() {
+                    j += 1;
+                }
+                let ends_word = chars
+                    .get(j)
+                    .is_none_or(|n| n.is_whitespace() || matches!(n, ';' | '&' | '|' | ')'));
+                if ends_word {
+                    let word: String = chars[i..j].iter().collect();
+                    match word.as_str() {
+                        "if" | "case" | "while" | "until" | "for" | "select" => {
+                            keyword_depth += 1;
+                            max_depth = max_depth.max(keyword_depth);
+                        }
+                        "fi" | "esac" | "done" => keyword_depth = keyword_depth.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                i = j;
+                at_word_start = false;
+                continue;
+            }
             _ => {}
         }
         at_word_start = c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')');
@@ -914,6 +939,14 @@ mod tests {
             names("cat <<EOF > /x\n(((((((((\nEOF\ntrue"),
             vec!["cat", "true"]
         );
+    }
+
+    #[test]
+    fn deep_keyword_nesting_is_refused() {
+        let deep = format!("{}x{}", "if a; then ".repeat(100), "; fi".repeat(100));
+        assert!(!parse(&deep).parsed);
+        let flat = "if a; then b; fi; ".repeat(100);
+        assert!(parse(&flat).parsed);
     }
 
     #[test]
