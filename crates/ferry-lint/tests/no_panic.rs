@@ -128,6 +128,9 @@ fn known_edge_cases() {
         "EXPOSE 99999999999999999999999",
         "# escape=x\nFROM a",
         "ONBUILD ONBUILD ONBUILD RUN x",
+        &"ONBUILD ".repeat(100_000),
+        &format!("FROM a\nRUN {}x\n", "if a; then ".repeat(5_000)),
+        &format!("FROM a\nRUN x {}\n", "--f ".repeat(50_000)),
         "HEALTHCHECK",
         "HEALTHCHECK --interval=1s",
         "ARG =",
@@ -136,7 +139,20 @@ fn known_edge_cases() {
         "FROM a\nRUN x \\\n",
         "FROM a\nRUN (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((x",
         "FROM a\nRUN echo $($($($($($($($($($($($($($($($($($($($(x))))))))))))))))))))",
+        // Found by cargo-fuzz: brush-parser's unchecked fd-number parse.
+        "FROM a\nRUN apt-get update && 44440000000000000000015245326<x",
+        // Found by cargo-fuzz: brush-parser's tokenizer with a pending heredoc.
+        "FROM a\nRUN a <<-\"X\" bash $((1<<2)# x\nnpm\n\tX\n",
     ] {
         lint(text);
     }
+}
+
+#[test]
+fn long_flag_lists_parse() {
+    let text = format!(
+        "FROM a\nRUN {}x\n",
+        "--mount=type=cache,target=/x ".repeat(20_000)
+    );
+    lint(&text);
 }

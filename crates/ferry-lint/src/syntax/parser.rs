@@ -93,7 +93,15 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
         }
         let logical_end = i.min(lines.len().saturating_sub(1));
         let mut next = logical_end + 1;
-        let kind = parse_instruction(&logical, start + 1, indent + 1, escape, &lines, &mut next)?;
+        let kind = parse_instruction(
+            &logical,
+            start + 1,
+            indent + 1,
+            escape,
+            &lines,
+            &mut next,
+            0,
+        )?;
         instructions.push(Instruction {
             line: start + 1,
             end_line: next.max(start + 1),
@@ -145,6 +153,7 @@ fn parse_instruction(
     escape: char,
     lines: &[&str],
     next: &mut usize,
+    depth: usize,
 ) -> Result<Kind, ParseError> {
     let keyword_end = logical
         .find(|c: char| c.is_whitespace())
@@ -257,8 +266,21 @@ fn parse_instruction(
             }
         }
         "ONBUILD" => {
+            // `ONBUILD ONBUILD` parses (DL3043 reports it); deeper nesting is
+            // refused so the recursion stays bounded.
+            if depth >= 2 {
+                return Err(error(line, args_column, "ONBUILD nested too deeply"));
+            }
             let mut inner_next = *next;
-            let inner = parse_instruction(args, line, args_column, escape, lines, &mut inner_next)?;
+            let inner = parse_instruction(
+                args,
+                line,
+                args_column,
+                escape,
+                lines,
+                &mut inner_next,
+                depth + 1,
+            )?;
             *next = inner_next;
             Kind::Onbuild(Box::new(inner))
         }
@@ -309,6 +331,11 @@ fn checked_arguments(text: &str, line: usize, column: usize) -> Result<Arguments
 /// Splits text into blank-separated words, keeping quotes and escapes as written.
 /// Returns each word with its byte offset.
 pub(crate) fn words(text: &str, escape: char) -> Vec<(String, usize)> {
+    words_up_to(text, escape, usize::MAX)
+}
+
+/// [`words`], stopping after `limit` words (keeps flag splitting linear).
+fn words_up_to(text: &str, escape: char, limit: usize) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut start = 0;
@@ -336,6 +363,9 @@ pub(crate) fn words(text: &str, escape: char) -> Vec<(String, usize)> {
             }
             None if c.is_whitespace() => {
                 out.push((std::mem::take(&mut current), start));
+                if out.len() >= limit {
+                    return out;
+                }
             }
             None => {
                 current.push(c);
@@ -396,7 +426,7 @@ fn split_flags(text: &str, escape: char) -> (Vec<Flag>, &str) {
         if !trimmed.starts_with("--") {
             return (flags, trimmed);
         }
-        let Some((word, _)) = words(trimmed, escape).into_iter().next() else {
+        let Some((word, _)) = words_up_to(trimmed, escape, 1).into_iter().next() else {
             return (flags, trimmed);
         };
         let consumed = word_span(trimmed, &word);
