@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reverse-proxy throughput: ferry's router against nginx as a reverse proxy, both in
-# front of the same nginx upstream serving a small static file, measured in one run.
+# front of the same instance, measured in one run. The instance is an app deployed by
+# a real `ferry server` (process runtime): nginx serving a small static file, so the
+# proxies, not the app, are what is measured.
 #
 #   bench/router.sh                      # defaults: wrk -t2 -c50 -d10s
 #   DURATION=30s CONNECTIONS=100 bench/router.sh
@@ -58,21 +60,17 @@ wait_for() { # url [host]
     return 1
 }
 
-echo "== building ferry's router (release)"
-(cd "$repo" && cargo build --release --quiet -p ferry-router --example route)
+echo "== building ferry (release)"
+(cd "$repo" && cargo build --release --quiet -p ferry-cli)
 target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-route_bin="$target_dir/release/examples/route"
+ferry_bin="$target_dir/release/ferry"
 
-upstream_port=$(free_port)
-ferry_port=$(free_port)
 nginx_proxy_port=$(free_port)
-
-mkdir -p "$work/www" "$work/upstream" "$work/proxy"
+mkdir -p "$work/app/www" "$work/proxy"
 # A small page, about the size of nginx's default index.html.
 python3 -c 'print("<!doctype html><html><head><title>ferry bench</title></head><body>" + "<p>ferry router benchmark page</p>" * 16 + "</body></html>")' \
-    >"$work/www/index.html"
-chmod -R a+rX "$work/www"
+    >"$work/app/www/index.html"
 
 common_http='
     access_log off;
@@ -84,20 +82,44 @@ common_http='
     uwsgi_temp_path TMP/uwsgi;
     scgi_temp_path TMP/scgi;'
 
-cat >"$work/upstream/nginx.conf" <<EOF
+# The app ferry deploys: nginx in the foreground on $PORT, one process (no privilege
+# drop, so it can read its revision directory), files from that directory.
+cat >"$work/app/nginx.conf.in" <<EOF
 worker_processes 1;
+master_process off;
 daemon off;
-pid $work/upstream/nginx.pid;
-error_log $work/upstream/error.log warn;
+pid nginx.pid;
+error_log stderr warn;
 events { worker_connections 4096; }
 http {
-    ${common_http//TMP/$work/upstream}
+    ${common_http//TMP/tmp}
     server {
-        listen 127.0.0.1:$upstream_port;
-        location / { root $work/www; }
+        listen 127.0.0.1:__PORT__;
+        location / { root www; }
     }
 }
 EOF
+cat >"$work/app/ferry.toml" <<'EOF'
+name = "bench"
+[run]
+command = "mkdir -p tmp && sed \"s/__PORT__/$PORT/\" nginx.conf.in > nginx.conf && exec nginx -p \"$PWD\" -c \"$PWD/nginx.conf\""
+[health_check]
+protocol = "http"
+path = "/index.html"
+EOF
+
+if [[ -n $ROUTER_THREADS ]]; then
+    export TOKIO_WORKER_THREADS=$ROUTER_THREADS
+fi
+export FERRY_DATA_DIR="$work/data"
+"$ferry_bin" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process 2>"$work/server.log" &
+pids+=($!)
+unset TOKIO_WORKER_THREADS
+for _ in $(seq 1 200); do [[ -f $FERRY_DATA_DIR/server.json ]] && break; sleep 0.05; done
+ferry_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"].rsplit(":",1)[1])' "$FERRY_DATA_DIR/server.json")
+"$ferry_bin" deploy "$work/app" >/dev/null 2>"$work/deploy.log" || { cat "$work/deploy.log" >&2; exit 1; }
+upstream_port=$("$ferry_bin" status bench --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["runtime"]["instances"][0]["address"].rsplit(":",1)[1])')
 
 cat >"$work/proxy/nginx.conf" <<EOF
 worker_processes 1;
@@ -126,15 +148,7 @@ http {
 }
 EOF
 
-nginx -c "$work/upstream/nginx.conf" -p "$work/upstream" &
-pids+=($!)
 nginx -c "$work/proxy/nginx.conf" -p "$work/proxy" &
-pids+=($!)
-if [[ -n $ROUTER_THREADS ]]; then
-    export TOKIO_WORKER_THREADS=$ROUTER_THREADS
-fi
-"$route_bin" --listen "127.0.0.1:$ferry_port" \
-    --upstream "127.0.0.1:$upstream_port" --host "$HOST" 2>"$work/route.log" &
 pids+=($!)
 
 wait_for "http://127.0.0.1:$upstream_port/index.html"
@@ -175,7 +189,7 @@ read -r ferry_rps ferry_p99 <<<"$ferry"
 read -r nginx_rps nginx_p99 <<<"$nginx"
 
 printf '\n%-22s %14s %10s\n' "target" "requests/s" "p99 ms"
-printf '%-22s %14.0f %10.2f\n' "upstream (direct)" "$direct_rps" "$direct_p99"
+printf '%-22s %14.0f %10.2f\n' "instance (direct)" "$direct_rps" "$direct_p99"
 printf '%-22s %14.0f %10.2f\n' "ferry router" "$ferry_rps" "$ferry_p99"
 printf '%-22s %14.0f %10.2f\n' "nginx reverse proxy" "$nginx_rps" "$nginx_p99"
 echo

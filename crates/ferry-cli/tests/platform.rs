@@ -802,3 +802,44 @@ fn vulnerability_gate_blocks_a_critical_dependency_unless_ignored() {
     assert!(text.contains("Ferry runs for you"), "{text}");
     assert!(text.contains("You own"), "{text}");
 }
+
+#[test]
+fn logs_follow_streams_new_lines() {
+    use std::io::BufRead;
+    let platform = TestPlatform::start();
+    platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    let mut follow = std::process::Command::new(FERRY)
+        .args(["logs", "hello", "-f", "--tail", "0"])
+        .env("FERRY_DATA_DIR", platform.data.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(platform.curl("hello.localhost", "/followed").0, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen = line.contains("GET /followed");
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        seen,
+        "the request's log line never arrived on `ferry logs -f`"
+    );
+}
