@@ -140,6 +140,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `ferry lint` runs once per file in CI loops, like hadolint: hand it its arguments
+    // before building the whole CLI's parser, which costs more than linting a file.
+    let mut raw = std::env::args_os();
+    if raw.nth(1).is_some_and(|verb| verb == "lint") {
+        let code = ferry_lint::cli::run(raw.collect());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     // reqwest's rustls needs a process-wide crypto provider; an error only means one is
     // already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
