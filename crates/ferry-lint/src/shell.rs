@@ -295,6 +295,13 @@ fn plausible(script: &str) -> bool {
                 quote = None;
             } else if c == '\\' && q == '"' {
                 i += 1;
+            } else if q == '"' && c == '$' && chars.get(i + 1) == Some(&'(') {
+                // Substitutions inside double quotes are still parsed.
+                depth += 1;
+                max_depth = max_depth.max(depth);
+                i += 1;
+            } else if q == '"' && c == ')' {
+                depth = depth.saturating_sub(1);
             }
             i += 1;
             continue;
@@ -389,7 +396,8 @@ fn plausible(script: &str) -> bool {
         i += 1;
     }
     let unclosed_limit = if heredocs { 0 } else { MAX_UNCLOSED_PARENS };
-    depth <= unclosed_limit && max_depth <= MAX_NESTING
+    let unclosed_quote = quote.is_some() && heredocs;
+    depth <= unclosed_limit && max_depth <= MAX_NESTING && !unclosed_quote
 }
 
 struct Walker<'a> {
@@ -934,6 +942,7 @@ mod tests {
     fn unclosed_construct_with_pending_heredoc_is_refused() {
         // brush-parser panics on this shape (found by cargo-fuzz).
         assert!(!parse("a <<X $((1<<2)# x\nbody\nX\n").parsed);
+        assert!(!parse("a <<-\"X\" b \" c $((1<<2)# x\nbody\n\tX\n").parsed);
         // Parentheses inside heredoc bodies are data.
         assert_eq!(
             names("cat <<EOF > /x\n(((((((((\nEOF\ntrue"),
