@@ -297,10 +297,11 @@ fn plausible(script: &str) -> bool {
             } else if c == '\\' && q == '"' {
                 i += 1;
             } else if q == '"' && c == '$' && chars.get(i + 1) == Some(&'(') {
-                // Substitutions inside double quotes are still parsed.
-                depth += 1;
+                // Substitutions (and `$((`) inside double quotes are still parsed.
+                let opens = if chars.get(i + 2) == Some(&'(') { 2 } else { 1 };
+                depth += opens;
                 max_depth = max_depth.max(depth + braces);
-                i += 1;
+                i += opens;
             } else if q == '"' && c == '$' && chars.get(i + 1) == Some(&'{') {
                 braces += 1;
                 max_depth = max_depth.max(depth + braces);
@@ -957,6 +958,7 @@ mod tests {
         assert!(!parse("a <<X $((1<<2)# x\nbody\nX\n").parsed);
         assert!(!parse("a <<-\"X\" b \" c $((1<<2)# x\nbody\n\tX\n").parsed);
         assert!(!parse("a <<-\"X\" bash*echo $((2<<2)) ${a:ip)/\nnpm\n\tX\n").parsed);
+        assert!(!parse("a <<-\"X\" b \" b $((2<<2)# F\nx\n\tX\n\"").parsed);
         // Parentheses inside heredoc bodies are data.
         assert_eq!(
             names("cat <<EOF > /x\n(((((((((\nEOF\ntrue"),
