@@ -134,7 +134,7 @@ def load_per_file(work: Path, name: str, files: list[str], strict: bool) -> Tool
                 mismatches += 1
             key = (file_name, int(item["line"]), str(item["code"]))
             findings.add(key)
-            messages.setdefault(key, str(item.get("message", "")))
+            messages.setdefault(key, one_line(str(item.get("message", ""))))
     return ToolRun(name, findings, messages, with_json, without, mismatches)
 
 
@@ -149,6 +149,11 @@ def load_all_at_once(path: Path, corpus: Path, strict: bool) -> tuple[set[Findin
         return None, first_line(path.with_suffix(".err")) or "no JSON on stdout"
     found = {(normalise_file(str(i["file"]), corpus), int(i["line"]), str(i["code"])) for i in items}
     return found, ""
+
+
+def one_line(text: str) -> str:
+    """Hadolint's DL1000 messages span several lines; lists need one per finding."""
+    return " ".join(text.split())
 
 
 def pct(part: int, whole: int) -> str:
@@ -336,6 +341,14 @@ def main() -> int:
                 f"{label:<30} hadolint {h[0]:8.3f}s ±{h[1]:.3f}  ferry {f[0]:8.3f}s ±{f[1]:.3f}  "
                 f"hadolint/ferry {ratios[mode]:6.1f}x  ({h[2]} runs)"
             )
+        spawn, h, f = means.get("spawn-each"), means.get("hadolint-each"), means.get("ferry-each")
+        if spawn and h and f:
+            h_net, f_net = h[0] - spawn[0], f[0] - spawn[0]
+            ratio = f"{h_net / f_net:.1f}x" if f_net > 0 else "n/a (within noise)"
+            say(
+                f"{'per file, minus process spawn':<30} hadolint {h_net:8.3f}s         ferry {f_net:8.3f}s         "
+                f"hadolint/ferry {ratio:>6}  (spawning `true` per file: {spawn[0]:.3f}s)"
+            )
         if not F:
             say("(ferry reported nothing, so its times do not measure linting yet)")
 
@@ -382,6 +395,12 @@ def write_markdown(path, append, title, files, hadolint, ferry, only_h, only_f, 
         if mode in ratios:
             h, f = means[f"hadolint-{mode}"], means[f"ferry-{mode}"]
             add(f"- Wall time, {label}: Hadolint {h[0]:.3f} s, ferry {f[0]:.3f} s: **{ratios[mode]:.1f}×**")
+    spawn = means.get("spawn-each")
+    if spawn and "each" in ratios:
+        h_net, f_net = means["hadolint-each"][0] - spawn[0], means["ferry-each"][0] - spawn[0]
+        if f_net > 0:
+            add(f"- The same minus the cost of starting a no-op program per file ({spawn[0]:.3f} s): "
+                f"Hadolint {h_net:.3f} s, ferry {f_net:.3f} s: **{h_net / f_net:.1f}×**")
     add("")
     add("| code | Hadolint | ferry | both | agreement |")
     add("|---|---:|---:|---:|---:|")

@@ -282,6 +282,7 @@ fn plausible(script: &str) -> bool {
     let chars: Vec<char> = script.chars().collect();
     let mut depth = 0usize;
     let mut keyword_depth = 0usize;
+    let mut braces = 0usize;
     let mut max_depth = 0usize;
     let mut quote: Option<char> = None;
     let mut at_word_start = true;
@@ -295,6 +296,20 @@ fn plausible(script: &str) -> bool {
                 quote = None;
             } else if c == '\\' && q == '"' {
                 i += 1;
+            } else if q == '"' && c == '$' && chars.get(i + 1) == Some(&'(') {
+                // Substitutions (and `$((`) inside double quotes are still parsed.
+                let opens = if chars.get(i + 2) == Some(&'(') { 2 } else { 1 };
+                depth += opens;
+                max_depth = max_depth.max(depth + braces);
+                i += opens;
+            } else if q == '"' && c == '$' && chars.get(i + 1) == Some(&'{') {
+                braces += 1;
+                max_depth = max_depth.max(depth + braces);
+                i += 1;
+            } else if q == '"' && c == ')' {
+                depth = depth.saturating_sub(1);
+            } else if q == '"' && c == '}' {
+                braces = braces.saturating_sub(1);
             }
             i += 1;
             continue;
@@ -354,11 +369,16 @@ fn plausible(script: &str) -> bool {
                     }
                 }
             }
-            '(' | '{' => {
+            '(' => {
                 depth += 1;
-                max_depth = max_depth.max(depth);
+                max_depth = max_depth.max(depth + braces);
             }
-            ')' | '}' => depth = depth.saturating_sub(1),
+            ')' => depth = depth.saturating_sub(1),
+            '{' => {
+                braces += 1;
+                max_depth = max_depth.max(depth + braces);
+            }
+            '}' => braces = braces.saturating_sub(1),
             c if at_word_start && c.is_ascii_lowercase() => {
                 // Compound-command keywords nest too (`if if if ...`).
                 let mut j = i;
@@ -389,7 +409,9 @@ fn plausible(script: &str) -> bool {
         i += 1;
     }
     let unclosed_limit = if heredocs { 0 } else { MAX_UNCLOSED_PARENS };
-    depth <= unclosed_limit && max_depth <= MAX_NESTING
+    let unclosed_quote = quote.is_some() && heredocs;
+    let unclosed_braces = heredocs && braces > 0;
+    depth <= unclosed_limit && max_depth <= MAX_NESTING && !unclosed_quote && !unclosed_braces
 }
 
 struct Walker<'a> {
@@ -934,6 +956,9 @@ mod tests {
     fn unclosed_construct_with_pending_heredoc_is_refused() {
         // brush-parser panics on this shape (found by cargo-fuzz).
         assert!(!parse("a <<X $((1<<2)# x\nbody\nX\n").parsed);
+        assert!(!parse("a <<-\"X\" b \" c $((1<<2)# x\nbody\n\tX\n").parsed);
+        assert!(!parse("a <<-\"X\" bash*echo $((2<<2)) ${a:ip)/\nnpm\n\tX\n").parsed);
+        assert!(!parse("a <<-\"X\" b \" b $((2<<2)# F\nx\n\tX\n\"").parsed);
         // Parentheses inside heredoc bodies are data.
         assert_eq!(
             names("cat <<EOF > /x\n(((((((((\nEOF\ntrue"),

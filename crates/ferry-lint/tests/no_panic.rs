@@ -156,3 +156,18 @@ fn long_flag_lists_parse() {
     );
     lint(&text);
 }
+
+/// The fuzz seed corpus, crash regressions included, replayed on stable.
+#[test]
+fn fuzz_corpus_never_panics() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/lint");
+    let entries = std::fs::read_dir(&dir).expect("fuzz corpus directory");
+    let mut count = 0;
+    for entry in entries {
+        let path = entry.expect("corpus entry").path();
+        let bytes = std::fs::read(&path).expect("corpus file");
+        lint(&String::from_utf8_lossy(&bytes));
+        count += 1;
+    }
+    assert!(count >= 10, "seed corpus looks empty: {count} files");
+}

@@ -138,14 +138,10 @@ pub fn run_script(run: &Run) -> String {
         }
         return rest;
     }
-    let mut script = text;
-    script.push('\n');
-    for doc in &run.heredocs {
-        script.push_str(&doc.body);
-        script.push_str(&doc.delimiter);
-        script.push('\n');
-    }
-    script
+    // `cmd <<EOF ...`: the bodies are data for the command. They are left out
+    // and the markers blanked, so the shell parser (whose heredoc handling has
+    // known panics) sees just the commands.
+    crate::syntax::blank_heredoc_markers(&text)
 }
 
 /// Parses the shell of a RUN or SHELL instruction (also inside ONBUILD).

@@ -10,6 +10,7 @@
 mod parser;
 pub mod substitute;
 
+pub(crate) use parser::blank_heredoc_markers;
 pub use parser::parse;
 
 /// A parsed Dockerfile.

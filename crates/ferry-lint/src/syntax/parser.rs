@@ -693,6 +693,20 @@ fn read_heredocs(
     Ok(docs)
 }
 
+/// The text with its heredoc markers (`<<-"EOF"`) replaced by blanks, so a
+/// shell parser sees the command without a pending heredoc.
+pub(crate) fn blank_heredoc_markers(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (word, strip, quoted, start) in heredoc_markers(text) {
+        let len = 2 + usize::from(strip) + 2 * usize::from(quoted) + word.len();
+        for b in bytes.iter_mut().skip(start).take(len) {
+            *b = b' ';
+        }
+    }
+    // Only ASCII marker bytes were replaced by ASCII blanks.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// `<<[-]["']WORD["']` markers outside quotes: (delimiter, strip_tabs, quoted, offset).
 fn heredoc_markers(text: &str) -> Vec<(String, bool, bool, usize)> {
     let bytes = text.as_bytes();
