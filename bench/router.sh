@@ -6,7 +6,7 @@
 #
 #   bench/router.sh                      # defaults: wrk -t2 -c50 -d10s
 #   DURATION=30s CONNECTIONS=100 bench/router.sh
-#   ROUTER_THREADS=1 bench/router.sh     # ferry on one worker thread, like nginx's one worker
+#   ROUTER_THREADS=1 bench/router.sh     # ferry's router on one thread, like nginx's one worker
 #
 # Prints requests/s and p99 for (a) the upstream directly, (b) ferry, (c) nginx, and
 # the ratios ferry/nginx and ferry/direct. Needs nginx, wrk, curl and cargo; only
@@ -17,7 +17,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-50}
 WARMUP=${WARMUP:-2s}
-# Tokio worker threads for ferry's router; empty means tokio's default (one per CPU).
+# Router threads of `ferry server` (--router-threads); empty means one per CPU.
 ROUTER_THREADS=${ROUTER_THREADS:-}
 HOST=bench.localhost
 
@@ -108,13 +108,10 @@ protocol = "http"
 path = "/index.html"
 EOF
 
-if [[ -n $ROUTER_THREADS ]]; then
-    export TOKIO_WORKER_THREADS=$ROUTER_THREADS
-fi
 export FERRY_DATA_DIR="$work/data"
-"$ferry_bin" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process 2>"$work/server.log" &
+"$ferry_bin" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process \
+    ${ROUTER_THREADS:+--router-threads "$ROUTER_THREADS"} 2>"$work/server.log" &
 pids+=($!)
-unset TOKIO_WORKER_THREADS
 for _ in $(seq 1 200); do [[ -f $FERRY_DATA_DIR/server.json ]] && break; sleep 0.05; done
 ferry_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"].rsplit(":",1)[1])' "$FERRY_DATA_DIR/server.json")
 "$ferry_bin" deploy "$work/app" >/dev/null 2>"$work/deploy.log" || { cat "$work/deploy.log" >&2; exit 1; }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod background;
 pub mod data_dir;
 pub mod http;
+mod router_threads;
 pub mod runtimes;
 
 use crate::app::App;
@@ -34,6 +35,8 @@ pub struct ServerOptions {
     pub deployer: DeployerSettings,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Router threads, each with its own listener and runtime (default: one per CPU).
+    pub router_threads: usize,
 }
 
 impl ServerOptions {
@@ -46,6 +49,7 @@ impl ServerOptions {
             runtime: RuntimeChoice::Auto,
             deployer: DeployerSettings::default(),
             shutdown_grace: Duration::from_secs(30),
+            router_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -91,9 +95,16 @@ pub async fn run(
     let runtimes = select_runtimes(options.runtime, &data).await?;
 
     let api_listener = bind(options.api_addr, "api").await?;
-    let router_listener = bind(options.router_addr, "router").await?;
+    let router_listeners = router_threads::bind(options.router_addr, options.router_threads)
+        .map_err(|source| ServerError::Bind {
+            addr: options.router_addr,
+            flag: "router",
+            source,
+        })?;
     let api_addr = api_listener.local_addr().map_err(ServerError::Serve)?;
-    let router_addr = router_listener.local_addr().map_err(ServerError::Serve)?;
+    let router_addr = router_listeners[0]
+        .local_addr()
+        .map_err(ServerError::Serve)?;
     for (addr, what) in [(api_addr, "API"), (router_addr, "router")] {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "the {what} listens on a non-loopback address: it is reachable from other machines");
@@ -122,8 +133,8 @@ pub async fn run(
     let front = shutdown.child_token();
     let back = CancellationToken::new();
     let mut deployer_task = tokio::spawn(Arc::clone(&deployer).run(back.clone()));
-    let router_task = tokio::spawn(ferry_router::serve(
-        router_listener,
+    let router_task = tokio::spawn(router_threads::run(
+        router_listeners,
         routes.subscribe(),
         ferry_router::RouterConfig {
             shutdown_grace: options.shutdown_grace,

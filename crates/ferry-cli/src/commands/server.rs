@@ -19,6 +19,9 @@ pub struct ServerArgs {
     /// Which runtime runs instances: docker when the engine answers (auto), or force one
     #[arg(long, value_enum, default_value_t = RuntimeArg::Auto, env = "FERRY_RUNTIME")]
     pub runtime: RuntimeArg,
+    /// Router threads, each with its own listener (default: one per CPU)
+    #[arg(long, env = "FERRY_ROUTER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub router_threads: Option<u16>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -35,6 +38,9 @@ impl ServerArgs {
             options.data_dir = dir;
         }
         options.api_addr = self.api;
+        if let Some(threads) = self.router_threads {
+            options.router_threads = threads.into();
+        }
         options.router_addr = self.router;
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
