@@ -276,6 +276,26 @@ fn valid_rfc3339(v: &str) -> bool {
     {
         return false;
     }
+    // The shape alone lets `2024-13-01` through: check the calendar and clock too.
+    let number =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0
+        || day > days_in_month
+        || number(11..13) > 23
+        || number(14..16) > 59
+        || number(17..19) > 60
+    {
+        return false;
+    }
     let mut i = 19;
     if b[i] == b'.' {
         i += 1;
@@ -290,7 +310,12 @@ fn valid_rfc3339(v: &str) -> bool {
     match b.get(i) {
         Some(b'Z' | b'z') => i + 1 == b.len(),
         Some(b'+' | b'-') => {
-            b.len() == i + 6 && digits(i + 1..i + 3) && b[i + 3] == b':' && digits(i + 4..i + 6)
+            b.len() == i + 6
+                && digits(i + 1..i + 3)
+                && b[i + 3] == b':'
+                && digits(i + 4..i + 6)
+                && number(i + 1..i + 3) <= 23
+                && number(i + 4..i + 6) <= 59
         }
         _ => false,
     }
@@ -440,6 +465,28 @@ mod tests {
     use super::super::test_support::{assert_rule, codes_with};
     use super::super::RuleSettings;
     use super::*;
+
+    #[test]
+    fn rfc3339_checks_the_calendar_and_the_clock() {
+        for good in [
+            "2024-02-29T23:59:59Z",
+            "2023-12-31T00:00:00.5+05:30",
+            "2016-12-31T23:59:60Z",
+        ] {
+            assert!(valid_rfc3339(good), "{good}");
+        }
+        for bad in [
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-01-00T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:00+24:00",
+        ] {
+            assert!(!valid_rfc3339(bad), "{bad}");
+        }
+    }
 
     fn schema(strict: bool) -> RuleSettings {
         RuleSettings {
