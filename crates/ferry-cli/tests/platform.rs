@@ -843,3 +843,35 @@ fn logs_follow_streams_new_lines() {
         "the request's log line never arrived on `ferry logs -f`"
     );
 }
+
+#[test]
+fn environment_overrides_the_file_and_flags_override_the_environment() {
+    let platform = TestPlatform::start();
+    let app = example("hello");
+    let run = |extra: &[&str], min: Option<&str>| {
+        let mut cmd = std::process::Command::new(FERRY);
+        cmd.arg("deploy")
+            .arg(&app)
+            .args(extra)
+            .env("FERRY_DATA_DIR", platform.data.path());
+        if let Some(min) = min {
+            cmd.env("FERRY_MIN_INSTANCES", min);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        platform.ferry_json(&["status", "hello"])["config"]["scaling"]["min"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(run(&[], None), 1, "the file's (default) value");
+    assert_eq!(run(&[], Some("2")), 2, "environment beats the file");
+    assert_eq!(
+        run(&["--min", "1"], Some("2")),
+        1,
+        "a flag beats the environment"
+    );
+}

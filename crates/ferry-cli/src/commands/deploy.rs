@@ -25,7 +25,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Port the app listens on (images: inside the container)
-    #[arg(long)]
+    #[arg(long, env = "FERRY_PORT")]
     pub port: Option<u16>,
     /// Start command (overrides the file's, or the image's CMD)
     #[arg(long)]
@@ -34,33 +34,33 @@ pub struct DeployArgs {
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// vCPU per instance (0.25, 0.5, 1, 2, 4)
-    #[arg(long)]
+    #[arg(long, env = "FERRY_CPU")]
     pub cpu: Option<f64>,
     /// Memory per instance in MiB
-    #[arg(long)]
+    #[arg(long, env = "FERRY_MEMORY")]
     pub memory: Option<u32>,
     /// Instances always running
-    #[arg(long)]
+    #[arg(long, env = "FERRY_MIN_INSTANCES")]
     pub min: Option<u32>,
     /// Most instances the autoscaler may run
-    #[arg(long)]
+    #[arg(long, env = "FERRY_MAX_INSTANCES")]
     pub max: Option<u32>,
     /// HTTP health check on this path (default: TCP)
     #[arg(long)]
     pub health_check_path: Option<String>,
     /// Seconds before the router answers 504
-    #[arg(long)]
+    #[arg(long, env = "FERRY_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u32>,
     /// Custom domain routed to the service (repeatable)
     #[arg(long = "domain")]
     pub domains: Vec<String>,
     /// Refuse the deploy when a vulnerability at or above this severity is found
     /// (critical, high, medium, low, unknown, none)
-    #[arg(long, value_name = "SEVERITY")]
+    #[arg(long, value_name = "SEVERITY", env = "FERRY_FAIL_ON")]
     pub fail_on: Option<String>,
     /// Refuse the deploy when a Dockerfile lint finding is at or above this severity
     /// (error, warning, info, style, none)
-    #[arg(long, value_name = "SEVERITY")]
+    #[arg(long, value_name = "SEVERITY", env = "FERRY_LINT_FAIL_ON")]
     pub lint_fail_on: Option<String>,
     /// Do not count vulnerabilities that have no fix yet
     #[arg(long)]
