@@ -13,28 +13,32 @@ use support::*;
 
 const IMAGE: &str = "ferry-e2e-busybox:1";
 
-/// Imports a busybox `httpd` image (once per machine; re-import is harmless).
-fn busybox_image() -> &'static str {
+/// Imports a busybox `httpd` image made of /bin/busybox plus `files` (path, content),
+/// once per machine (re-importing is harmless). Nothing is pulled.
+fn import_busybox(tag: &'static str, files: &[(&str, &str)]) -> &'static str {
     let exists = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
+        .args(["image", "inspect", tag])
         .output()
         .expect("docker CLI is installed");
     if exists.status.success() {
-        return IMAGE;
+        return tag;
     }
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::create_dir_all(root.path().join("www")).unwrap();
     std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
         .expect("/bin/busybox (busybox-static) is installed");
     for applet in ["sh", "httpd", "echo", "cat", "sleep", "ls"] {
         std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
     }
-    std::fs::write(root.path().join("www/index.html"), "busybox says hi\n").unwrap();
+    for (path, content) in files {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
     let status = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {IMAGE}",
+            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {tag}",
             root.path().display()
         ))
         .status()
@@ -43,7 +47,11 @@ fn busybox_image() -> &'static str {
         status.success(),
         "docker import failed: is dockerd running?"
     );
-    IMAGE
+    tag
+}
+
+fn busybox_image() -> &'static str {
+    import_busybox(IMAGE, &[("www/index.html", "busybox says hi\n")])
 }
 
 /// Serves `$MARKER` from busybox httpd on `$PORT`.
@@ -188,43 +196,20 @@ fn needs_docker_restart_re_adopts_running_containers() {
 /// A busybox httpd image that also carries a Debian 12 dpkg database listing an
 /// openssl build with a (test) critical vulnerability.
 fn vulnerable_image() -> &'static str {
-    const VULNERABLE: &str = "ferry-e2e-vulnerable:1";
-    let exists = Command::new("docker")
-        .args(["image", "inspect", VULNERABLE])
-        .output()
-        .unwrap();
-    if exists.status.success() {
-        return VULNERABLE;
-    }
-    let root = tempfile::tempdir().unwrap();
-    for dir in ["bin", "www", "etc", "var/lib/dpkg"] {
-        std::fs::create_dir_all(root.path().join(dir)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).unwrap();
-    for applet in ["sh", "httpd", "echo"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    std::fs::write(root.path().join("www/index.html"), "vulnerable but alive\n").unwrap();
-    std::fs::write(
-        root.path().join("etc/os-release"),
-        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n",
+    import_busybox(
+        "ferry-e2e-vulnerable:1",
+        &[
+            ("www/index.html", "vulnerable but alive\n"),
+            (
+                "etc/os-release",
+                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n",
+            ),
+            (
+                "var/lib/dpkg/status",
+                "Package: libssl3\nStatus: install ok installed\nPriority: optional\nSection: libs\nInstalled-Size: 6000\nMaintainer: Debian OpenSSL Team\nArchitecture: amd64\nMulti-Arch: same\nSource: openssl\nVersion: 3.0.11-1~deb12u1\nDescription: Secure Sockets Layer toolkit - shared libraries\n\n",
+            ),
+        ],
     )
-    .unwrap();
-    std::fs::write(
-        root.path().join("var/lib/dpkg/status"),
-        "Package: libssl3\nStatus: install ok installed\nPriority: optional\nSection: libs\nInstalled-Size: 6000\nMaintainer: Debian OpenSSL Team\nArchitecture: amd64\nMulti-Arch: same\nSource: openssl\nVersion: 3.0.11-1~deb12u1\nDescription: Secure Sockets Layer toolkit - shared libraries\n\n",
-    )
-    .unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' - {VULNERABLE}",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    VULNERABLE
 }
 
 const OPENSSL_RECORD: &str = r#"{

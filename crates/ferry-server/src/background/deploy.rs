@@ -242,6 +242,36 @@ struct Inst {
     log_path: PathBuf,
 }
 
+impl Inst {
+    /// A just-started (or just-adopted) instance: out of rotation until its health
+    /// check passes.
+    fn starting(
+        id: InstanceId,
+        revision: RevisionId,
+        runtime: RuntimeKind,
+        address: std::net::SocketAddr,
+        log_path: PathBuf,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            upstream: Arc::new(Upstream::new(id.to_string(), address)),
+            id,
+            revision,
+            runtime,
+            state: InstanceState::Starting,
+            in_rotation: false,
+            started_at: ferry_types::now(),
+            started: now,
+            ready_since: None,
+            successes: 0,
+            failures: 0,
+            next_probe: now,
+            last_probe_error: None,
+            log_path,
+        }
+    }
+}
+
 enum Next {
     After(Duration),
     Exit,
@@ -410,23 +440,13 @@ impl Worker {
             let log_path = self.log_path(&found.instance_id);
             if keep && runtime.adopt(&found, &log_path).await.is_ok() {
                 tracing::info!(service = %self.name, instance = %found.instance_id, "adopted running instance");
-                let now = Instant::now();
-                self.instances.push(Inst {
-                    id: found.instance_id.clone(),
-                    revision: found.revision_id.clone(),
-                    runtime: kind,
-                    upstream: Arc::new(Upstream::new(found.instance_id.to_string(), found.address)),
-                    state: InstanceState::Starting,
-                    in_rotation: false,
-                    started_at: ferry_types::now(),
-                    started: now,
-                    ready_since: None,
-                    successes: 0,
-                    failures: 0,
-                    next_probe: now,
-                    last_probe_error: None,
+                self.instances.push(Inst::starting(
+                    found.instance_id.clone(),
+                    found.revision_id.clone(),
+                    kind,
+                    found.address,
                     log_path,
-                });
+                ));
             } else if let Err(err) = runtime
                 .stop(&found.instance_id, self.settings().stop_grace)
                 .await
@@ -953,23 +973,13 @@ impl Worker {
             .start(&spec)
             .await
             .map_err(|err| runtime_failure(&err))?;
-        let now = Instant::now();
-        Ok(Inst {
-            id: id.clone(),
-            revision: revision.id.clone(),
-            runtime: runtime.kind(),
-            upstream: Arc::new(Upstream::new(id.to_string(), started.address)),
-            state: InstanceState::Starting,
-            in_rotation: false,
-            started_at: ferry_types::now(),
-            started: now,
-            ready_since: None,
-            successes: 0,
-            failures: 0,
-            next_probe: now,
-            last_probe_error: None,
+        Ok(Inst::starting(
+            id,
+            revision.id.clone(),
+            runtime.kind(),
+            started.address,
             log_path,
-        })
+        ))
     }
 
     /// Waits until every listed instance passes its health check, or fails with why.
