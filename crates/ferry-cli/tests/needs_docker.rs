@@ -304,3 +304,35 @@ fn needs_docker_vulnerability_gate_on_an_image() {
         .collect();
     assert!(codes.contains(&"CIS-DI-0001"), "{codes:?}");
 }
+
+#[test]
+fn needs_docker_image_lint_fatal_blocks_only_when_asked() {
+    let clean = busybox_image();
+    // Dockle's DKL-LI-0001 (FATAL): an account with an empty password.
+    let weak = import_busybox(
+        "ferry-e2e-empty-password:1",
+        &[
+            ("www/index.html", "weak but alive\n"),
+            ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+            ("etc/shadow", "root::19000:0:99999:7:::\n"),
+        ],
+    );
+    let platform = TestPlatform::start_with("docker");
+    platform.ferry_ok(&["deploy", "--image", clean, "--name", "web"]);
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--image",
+        weak,
+        "--name",
+        "web",
+        "--image-lint-blocks",
+    ]);
+    assert!(err.contains("image lint blocked the deploy"), "{err}");
+    assert!(err.contains("DKL-LI-0001"), "{err}");
+    assert_eq!(platform.curl("web.localhost", "/").1, "busybox says hi\n");
+    // Without the policy the finding is reported, not enforced.
+    let out = platform.ferry(&["deploy", "--image", weak, "--name", "web"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FATAL DKL-LI-0001"));
+    assert_eq!(platform.curl("web.localhost", "/").1, "weak but alive\n");
+}

@@ -65,6 +65,9 @@ pub struct DeployArgs {
     /// Do not count vulnerabilities that have no fix yet
     #[arg(long)]
     pub ignore_unfixed: bool,
+    /// Refuse the deploy when image lint (Dockle's checks) reports a FATAL finding
+    #[arg(long)]
+    pub image_lint_blocks: bool,
     /// Accept this vulnerability id (CVE, GHSA, OSV id); repeatable
     #[arg(long = "ignore-vulnerability", value_name = "ID")]
     pub ignore_vulnerabilities: Vec<String>,
@@ -97,6 +100,7 @@ impl DeployArgs {
             lint_fail_on: self.lint_fail_on.clone(),
             ignore_unfixed: self.ignore_unfixed.then_some(true),
             ignore_vulnerabilities: self.ignore_vulnerabilities.clone(),
+            image_lint_blocks: self.image_lint_blocks.then_some(true),
         })
     }
 }

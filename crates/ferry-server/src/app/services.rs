@@ -46,6 +46,8 @@ pub struct ConfigOverrides {
     pub ignore_unfixed: Option<bool>,
     /// Vulnerability ids accepted for this deploy (added to `[security] ignore`).
     pub ignore_vulnerabilities: Vec<String>,
+    /// `[security] image_lint_blocks`: image-lint FATAL findings refuse the deploy.
+    pub image_lint_blocks: Option<bool>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -125,6 +127,9 @@ impl ConfigOverrides {
             .security
             .ignore
             .extend(self.ignore_vulnerabilities.iter().cloned());
+        if let Some(blocks) = self.image_lint_blocks {
+            config.security.image_lint_blocks = blocks;
+        }
     }
 }
 
