@@ -9,8 +9,9 @@
 //! Known qualifiers order `alpha < beta < milestone < rc = cr < snapshot < "" = ga = final
 //! = release < sp`; `a`, `b`, `m` directly followed by a number mean alpha, beta,
 //! milestone. Unknown qualifiers sort after all known ones, alphabetically. Numbers beat
-//! qualifiers and lists; lists beat qualifiers. Maven 3.9's newer "combination" handling
-//! (`alpha-1` read as `alpha1`) is not reproduced; both spellings still sort sensibly.
+//! qualifiers and lists; lists beat qualifiers — except where Maven's own answers form a
+//! cycle (see [`compare_lists`]). Maven 3.9's newer "combination" handling (`alpha-1`
+//! read as `alpha1`) is not reproduced; both spellings still sort sensibly.
 
 use std::cmp::Ordering;
 
@@ -148,43 +149,61 @@ impl MavenVersion {
     }
 }
 
-/// `a.compareTo(b)` where `b` may be absent (Maven's `null`).
-fn compare_item(a: &Item, b: Option<&Item>) -> Ordering {
-    match (a, b) {
-        (Item::Int(n), None) => {
-            if n.is_zero() {
-                Ordering::Equal
-            } else {
-                Ordering::Greater
-            }
-        }
-        (Item::Str(s), None) => qualifier_key(s).cmp(&(RELEASE_RANK, "")),
-        (Item::List(l), None) => match l.first() {
-            None => Ordering::Equal,
-            Some(first) => compare_item(first, None),
-        },
-        (Item::Int(x), Some(Item::Int(y))) => x.cmp(y),
-        (Item::Int(_), Some(_)) => Ordering::Greater,
-        (Item::Str(_), Some(Item::Int(_) | Item::List(_))) => Ordering::Less,
-        (Item::Str(x), Some(Item::Str(y))) => qualifier_key(x).cmp(&qualifier_key(y)),
-        (Item::List(_), Some(Item::Int(_))) => Ordering::Less,
-        (Item::List(_), Some(Item::Str(_))) => Ordering::Greater,
-        (Item::List(x), Some(Item::List(y))) => compare_lists(x, y),
+/// How an item compares with nothing (Maven's `compareTo(null)`): a number above zero
+/// or a qualifier after the release is greater, `alpha`…`snapshot` less; a list by its
+/// first item that is not null.
+fn against_nothing(item: &Item) -> Ordering {
+    match item {
+        Item::Int(n) if n.is_zero() => Ordering::Equal,
+        Item::Int(_) => Ordering::Greater,
+        Item::Str(s) => qualifier_key(s).cmp(&(RELEASE_RANK, "")),
+        Item::List(l) => sign(l),
     }
 }
 
+/// How the rest of a list, from some item on, compares with nothing.
+fn sign(items: &[Item]) -> Ordering {
+    items
+        .iter()
+        .map(against_nothing)
+        .find(|order| order.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+/// Maven's precedence between item kinds: number > list > qualifier.
+fn kind_rank(item: &Item) -> u8 {
+    match item {
+        Item::Str(_) => 0,
+        Item::List(_) => 1,
+        Item::Int(_) => 2,
+    }
+}
+
+/// Compares two lists item by item, padding the shorter with nothing.
+///
+/// Items of one kind compare as Maven's do. Items of different kinds compare by kind
+/// as in Maven *unless* the two remainders fall on different sides of "nothing": then
+/// that side decides. Maven itself decides by kind alone, which is not an order:
+/// `1.$-SNAPSHOT < 1.0-alpha-1 < 1 < 1.$-SNAPSHOT` (each step as Maven answers it;
+/// found by fuzzing). With the side first, the answer is a total order — needed
+/// because ranges are sorted — and differs from Maven only for such mixed versions.
 fn compare_lists(a: &[Item], b: &[Item]) -> Ordering {
-    for i in 0..a.len().max(b.len()) {
-        let order = match (a.get(i), b.get(i)) {
-            (Some(l), r) => compare_item(l, r),
-            (None, Some(r)) => compare_item(r, None).reverse(),
-            (None, None) => Ordering::Equal,
-        };
-        if order != Ordering::Equal {
-            return order;
+    match (a.split_first(), b.split_first()) {
+        (None, None) => Ordering::Equal,
+        (Some(_), None) => sign(a),
+        (None, Some(_)) => sign(b).reverse(),
+        (Some((x, rest_a)), Some((y, rest_b))) => {
+            let by_item = match (x, y) {
+                (Item::Int(x), Item::Int(y)) => x.cmp(y),
+                (Item::Str(x), Item::Str(y)) => qualifier_key(x).cmp(&qualifier_key(y)),
+                (Item::List(x), Item::List(y)) => compare_lists(x, y),
+                _ => sign(a)
+                    .cmp(&sign(b))
+                    .then_with(|| kind_rank(x).cmp(&kind_rank(y))),
+            };
+            by_item.then_with(|| compare_lists(rest_a, rest_b))
         }
     }
-    Ordering::Equal
 }
 
 impl Ord for MavenVersion {
@@ -223,6 +242,27 @@ mod tests {
                 assert_eq!(cmp(b, a), Greater, "{b} > {a}");
             }
         }
+    }
+
+    #[test]
+    fn a_list_against_nothing_looks_past_its_first_item() {
+        // Found by the `versions` fuzz target: with only the first item compared,
+        // `-0.*alpha-1` equalled `0.0` while sorting on either side of `é0-SNAPSHOT`.
+        assert_eq!(cmp("-0.*alpha-1", "0.0"), Greater);
+        assert_eq!(cmp("\u{c9}0-SNAPSHOT", "0.0"), Greater);
+        assert_eq!(cmp("1-0.alpha", "1"), Less);
+    }
+
+    #[test]
+    fn mixed_kinds_on_either_side_of_nothing_still_form_an_order() {
+        // Maven answers each pair by kind and gets a cycle; the side of "nothing" the
+        // rest falls on decides here, so each chain sorts one way.
+        assert_chain(&["1.0-alpha-1", "1", "1.$-SNAPSHOT"]);
+        assert_chain(&["1.0.alpha.1", "1", "1-1"]);
+        assert_chain(&["1-alpha", "1", "1.sp.1"]);
+        // Same side: kind decides, as in Maven (`2-1 < 2.0.2`, `1.x.2 < 1-1`).
+        assert_chain(&["2-1", "2.0.2"]);
+        assert_chain(&["1.x.2", "1-1"]);
     }
 
     #[test]
