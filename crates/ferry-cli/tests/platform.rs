@@ -660,6 +660,21 @@ fn instances_domains_and_request_timeout() {
     assert!(instances.iter().all(|i| i["state"] == "ready"));
     // The custom domain routes to the same service.
     assert_eq!(platform.curl("hello.example.test", "/").0, 200);
+    // Another service cannot claim that domain (or hello's own host); nothing is created.
+    let other = example("hello");
+    for domain in ["HELLO.example.test", "hello.localhost"] {
+        let err = platform.ferry_fails(&[
+            "deploy",
+            other.to_str().unwrap(),
+            "--name",
+            "other",
+            "--domain",
+            domain,
+        ]);
+        assert!(err.contains("already routed to service hello"), "{err}");
+    }
+    assert_eq!(platform.ferry_json(&["ls"]).as_array().unwrap().len(), 1);
+    assert_eq!(platform.curl("hello.example.test", "/").0, 200);
     // Both instances get traffic.
     for _ in 0..20 {
         assert_eq!(platform.curl("hello.localhost", "/lb").0, 200);

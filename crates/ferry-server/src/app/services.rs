@@ -263,6 +263,10 @@ impl App {
                 )));
             }
         }
+        if let Err(err) = self.check_domains(&name, &config) {
+            let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
+            return Err(err);
+        }
         let created = self.store.create_deployment(&NewDeployment {
             service: &NewService {
                 name: name.clone(),
@@ -291,6 +295,43 @@ impl App {
             revision: Some(revision),
             warnings,
         })
+    }
+
+    /// Refuses hosts another service already answers on: its `<name>.localhost` or a
+    /// custom domain of its serving or pending revision. Without this the router would
+    /// silently send the host to whichever service it met first.
+    fn check_domains(&self, name: &ServiceName, config: &ServiceConfig) -> Result<(), AppError> {
+        let own_host = format!("{name}.localhost");
+        for other in self.store.list_services()? {
+            if other.name == *name {
+                continue;
+            }
+            let mut claimed = vec![format!("{}.localhost", other.name)];
+            let revisions = [&other.active_revision, &other.desired_revision];
+            for id in revisions.into_iter().flatten() {
+                if let Some(revision) = self.store.get_revision(id)? {
+                    claimed.extend(revision.config.domains);
+                }
+            }
+            let taken = |host: &str| claimed.iter().any(|c| c.eq_ignore_ascii_case(host));
+            if let Some(domain) = config.domains.iter().find(|d| taken(d)) {
+                return Err(AppError::Conflict(format!(
+                    "domain {domain} is already routed to service {}; remove it there first",
+                    other.name
+                )));
+            }
+            if claimed[1..]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&own_host))
+            {
+                return Err(AppError::Conflict(format!(
+                    "service {} routes {own_host} as a custom domain; pick another name \
+                     or remove that domain there first",
+                    other.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn source_config(
