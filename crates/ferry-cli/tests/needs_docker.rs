@@ -170,17 +170,43 @@ fn needs_docker_missing_image_fails_and_the_previous_revision_serves() {
     assert_eq!(status["active_revision_number"], 1);
 }
 
+/// Counts on stdout five times a second while serving busybox httpd on `$PORT`.
+const TICKING_COMMAND: &str = "(i=0; while true; do echo \"tick $i\"; i=$((i+1)); sleep 0.2; done) & exec httpd -f -p \"$PORT\" -h /www";
+
+/// The `tick N` numbers in `ferry logs` output, in order.
+fn ticks(logs: &str) -> Vec<u64> {
+    logs.lines()
+        .filter_map(|line| line.split("tick ").nth(1))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
 #[test]
 fn needs_docker_restart_re_adopts_running_containers() {
     let image = busybox_image();
     let mut platform = TestPlatform::start_with("docker");
-    platform.ferry_ok(&["deploy", "--image", image, "--name", "web"]);
+    platform.ferry_ok(&[
+        "deploy",
+        "--image",
+        image,
+        "--name",
+        "web",
+        "--command",
+        TICKING_COMMAND,
+    ]);
     let before = platform.ferry_json(&["status", "web"]);
     let instance = before["runtime"]["instances"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ticks(&platform.ferry_ok(&["logs", "web", "--tail", "10000"])).len() < 3 {
+        assert!(Instant::now() < deadline, "no ticks in the log");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     platform.kill9();
+    // The container keeps counting while no server follows its output.
+    std::thread::sleep(Duration::from_secs(2));
     platform.boot();
     platform.wait_for_body("web.localhost", "busybox says hi", Duration::from_secs(30));
     let after = platform.ferry_json(&["status", "web"]);
@@ -191,6 +217,14 @@ fn needs_docker_restart_re_adopts_running_containers() {
         instance.as_str(),
         "the same container was adopted"
     );
+    // The log has every tick once: those written while the server was down are
+    // fetched on adoption, none is repeated.
+    std::thread::sleep(Duration::from_secs(1));
+    let logs = platform.ferry_ok(&["logs", "web", "--tail", "10000"]);
+    let seen = ticks(&logs);
+    let expected: Vec<u64> = (0..seen.len() as u64).collect();
+    assert_eq!(seen, expected, "{logs}");
+    assert!(seen.len() >= 15, "{logs}");
 }
 
 /// A busybox httpd image that also carries a Debian 12 dpkg database listing an

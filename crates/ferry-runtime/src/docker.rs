@@ -24,7 +24,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
 /// Label set on every container ferry creates; `list()` filters on it.
@@ -171,14 +173,14 @@ impl DockerRuntime {
         }
     }
 
-    /// Starts (or restarts) the task appending the container's output to `log_path`,
-    /// from unix time `since` (0: from the beginning).
+    /// Starts (or restarts) the task appending the container's output to `log_path`:
+    /// everything the container wrote after `after`, or all of it when `None`.
     async fn follow_logs(
         &self,
         id: &InstanceId,
         container_id: &str,
         log_path: &Path,
-        since: i32,
+        after: Option<OffsetDateTime>,
     ) -> Result<(), RuntimeError> {
         let io_err = |source| RuntimeError::Io {
             context: format!("opening log file {}", log_path.display()),
@@ -193,6 +195,8 @@ impl DockerRuntime {
             .open(log_path)
             .await
             .map_err(io_err)?;
+        // The engine filters by whole seconds; each line's timestamp does the rest.
+        let since = after.map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(i32::MAX));
         let mut stream = self.docker.logs(
             container_id,
             Some(LogsOptions {
@@ -200,15 +204,23 @@ impl DockerRuntime {
                 stdout: true,
                 stderr: true,
                 since,
+                timestamps: true,
                 ..Default::default()
             }),
         );
+        let mut cursor = LogCursor::open(log_path).await.map_err(io_err)?;
         let instance = id.clone();
         let task = tokio::spawn(async move {
             // Ends when the container stops (the engine closes a followed stream).
             while let Some(chunk) = stream.next().await {
                 let result = match chunk {
-                    Ok(output) => file.write_all(output.as_ref()).await,
+                    Ok(output) => match split_timestamp(output.as_ref(), after) {
+                        Frame::Old => Ok(()),
+                        Frame::New { stamp, line } => match file.write_all(line).await {
+                            Ok(()) => cursor.record(stamp).await,
+                            Err(e) => Err(e),
+                        },
+                    },
                     Err(e) => {
                         tracing::warn!(%instance, error = %e, "log stream of container failed");
                         break;
@@ -225,6 +237,97 @@ impl DockerRuntime {
             previous.abort();
         }
         Ok(())
+    }
+}
+
+/// A log frame, requested with timestamps, sorted against what the log already holds.
+#[derive(Debug, PartialEq)]
+enum Frame<'a> {
+    /// Written at or before the cursor: already in the instance log.
+    Old,
+    /// To append: the line without its timestamp, and the timestamp's text.
+    New {
+        stamp: Option<&'a str>,
+        line: &'a [u8],
+    },
+}
+
+/// A frame is `<RFC 3339 time> <line>`. One without a readable timestamp is kept
+/// whole rather than lost.
+fn split_timestamp(frame: &[u8], after: Option<OffsetDateTime>) -> Frame<'_> {
+    let whole = Frame::New {
+        stamp: None,
+        line: frame,
+    };
+    let Some(space) = frame.iter().position(|&b| b == b' ') else {
+        return whole;
+    };
+    let Ok(text) = std::str::from_utf8(&frame[..space]) else {
+        return whole;
+    };
+    let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) else {
+        return whole;
+    };
+    if after.is_some_and(|after| at <= after) {
+        return Frame::Old;
+    }
+    Frame::New {
+        stamp: Some(text),
+        line: &frame[space + 1..],
+    }
+}
+
+/// `<log>.cursor`: the engine's timestamp of the last line appended to an instance
+/// log, so a server that adopts the container after a crash appends exactly the lines
+/// it has not seen (a file's modification time is too coarse for that).
+struct LogCursor {
+    file: tokio::fs::File,
+}
+
+/// Room for any RFC 3339 timestamp with nanoseconds; the rest is padding.
+const CURSOR_WIDTH: usize = 40;
+
+impl LogCursor {
+    fn path(log_path: &Path) -> std::path::PathBuf {
+        let mut path = log_path.as_os_str().to_owned();
+        path.push(".cursor");
+        path.into()
+    }
+
+    async fn open(log_path: &Path) -> std::io::Result<LogCursor> {
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(Self::path(log_path))
+            .await?;
+        Ok(LogCursor { file })
+    }
+
+    /// Overwrites the cursor in place with one fixed-width write.
+    async fn record(&mut self, stamp: Option<&str>) -> std::io::Result<()> {
+        let Some(stamp) = stamp.filter(|s| s.len() < CURSOR_WIDTH) else {
+            return Ok(());
+        };
+        let mut record = [b' '; CURSOR_WIDTH];
+        record[..stamp.len()].copy_from_slice(stamp.as_bytes());
+        record[CURSOR_WIDTH - 1] = b'\n';
+        self.file.seek(std::io::SeekFrom::Start(0)).await?;
+        self.file.write_all(&record).await
+    }
+
+    /// Where an adopting follower starts: after the recorded line, or after the log
+    /// file's last change when there is no cursor; `None` (everything) with no log.
+    fn resume_after(log_path: &Path) -> Option<OffsetDateTime> {
+        let recorded = std::fs::read_to_string(Self::path(log_path))
+            .ok()
+            .and_then(|text| OffsetDateTime::parse(text.trim(), &Rfc3339).ok());
+        recorded.or_else(|| {
+            std::fs::metadata(log_path)
+                .and_then(|meta| meta.modified())
+                .ok()
+                .map(OffsetDateTime::from)
+        })
     }
 }
 
@@ -350,7 +453,10 @@ impl Runtime for DockerRuntime {
                 .await;
             return Err(docker_error(format!("starting container {name}"))(e));
         }
-        if let Err(e) = self.follow_logs(id, &created.id, &spec.log_path, 0).await {
+        if let Err(e) = self
+            .follow_logs(id, &created.id, &spec.log_path, None)
+            .await
+        {
             tracing::warn!(instance = %id, error = %e, "container started without a log follower");
         }
         tracing::info!(instance = %id, container = %name, port = spec.host_port, "started container");
@@ -458,13 +564,13 @@ impl Runtime for DockerRuntime {
     }
 
     async fn adopt(&self, instance: &RuntimeInstance, log_path: &Path) -> Result<(), RuntimeError> {
-        let since =
-            i32::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(i32::MAX);
+        // Lines written while no server was following are appended now.
+        let after = LogCursor::resume_after(log_path);
         self.follow_logs(
             &instance.instance_id,
             &instance.runtime_ref,
             log_path,
-            since,
+            after,
         )
         .await?;
         tracing::info!(instance = %instance.instance_id, "adopted container");
@@ -596,6 +702,50 @@ mod tests {
             error: Some(String::new()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn timestamps_are_split_off_and_old_lines_skipped() {
+        let frame = b"2026-11-28T02:10:00.5Z tick 7\n";
+        let new = Frame::New {
+            stamp: Some("2026-11-28T02:10:00.5Z"),
+            line: b"tick 7\n",
+        };
+        assert_eq!(split_timestamp(frame, None), new);
+        let before = time::macros::datetime!(2026-11-28 02:10:00.4 UTC);
+        let same = time::macros::datetime!(2026-11-28 02:10:00.5 UTC);
+        assert_eq!(split_timestamp(frame, Some(before)), new);
+        assert_eq!(split_timestamp(frame, Some(same)), Frame::Old);
+        // Frames without a timestamp are kept whole, never dropped.
+        for whole in [&b"no-stamp\n"[..], b"x y"] {
+            let kept = Frame::New {
+                stamp: None,
+                line: whole,
+            };
+            assert_eq!(split_timestamp(whole, Some(same)), kept);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cursor_resumes_after_the_last_recorded_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("ins-a.log");
+        assert_eq!(LogCursor::resume_after(&log), None, "no log: everything");
+        std::fs::write(&log, "a\n").unwrap();
+        assert!(
+            LogCursor::resume_after(&log).is_some(),
+            "log only: its mtime"
+        );
+        let mut cursor = LogCursor::open(&log).await.unwrap();
+        cursor
+            .record(Some("2026-11-28T02:10:00.123456789Z"))
+            .await
+            .unwrap();
+        cursor.record(Some("2026-11-28T02:10:01.5Z")).await.unwrap();
+        assert_eq!(
+            LogCursor::resume_after(&log),
+            Some(time::macros::datetime!(2026-11-28 02:10:01.5 UTC))
+        );
     }
 
     #[test]
