@@ -47,10 +47,14 @@ case $target_dir in
     *) target_dir=$repo_root/$target_dir ;;
 esac
 log "building ferry (release) into $target_dir"
-(cd "$repo_root" && CARGO_TARGET_DIR=$target_dir cargo build --release --quiet -p ferry-cli) ||
-    die "cargo build --release -p ferry-cli failed"
+(cd "$repo_root" && CARGO_TARGET_DIR=$target_dir cargo build --release --quiet -p ferry-cli \
+    -p ferry-lint --bin ferry --bin ferry-lint) ||
+    die "cargo build --release of ferry and ferry-lint failed"
 ferry_bin=$target_dir/release/ferry
 [[ -x $ferry_bin ]] || die "ferry binary not found at $ferry_bin"
+# The linter alone, for CI loops that start it once per file as they start hadolint.
+ferry_lint_bin=$target_dir/release/ferry-lint
+[[ -x $ferry_lint_bin ]] || die "ferry-lint binary not found at $ferry_lint_bin"
 
 # --- isolation ---------------------------------------------------------------
 # Both linters run from inside the corpus with an empty HOME and no HADOLINT_*
@@ -130,11 +134,12 @@ else
     }
     write_loop "$work/hadolint-each.sh" "$hadolint_bin"
     write_loop "$work/ferry-each.sh" "$ferry_bin" lint
+    write_loop "$work/ferry-lint-each.sh" "$ferry_lint_bin"
     write_all "$work/hadolint-all.sh" "$hadolint_bin"
     write_all "$work/ferry-all.sh" "$ferry_bin" lint
     # The floor of the per-file mode: the same loop starting a program that does nothing.
     write_loop "$work/spawn-each.sh" "$(type -P true)"
-    names=(hadolint-each ferry-each hadolint-all ferry-all spawn-each)
+    names=(hadolint-each ferry-each ferry-lint-each hadolint-all ferry-all spawn-each)
     if [[ ${TIMER:-hyperfine} == hyperfine ]] && command -v hyperfine >/dev/null 2>&1; then
         log "timing with hyperfine ($runs runs, $warmup warm-up)"
         cmds=()

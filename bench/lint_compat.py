@@ -341,6 +341,14 @@ def main() -> int:
                 f"{label:<30} hadolint {h[0]:8.3f}s ±{h[1]:.3f}  ferry {f[0]:8.3f}s ±{f[1]:.3f}  "
                 f"hadolint/ferry {ratios[mode]:6.1f}x  ({h[2]} runs)"
             )
+        h, standalone = means.get("hadolint-each"), means.get("ferry-lint-each")
+        if h and standalone:
+            ratios["standalone"] = h[0] / standalone[0] if standalone[0] > 0 else float("inf")
+            say(
+                f"{'per file, ferry-lint binary':<30} hadolint {h[0]:8.3f}s ±{h[1]:.3f}  "
+                f"ferry-lint {standalone[0]:5.3f}s ±{standalone[1]:.3f}  "
+                f"hadolint/ferry {ratios['standalone']:6.1f}x  ({h[2]} runs)"
+            )
         spawn, h, f = means.get("spawn-each"), means.get("hadolint-each"), means.get("ferry-each")
         if spawn and h and f:
             h_net, f_net = h[0] - spawn[0], f[0] - spawn[0]
@@ -362,8 +370,9 @@ def main() -> int:
            if args.coverage == "all" else ""),
     ]
     if ratios:
+        mode_names = {"each": "per file", "all": "all files at once", "standalone": "per file with ferry-lint"}
         summary.append("  speed hadolint/ferry: " + ", ".join(
-            f"{'per file' if m == 'each' else 'all files at once'} {r:.1f}x" for m, r in ratios.items()))
+            f"{mode_names[m]} {r:.1f}x" for m, r in ratios.items()))
     if not ferry.files_with_json:
         summary.append("  ferry produced no JSON findings (not implemented yet?)")
     say("")
@@ -395,6 +404,10 @@ def write_markdown(path, append, title, files, hadolint, ferry, only_h, only_f, 
         if mode in ratios:
             h, f = means[f"hadolint-{mode}"], means[f"ferry-{mode}"]
             add(f"- Wall time, {label}: Hadolint {h[0]:.3f} s, ferry {f[0]:.3f} s: **{ratios[mode]:.1f}×**")
+    if "standalone" in ratios:
+        h, f = means["hadolint-each"], means["ferry-lint-each"]
+        add(f"- Wall time, one invocation per file of the `ferry-lint` binary: Hadolint {h[0]:.3f} s, "
+            f"ferry-lint {f[0]:.3f} s: **{ratios['standalone']:.1f}×**")
     spawn = means.get("spawn-each")
     if spawn and "each" in ratios:
         h_net, f_net = means["hadolint-each"][0] - spawn[0], means["ferry-each"][0] - spawn[0]
