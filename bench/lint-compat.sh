@@ -47,13 +47,19 @@ case $target_dir in
     *) target_dir=$repo_root/$target_dir ;;
 esac
 log "building ferry (release) into $target_dir"
-(cd "$repo_root" && CARGO_TARGET_DIR=$target_dir cargo build --release --quiet -p ferry-cli \
-    -p ferry-lint --bin ferry --bin ferry-lint) ||
-    die "cargo build --release of ferry and ferry-lint failed"
+(cd "$repo_root" && CARGO_TARGET_DIR=$target_dir cargo build --release --quiet -p ferry-cli) ||
+    die "cargo build --release -p ferry-cli failed"
 ferry_bin=$target_dir/release/ferry
 [[ -x $ferry_bin ]] || die "ferry binary not found at $ferry_bin"
-# The linter alone, for CI loops that start it once per file as they start hadolint.
-ferry_lint_bin=$target_dir/release/ferry-lint
+# The linter alone, for CI loops that start it once per file as they start hadolint;
+# linked statically as the README says to build it for CI images (Hadolint's release
+# binary is static too). The explicit --target keeps proc-macros dynamic.
+host=$(rustc -vV | sed -n 's/^host: //p')
+log "building ferry-lint (release, static) for $host"
+(cd "$repo_root" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$target_dir/static \
+    cargo build --release --quiet -p ferry-lint --bin ferry-lint --target "$host") ||
+    die "cargo build --release -p ferry-lint (static) failed"
+ferry_lint_bin=$target_dir/static/$host/release/ferry-lint
 [[ -x $ferry_lint_bin ]] || die "ferry-lint binary not found at $ferry_lint_bin"
 
 # --- isolation ---------------------------------------------------------------
