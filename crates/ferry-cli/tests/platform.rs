@@ -693,6 +693,33 @@ fn instances_domains_and_request_timeout() {
     let metrics = platform.ferry_json(&["status", "hello"])["metrics"].clone();
     assert!(metrics["requests"].as_u64().unwrap() >= 22, "{metrics}");
     assert!(metrics["responses_5xx"].as_u64().unwrap() >= 1, "{metrics}");
+
+    // Once hello's new revision drops the domain, another service may take it; rolling
+    // hello back to the revision that had it is then refused, and hello keeps serving.
+    platform.ferry_ok(&["deploy", example("hello").to_str().unwrap()]);
+    let other = example("hello");
+    let other = other.to_str().unwrap();
+    platform.ferry_ok(&[
+        "deploy",
+        other,
+        "--name",
+        "other",
+        "--domain",
+        "hello.example.test",
+    ]);
+    let err = platform.ferry_fails(&["rollback", "hello", "1"]);
+    assert!(err.contains("already routed to service other"), "{err}");
+    assert_eq!(platform.curl("hello.localhost", "/").0, 200);
+    assert_eq!(platform.curl("hello.example.test", "/").0, 200);
+    let ops = platform.ferry_json(&["ops", "hello"]);
+    let kinds: Vec<&str> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"START_DEPLOYMENT"), "{ops}");
+    assert!(!kinds.contains(&"ROLLBACK"), "{ops}");
 }
 
 #[test]

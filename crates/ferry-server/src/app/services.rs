@@ -447,6 +447,8 @@ impl App {
                 "{name} is paused; resume it first"
             )));
         }
+        // Its domains may have gone to another service since it last served.
+        self.check_domains(&row.name, &target.config)?;
         let operation = self.store.create_operation_with_desired(
             &row.id,
             row.name.as_str(),
