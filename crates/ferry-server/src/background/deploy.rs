@@ -87,6 +87,8 @@ pub struct Deployer {
     settings: DeployerSettings,
     shared: Mutex<HashMap<ServiceId, Arc<ServiceShared>>>,
     wake_all: Notify,
+    /// What the security gate read from recent images, by image id.
+    image_analyses: gates::ImageAnalyses,
     /// Instances found at start-up, waiting for their service's worker to adopt or stop them.
     recovered: Mutex<HashMap<ServiceId, Vec<(RuntimeKind, RuntimeInstance)>>>,
 }
@@ -112,6 +114,7 @@ impl Deployer {
             settings,
             shared: Mutex::new(HashMap::new()),
             wake_all: Notify::new(),
+            image_analyses: gates::ImageAnalyses::default(),
             recovered: Mutex::new(HashMap::new()),
         }
     }
@@ -825,7 +828,8 @@ impl Worker {
         let results = match &target {
             GateTarget::Source(dir) => gates::source_checks(dir, &db, security).await,
             GateTarget::Image { id, reference } => {
-                gates::image_checks(id, reference, &db, security).await
+                let analyses = &self.deployer.image_analyses;
+                gates::image_checks(id, reference, &db, security, analyses).await
             }
         };
         let mut blocked = Vec::new();

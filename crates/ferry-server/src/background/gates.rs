@@ -13,7 +13,9 @@ use ferry_scan::severity::Severity;
 use ferry_scan::vulndb::VulnDb;
 use ferry_types::SecurityConfig;
 use serde_json::json;
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// Report kinds, as stored and shown.
 pub const DOCKERFILE_LINT: &str = "dockerfile-lint";
@@ -125,64 +127,104 @@ pub async fn source_checks(
     results
 }
 
+/// What one image holds and how it was built: its package inventory and image lint.
+#[derive(Debug)]
+struct ImageAnalysis {
+    inventory: Inventory,
+    lint: ImageLintReport,
+}
+
+/// The last few images' analyses, by image id and the lint options that depend on the
+/// deploy. An image id names the content, so an entry never goes stale; redeploying
+/// the same image (new settings, a scale change) skips reading it from the engine
+/// again. Vulnerabilities are matched afresh every time: the data changes.
+#[derive(Debug, Default)]
+pub struct ImageAnalyses {
+    recent: Mutex<VecDeque<(String, Arc<ImageAnalysis>)>>,
+}
+
+/// Images kept; each entry is an inventory and a lint report, not the image.
+const IMAGE_ANALYSES_KEPT: usize = 16;
+
+impl ImageAnalyses {
+    fn get(&self, key: &str) -> Option<Arc<ImageAnalysis>> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, analysis)| Arc::clone(analysis))
+    }
+
+    fn put(&self, key: String, analysis: Arc<ImageAnalysis>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|(k, _)| *k != key);
+        recent.push_front((key, analysis));
+        recent.truncate(IMAGE_ANALYSES_KEPT);
+    }
+}
+
 /// The checks of an image revision: vulnerabilities of its packages and image lint
-/// (Dockle's checks). The image is read from the local engine once for both.
+/// (Dockle's checks). The image is read from the local engine once for both, unless
+/// `analyses` already holds it.
 pub async fn image_checks(
     image_id: &str,
     reference: &str,
     db_path: &Path,
     security: &SecurityConfig,
+    analyses: &ImageAnalyses,
 ) -> Vec<GateResult> {
     let strict = fail_on(security).is_some();
-    let image = match Image::fetch(
-        &ImageSource::Docker(image_id.to_string()),
-        &RegistryOptions::default(),
-    )
-    .await
-    {
-        Ok(image) => image,
-        Err(err) => {
-            return vec![cannot_scan(
-                VULNERABILITIES,
-                format!("the image could not be read: {err}"),
-                strict,
-            )]
-        }
-    };
     let options = ImageLintOptions {
         reference: Some(reference.to_string()),
         content_trust: ImageLintOptions::content_trust_from_env(),
         ..ImageLintOptions::default()
     };
-    let analysed = tokio::task::spawn_blocking(move || {
-        let fs = ImageFs::from_image(image)?;
-        Ok::<_, ferry_scan::image::ImageError>((
-            ferry_scan::inventory::inventory(&fs),
-            imagelint::lint_image(&fs, &options),
-        ))
-    })
-    .await;
-    let (inventory, lint) = match analysed {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(err)) => {
-            return vec![cannot_scan(
-                VULNERABILITIES,
-                format!("the image could not be read: {err}"),
-                strict,
-            )]
-        }
-        Err(err) => {
-            return vec![cannot_scan(
-                VULNERABILITIES,
-                format!("the scan task failed: {err}"),
-                strict,
-            )]
-        }
+    let key = format!("{image_id} {reference} {}", options.content_trust);
+    let analysis = match analyses.get(&key) {
+        Some(analysis) => analysis,
+        None => match analyse_image(image_id, options).await {
+            Ok(analysis) => {
+                let analysis = Arc::new(analysis);
+                analyses.put(key, Arc::clone(&analysis));
+                analysis
+            }
+            Err(reason) => return vec![cannot_scan(VULNERABILITIES, reason, strict)],
+        },
     };
     vec![
-        vulnerabilities(image_id, inventory, db_path, security, None).await,
-        image_lint_result(&lint, security),
+        vulnerabilities(
+            image_id,
+            analysis.inventory.clone(),
+            db_path,
+            security,
+            None,
+        )
+        .await,
+        image_lint_result(&analysis.lint, security),
     ]
+}
+
+/// Reads the image from the local engine and analyses it off the async threads.
+async fn analyse_image(image_id: &str, options: ImageLintOptions) -> Result<ImageAnalysis, String> {
+    let image = Image::fetch(
+        &ImageSource::Docker(image_id.to_string()),
+        &RegistryOptions::default(),
+    )
+    .await
+    .map_err(|err| format!("the image could not be read: {err}"))?;
+    let analysed = tokio::task::spawn_blocking(move || {
+        let fs = ImageFs::from_image(image)?;
+        Ok::<_, ferry_scan::image::ImageError>(ImageAnalysis {
+            inventory: ferry_scan::inventory::inventory(&fs),
+            lint: imagelint::lint_image(&fs, &options),
+        })
+    })
+    .await;
+    match analysed {
+        Ok(Ok(analysis)) => Ok(analysis),
+        Ok(Err(err)) => Err(format!("the image could not be read: {err}")),
+        Err(err) => Err(format!("the scan task failed: {err}")),
+    }
 }
 
 fn image_lint_result(report: &ImageLintReport, security: &SecurityConfig) -> GateResult {
@@ -366,6 +408,36 @@ pub fn validate_policy(security: &SecurityConfig) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn analysis(packages: usize) -> Arc<ImageAnalysis> {
+        Arc::new(ImageAnalysis {
+            inventory: Inventory {
+                warnings: vec![String::new(); packages],
+                ..Inventory::default()
+            },
+            lint: ImageLintReport::default(),
+        })
+    }
+
+    #[test]
+    fn image_analyses_keep_the_most_recent_images() {
+        let analyses = ImageAnalyses::default();
+        assert!(analyses.get("sha256:a web:1 false").is_none());
+        analyses.put("sha256:a web:1 false".into(), analysis(1));
+        let found = analyses.get("sha256:a web:1 false").unwrap();
+        assert_eq!(found.inventory.warnings.len(), 1);
+        // Another reference to the same image is linted on its own.
+        assert!(analyses.get("sha256:a web:latest false").is_none());
+        // Replacing keeps one entry; the oldest goes once more images than kept arrive.
+        analyses.put("sha256:a web:1 false".into(), analysis(2));
+        for i in 0..IMAGE_ANALYSES_KEPT {
+            analyses.put(format!("sha256:{i} web:1 false"), analysis(0));
+        }
+        assert!(analyses.get("sha256:a web:1 false").is_none());
+        assert!(analyses.get("sha256:0 web:1 false").is_some());
+        let kept = analyses.recent.lock().unwrap().len();
+        assert_eq!(kept, IMAGE_ANALYSES_KEPT);
+    }
 
     fn policy(lint_fail_on: Option<&str>) -> SecurityConfig {
         SecurityConfig {
