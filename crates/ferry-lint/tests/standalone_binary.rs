@@ -21,10 +21,18 @@ fn lints_files_with_hadolint_exit_codes_and_formats() {
         "FROM debian:12\nRUN apt-get update && apt-get install -y curl\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("clean.Dockerfile"), "FROM debian:12.5\nUSER 1000\n").unwrap();
+    std::fs::write(
+        dir.path().join("clean.Dockerfile"),
+        "FROM debian:12.5\nUSER 1000\n",
+    )
+    .unwrap();
 
     let out = ferry_lint(&["-f", "json", "Dockerfile"], dir.path());
-    assert_eq!(out.status.code(), Some(1), "a warning fails at the default threshold");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a warning fails at the default threshold"
+    );
     let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let codes: Vec<&str> = findings
         .as_array()
@@ -40,7 +48,12 @@ fn lints_files_with_hadolint_exit_codes_and_formats() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Dockerfile:2 DL3008 warning"));
 
     let out = ferry_lint(&["clean.Dockerfile"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let out = ferry_lint(&["--format", "nope", "Dockerfile"], dir.path());
     assert_eq!(out.status.code(), Some(2));
