@@ -347,6 +347,38 @@ fn api_rejects_missing_or_wrong_token_on_every_route() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+
+    // With the token, requests axum rejects by itself still get the JSON error shape.
+    for (method, path, status, code) in [
+        ("GET", "/api/v1/operations?limit=abc", 400, "bad_request"),
+        ("GET", "/api/v1/services/%ff%fe", 400, "bad_request"),
+        ("GET", "/api/v1/services/x/logs?tail=-5", 400, "bad_request"),
+        ("PUT", "/api/v1/services", 405, "method_not_allowed"),
+        ("POST", "/api/v1/services/x/deployments", 400, "bad_request"),
+    ] {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-w",
+                "\n%{http_code}",
+                "-X",
+                method,
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                "-H",
+                "content-type: application/json",
+                &format!("{base}{path}"),
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (body, got) = text.rsplit_once('\n').unwrap();
+        assert_eq!(got, status.to_string(), "{method} {path}: {body}");
+        let body: serde_json::Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {body}"));
+        assert_eq!(body["code"], code, "{method} {path}: {body}");
+        assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
+    }
 }
 
 #[test]

@@ -56,7 +56,8 @@ pub fn router(state: ApiState) -> Router {
             "/uploads",
             post(uploads::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn(json_errors));
     Router::new()
         .nest("/api/v1", api)
         .route("/", get(index))
@@ -69,6 +70,45 @@ pub fn router(state: ApiState) -> Router {
 
 async fn index() -> &'static str {
     "ferry server: the API is under /api/v1 (see /api/v1/openapi.json); apps are served by the router.\n"
+}
+
+/// Errors axum answers itself (a bad path parameter or query string, a wrong method)
+/// are plain text or empty; API clients get every error in the one JSON shape.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Rejection texts are one line; anything longer is cut, not buffered.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "method not allowed on this route")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected a JSON body"),
+        s if s.is_client_error() => ("bad_request", "bad request"),
+        _ => ("internal", "internal error"),
+    };
+    let message = if text.is_empty() { message } else { &text };
+    let mut json = error_response(status, code, message);
+    // Keep what the original response said about the method or retrying.
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
 }
 
 async fn api_not_found() -> ApiError {
