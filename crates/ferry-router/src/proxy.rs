@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::table::{InFlightGuard, RouteState, RouteTable, ServiceRoute, Upstream};
 use body::{RequestBodySource, UpstreamBody};
 
-pub use body::ProxyBody;
+pub use body::{ProxyBody, ProxyBodyError};
 pub use error::{ErrorSide, ProxyError, ProxyErrorKind};
 
 /// A request is tried on at most this many instances (connect failures only).
@@ -374,7 +374,8 @@ async fn forward(
             tokio::time::timeout_at(deadline, client.shared.client.request(upstream_request)).await;
         let error = match sent {
             Ok(Ok(response)) => {
-                return upstream_response(client, response, guard, client_upgrade);
+                let limits = (deadline, route.request_timeout);
+                return upstream_response(client, response, guard, client_upgrade, limits);
             }
             Ok(Err(err)) => {
                 let retry = err.is_connect() && body.is_unread();
@@ -427,10 +428,11 @@ fn upstream_response(
     mut response: Response<Incoming>,
     guard: InFlightGuard,
     client_upgrade: Option<OnUpgrade>,
+    (deadline, timeout): (Instant, Duration),
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade = headers::strip_hop_by_hop(response.headers_mut());
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Ok(response.map(|body| ProxyBody::upstream(body, guard)));
+        return Ok(response.map(|body| ProxyBody::upstream(body, guard, deadline, timeout)));
     }
     let (Some(client_upgrade), Some(protocol)) = (client_upgrade, upgrade) else {
         return Err(ProxyError::new(

@@ -491,6 +491,41 @@ async fn slow_chunked_response_arrives_incrementally() {
 }
 
 #[tokio::test]
+async fn a_response_still_streaming_at_the_request_timeout_is_cut() {
+    let upstream = spawn_upstream(|_request| async move {
+        let (tx, body) = channel_body();
+        tokio::spawn(async move {
+            let _ = tx.send(Bytes::from_static(b"first")).await;
+            // Never finishes on its own.
+            tx.closed().await;
+        });
+        Response::new(body)
+    })
+    .await;
+    let up = upstream.upstream("s-1");
+    let stream_route = route(
+        "stream",
+        RouteState::Serving(vec![Arc::clone(&up)]),
+        Duration::from_secs(1),
+    );
+    let router = TestRouter::start(table(&[("stream.localhost", &stream_route)])).await;
+
+    let response = router.get("stream.localhost", "/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let first = within("first chunk", body.frame()).await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from_static(b"first"));
+    // The head came in time, but the whole response did not: the router ends the
+    // connection instead of letting the body stream past the timeout.
+    let rest = within("the cut", body.frame()).await;
+    assert!(
+        !matches!(rest, Some(Ok(_))),
+        "expected the body to end early, got {rest:?}"
+    );
+    eventually("in-flight back to 0 after the cut", || up.in_flight() == 0).await;
+}
+
+#[tokio::test]
 async fn client_going_away_mid_body_releases_the_instance() {
     let upstream = spawn_upstream(|_request| async move {
         let (tx, body) = channel_body();

@@ -1,13 +1,17 @@
 //! Body types the proxy streams: responses to clients (holding the instance's
-//! in-flight guard until the body ends) and requests to instances (which can be
-//! handed back for a retry as long as no byte of them was read).
+//! in-flight guard until the body ends, and cut at the service's request timeout) and
+//! requests to instances (which can be handed back for a retry as long as no byte of
+//! them was read).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 use crate::table::InFlightGuard;
 
@@ -23,16 +27,62 @@ enum ResponseKind {
         body: Incoming,
         /// Released when the body ends, fails, or the client goes away (drop).
         guard: Option<InFlightGuard>,
+        /// The request's deadline: the timeout covers the whole response, as App
+        /// Runner's does, not only the wait for its head.
+        deadline: Instant,
+        timeout: Duration,
+        /// Armed the first time the body has nothing ready, so responses that
+        /// arrive whole never register a timer.
+        timer: Option<Pin<Box<Sleep>>>,
     },
     Full(Option<Bytes>),
 }
 
+/// Why a streamed response body ended early.
+#[derive(Debug)]
+pub enum ProxyBodyError {
+    /// The instance failed mid-body.
+    Upstream(hyper::Error),
+    /// The response was still streaming at the service's request timeout.
+    Timeout(Duration),
+}
+
+impl std::fmt::Display for ProxyBodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Upstream(err) => write!(f, "the instance failed mid-response: {err}"),
+            Self::Timeout(timeout) => write!(
+                f,
+                "the response was still streaming at the request timeout ({})",
+                crate::health::format_duration(*timeout)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ProxyBodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Upstream(err) => Some(err),
+            Self::Timeout(_) => None,
+        }
+    }
+}
+
 impl ProxyBody {
-    pub(crate) fn upstream(body: Incoming, guard: InFlightGuard) -> Self {
+    pub(crate) fn upstream(
+        body: Incoming,
+        guard: InFlightGuard,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Self {
         Self {
             kind: ResponseKind::Upstream {
                 body,
                 guard: Some(guard),
+                deadline,
+                timeout,
+                timer: None,
             },
         }
     }
@@ -61,19 +111,49 @@ impl ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ProxyBodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, ProxyBodyError>>> {
         match &mut self.get_mut().kind {
-            ResponseKind::Upstream { body, guard } => {
-                let polled = Pin::new(body).poll_frame(cx);
-                if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-                    guard.take();
+            ResponseKind::Upstream {
+                body,
+                guard,
+                deadline,
+                timeout,
+                timer,
+            } => {
+                if guard.is_none() {
+                    // Ended (or cut) already.
+                    return Poll::Ready(None);
                 }
-                polled
+                let polled = Pin::new(body).poll_frame(cx);
+                let expired = match (&polled, timer.as_mut()) {
+                    (Poll::Pending, None) => {
+                        let armed = timer.insert(Box::pin(tokio::time::sleep_until(*deadline)));
+                        armed.as_mut().poll(cx).is_ready()
+                    }
+                    (Poll::Pending, Some(armed)) => armed.as_mut().poll(cx).is_ready(),
+                    (Poll::Ready(Some(Ok(_))), Some(armed)) => armed.is_elapsed(),
+                    _ => false,
+                };
+                if expired {
+                    guard.take();
+                    return Poll::Ready(Some(Err(ProxyBodyError::Timeout(*timeout))));
+                }
+                match polled {
+                    Poll::Ready(None) => {
+                        guard.take();
+                        Poll::Ready(None)
+                    }
+                    Poll::Ready(Some(Err(err))) => {
+                        guard.take();
+                        Poll::Ready(Some(Err(ProxyBodyError::Upstream(err))))
+                    }
+                    other => other.map_err(ProxyBodyError::Upstream),
+                }
             }
             ResponseKind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
         }
