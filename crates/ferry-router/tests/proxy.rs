@@ -490,18 +490,22 @@ async fn slow_chunked_response_arrives_incrementally() {
     eventually("in-flight back to 0", || up.in_flight() == 0).await;
 }
 
-#[tokio::test]
-async fn a_response_still_streaming_at_the_request_timeout_is_cut() {
-    let upstream = spawn_upstream(|_request| async move {
+/// Answers with a body that sends `first`, then stays open until the proxy drops it.
+async fn first_chunk_then_open_upstream() -> TestUpstream {
+    spawn_upstream(|_request| async move {
         let (tx, body) = channel_body();
         tokio::spawn(async move {
             let _ = tx.send(Bytes::from_static(b"first")).await;
-            // Never finishes on its own.
             tx.closed().await;
         });
         Response::new(body)
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_response_still_streaming_at_the_request_timeout_is_cut() {
+    let upstream = first_chunk_then_open_upstream().await;
     let up = upstream.upstream("s-1");
     let stream_route = route(
         "stream",
@@ -527,16 +531,7 @@ async fn a_response_still_streaming_at_the_request_timeout_is_cut() {
 
 #[tokio::test]
 async fn client_going_away_mid_body_releases_the_instance() {
-    let upstream = spawn_upstream(|_request| async move {
-        let (tx, body) = channel_body();
-        tokio::spawn(async move {
-            let _ = tx.send(Bytes::from_static(b"first")).await;
-            // Keep the body open until the proxy drops it.
-            tx.closed().await;
-        });
-        Response::new(body)
-    })
-    .await;
+    let upstream = first_chunk_then_open_upstream().await;
     let up = upstream.upstream("s-1");
     let stream_route = serving("stream", vec![Arc::clone(&up)]);
     let router = TestRouter::start(table(&[("stream.localhost", &stream_route)])).await;

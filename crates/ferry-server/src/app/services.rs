@@ -306,23 +306,27 @@ impl App {
             if other.name == *name {
                 continue;
             }
-            let mut claimed = vec![format!("{}.localhost", other.name)];
+            let mut other_domains = Vec::new();
             let revisions = [&other.active_revision, &other.desired_revision];
             for id in revisions.into_iter().flatten() {
                 if let Some(revision) = self.store.get_revision(id)? {
-                    claimed.extend(revision.config.domains);
+                    other_domains.extend(revision.config.domains);
                 }
             }
-            let taken = |host: &str| claimed.iter().any(|c| c.eq_ignore_ascii_case(host));
+            let other_host = format!("{}.localhost", other.name);
+            let taken = |host: &str| {
+                host.eq_ignore_ascii_case(&other_host)
+                    || other_domains.iter().any(|d| d.eq_ignore_ascii_case(host))
+            };
             if let Some(domain) = config.domains.iter().find(|d| taken(d)) {
                 return Err(AppError::Conflict(format!(
                     "domain {domain} is already routed to service {}; remove it there first",
                     other.name
                 )));
             }
-            if claimed[1..]
+            if other_domains
                 .iter()
-                .any(|c| c.eq_ignore_ascii_case(&own_host))
+                .any(|d| d.eq_ignore_ascii_case(&own_host))
             {
                 return Err(AppError::Conflict(format!(
                     "service {} routes {own_host} as a custom domain; pick another name \

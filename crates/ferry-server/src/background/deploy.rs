@@ -93,7 +93,7 @@ pub struct Deployer {
     recovered: Mutex<HashMap<ServiceId, Vec<(RuntimeKind, RuntimeInstance)>>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Every value behind these mutexes is replaced whole, never left half-updated.
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -17,6 +17,8 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::deploy::lock;
+
 /// Report kinds, as stored and shown.
 pub const DOCKERFILE_LINT: &str = "dockerfile-lint";
 pub const VULNERABILITIES: &str = "vulnerabilities";
@@ -148,15 +150,14 @@ const IMAGE_ANALYSES_KEPT: usize = 16;
 
 impl ImageAnalyses {
     fn get(&self, key: &str) -> Option<Arc<ImageAnalysis>> {
-        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent
+        lock(&self.recent)
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, analysis)| Arc::clone(analysis))
     }
 
     fn put(&self, key: String, analysis: Arc<ImageAnalysis>) {
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recent = lock(&self.recent);
         recent.retain(|(k, _)| *k != key);
         recent.push_front((key, analysis));
         recent.truncate(IMAGE_ANALYSES_KEPT);
