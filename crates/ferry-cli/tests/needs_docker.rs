@@ -1,12 +1,14 @@
 //! End-to-end with the Docker Engine: images built locally from a busybox-static rootfs
 //! (nothing is pulled), deployed by the real `ferry server`, served through its router.
-//! These fail, never skip, when no engine answers: CI provides one.
+//! Without an engine each says it was not run; with `FERRY_TEST_DOCKER=required` (CI)
+//! they fail instead (see ferry-testenv).
 
 // Test code: a failed setup step should stop the test with its panic message.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use ferry_testenv::Need;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::*;
@@ -60,6 +62,7 @@ const MARKER_COMMAND: &str =
 
 #[test]
 fn needs_docker_image_deploy_serves_through_the_router() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let image = busybox_image();
     let platform = TestPlatform::start_with("docker");
     let out = platform.ferry_ok(&[
@@ -90,6 +93,7 @@ fn needs_docker_image_deploy_serves_through_the_router() {
 
 #[test]
 fn needs_docker_zero_downtime_across_three_image_deploys() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let image = busybox_image();
     let platform = TestPlatform::start_with("docker");
     let deploy = |marker: &str| {
@@ -141,6 +145,7 @@ fn needs_docker_zero_downtime_across_three_image_deploys() {
 
 #[test]
 fn needs_docker_missing_image_fails_and_the_previous_revision_serves() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let image = busybox_image();
     let platform = TestPlatform::start_with("docker");
     platform.ferry_ok(&["deploy", "--image", image, "--name", "web"]);
@@ -183,6 +188,7 @@ fn ticks(logs: &str) -> Vec<u64> {
 
 #[test]
 fn needs_docker_restart_re_adopts_running_containers() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let image = busybox_image();
     let mut platform = TestPlatform::start_with("docker");
     platform.ferry_ok(&[
@@ -261,6 +267,7 @@ const OPENSSL_RECORD: &str = r#"{
 
 #[test]
 fn needs_docker_vulnerability_gate_on_an_image() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let clean = busybox_image();
     let vulnerable = vulnerable_image();
     let platform = TestPlatform::start_with("docker");
@@ -341,6 +348,7 @@ fn needs_docker_vulnerability_gate_on_an_image() {
 
 #[test]
 fn needs_docker_image_lint_fatal_blocks_only_when_asked() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let clean = busybox_image();
     // Dockle's DKL-LI-0001 (FATAL): an account with an empty password.
     let weak = import_busybox(

@@ -1,9 +1,10 @@
-//! The docker driver against the local Docker Engine. Every test needs it and fails
-//! (does not skip) without it.
+//! The docker driver against the local Docker Engine. Every test needs it: without
+//! one it says it was not run, or fails under `FERRY_TEST_DOCKER=required` (CI).
 #![allow(clippy::unwrap_used)] // tests may unwrap (helpers too, not only #[test] fns)
 
 mod support;
 
+use ferry_testenv::Need;
 use ferry_runtime::{DockerRuntime, RunStatus, Runtime, RuntimeError, Workload};
 use ferry_types::InstanceId;
 use std::time::Duration;
@@ -48,6 +49,7 @@ async fn inspect_is_gone(rt: &DockerRuntime, container_id: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_container_serves_logs_limits_lists_and_stops() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     let spec = container_spec(
@@ -126,6 +128,7 @@ async fn needs_docker_container_serves_logs_limits_lists_and_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_image_cmd_runs_when_no_command_is_given() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     let spec = container_spec(&tmp, None);
@@ -140,6 +143,7 @@ async fn needs_docker_image_cmd_runs_when_no_command_is_given() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_missing_image_is_image_not_found() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     let mut spec = container_spec(&tmp, None);
@@ -159,6 +163,7 @@ async fn needs_docker_missing_image_is_image_not_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_exit_code_is_reported() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     let spec = container_spec(&tmp, Some("echo going away; exit 3"));
@@ -198,6 +203,7 @@ async fn needs_docker_exit_code_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_out_of_memory_is_reported() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     // busybox tail keeps a newline-free input in memory: far more than 16 MiB.
@@ -220,6 +226,7 @@ async fn needs_docker_out_of_memory_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_resolve_image_pins_id_and_port() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let rt = connect().await;
     let resolved = rt.resolve_image(ensure_test_image()).await.unwrap();
     assert!(resolved.id.starts_with("sha256:"), "{}", resolved.id);
@@ -230,6 +237,7 @@ async fn needs_docker_resolve_image_pins_id_and_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_a_new_runtime_adopts_and_follows_logs() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let namespace = format!("test-{}", InstanceId::generate());
     let old = connect_in(&namespace).await;
@@ -264,6 +272,7 @@ async fn needs_docker_a_new_runtime_adopts_and_follows_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_docker_unknown_instances_and_process_workloads() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let tmp = tempfile::tempdir().unwrap();
     let rt = connect().await;
     rt.stop(&InstanceId::generate(), GRACE).await.unwrap();

@@ -1,6 +1,7 @@
 //! Image access tests: fixtures (layers, docker archives, OCI layouts) are built at run
 //! time with the tar crate, in temp dirs.
 
+use ferry_testenv::Need;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -615,9 +616,10 @@ fn entry_limit_stops_indexing_with_a_warning() {
 mod registry_server;
 
 /// Imports a one-layer image into the local engine and reads it back through the
-/// Engine API export. Fails (does not skip) without a Docker Engine.
+/// Engine API export. Needs a Docker Engine (see ferry-testenv).
 #[tokio::test]
 async fn needs_docker_engine_export() {
+    ferry_testenv::require!(Need::DockerEngine);
     let layer = LayerBuilder::new()
         .file("etc/os-release", b"ID=debian\nVERSION_ID=12\n")
         .finish();
@@ -669,9 +671,10 @@ impl Drop for ChildGuard {
 
 /// Pushes an imported image with skopeo to a Distribution registry (Debian's
 /// `docker-registry`) on 127.0.0.1 and pulls it back by tag and by digest. Needs the
-/// Docker Engine, `docker-registry` and `skopeo`; fails (does not skip) without them.
+/// Docker Engine, `docker-registry` and `skopeo` (see ferry-testenv).
 #[tokio::test]
 async fn needs_docker_distribution_registry_pull() {
+    ferry_testenv::require!(Need::DockerEngine, Need::Skopeo, Need::DockerRegistry);
     let tmp = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -2,6 +2,7 @@
 //! archive (layers and config written with the tar crate), a triggering and a passing
 //! fixture for every check; and an end-to-end run through the Docker Engine.
 
+use ferry_testenv::Need;
 use std::path::Path;
 
 use serde_json::{json, Value};
@@ -924,10 +925,11 @@ fn cli_on_an_archive_writes_json_and_exits_by_level() {
 }
 
 /// Builds a busybox image in the local Docker Engine with an empty root password and
-/// a setuid file, and lints it through `--docker`. Fails (does not skip) without a
-/// Docker Engine.
+/// a setuid file, and lints it through `--docker`. Needs a Docker Engine (see
+/// ferry-testenv).
 #[test]
 fn needs_docker_image_lint_of_engine_image() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
     let busybox =
         std::fs::read("/bin/busybox").expect("/bin/busybox (busybox-static) is installed");
     let rootfs = layer(&[

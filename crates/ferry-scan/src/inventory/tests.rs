@@ -1,5 +1,6 @@
 //! Inventory tests on images built at run time.
 
+use ferry_testenv::Need;
 use super::*;
 use crate::image::tests::{docker_archive, LayerBuilder};
 
@@ -324,6 +325,7 @@ fn source_tree_lock_files() {
 /// The deploy gate's path: an image in the local engine, by id → inventory.
 #[tokio::test]
 async fn needs_docker_inventory_of_engine_image_by_id() {
+    ferry_testenv::require!(Need::DockerEngine);
     let layer = LayerBuilder::new()
         .file("etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n")
         .file("var/lib/dpkg/status", DPKG_STATUS.as_bytes())
