@@ -460,14 +460,28 @@ fn zero_downtime_across_five_process_deploys() {
         samples.len(),
         &failures[..failures.len().min(5)]
     );
+    // Reported, never asserted: these machines are shared and noisy.
     let span = samples.last().unwrap().at - samples.first().unwrap().at;
     let rate = samples.len() as f64 / span.as_secs_f64();
-    assert!(rate >= 50.0, "only {rate:.0} req/s");
+    eprintln!("{} requests at {rate:.0} req/s during five deploys", samples.len());
     for (marker, at) in &deployed_at {
         let seen = samples
             .iter()
             .any(|s| s.at >= *at && s.body.trim().ends_with(marker.as_str()));
         assert!(seen, "{marker} never served after its deploy");
+    }
+    // Markers never go backwards: once a load thread is served v<n>, its next
+    // requests never reach an older revision (the switch is one atomic table swap).
+    for worker in 0..4 {
+        let markers: Vec<u32> = samples
+            .iter()
+            .filter(|s| s.worker == worker)
+            .filter_map(|s| s.body.trim().rsplit('v').next()?.parse().ok())
+            .collect();
+        assert!(
+            markers.windows(2).all(|w| w[0] <= w[1]),
+            "worker {worker}: a marker went backwards: {markers:?}"
+        );
     }
     // Once the last deploy is done, only its marker is served.
     let last: Vec<&Sample> = samples.iter().filter(|s| s.at >= started).collect();

@@ -20,6 +20,11 @@ pub enum StoreError {
     NewerSchema { found: usize, known: usize },
     #[error("{what} already exists")]
     Conflict { what: String },
+    #[error("host {host} is already routed to service {owner}")]
+    HostTaken { host: String, owner: String },
+    /// The change does not apply to the service as it is now (already paused, …).
+    #[error("{0}")]
+    InvalidState(String),
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("stored {what} is corrupt: {detail}")]

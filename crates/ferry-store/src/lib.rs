@@ -4,6 +4,7 @@
 
 mod db;
 mod error;
+mod hosts;
 mod migrations;
 mod operations;
 mod reports;

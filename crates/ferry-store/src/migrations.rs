@@ -59,4 +59,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (revision_id, kind)
     );
     "#,
+    // 3: host ownership (each host routes to one service, enforced here rather than
+    // checked and then written) and the build state of revisions (the build
+    // reconciler's, replacing marker files).
+    r#"
+    CREATE TABLE hosts (
+        host       TEXT PRIMARY KEY,
+        service_id TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE
+    );
+    CREATE INDEX hosts_by_service ON hosts(service_id);
+    INSERT OR IGNORE INTO hosts (host, service_id)
+        SELECT lower(name) || '.localhost', id FROM services;
+    INSERT OR IGNORE INTO hosts (host, service_id)
+        SELECT lower(d.value), s.id
+        FROM services s
+        JOIN revisions r ON r.service_id = s.id
+            AND (r.id = s.active_revision OR r.id = s.desired_revision),
+        json_each(r.config, '$.domains') d;
+    ALTER TABLE revisions ADD COLUMN build TEXT NOT NULL DEFAULT 'pending';
+    ALTER TABLE revisions ADD COLUMN build_plan TEXT;
+    UPDATE revisions SET build = 'built' WHERE status IN ('ACTIVE', 'INACTIVE');
+    UPDATE revisions SET build = 'failed' WHERE status = 'FAILED';
+    "#,
 ];

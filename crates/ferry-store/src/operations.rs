@@ -73,6 +73,7 @@ impl Store {
             "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
             params![service.as_str(), revision.as_str(), ts(ferry_types::now())],
         )?;
+        crate::hosts::sync_hosts(&tx, service)?;
         tx.commit()?;
         Ok(operation)
     }

@@ -2,6 +2,7 @@
 
 use crate::db::{parse_ts, ts, Store};
 use crate::error::StoreError;
+use crate::hosts::sync_hosts;
 use crate::operations::insert_operation;
 use crate::services::{insert_service, NewService, ServiceRow};
 use ferry_types::{
@@ -106,6 +107,7 @@ impl Store {
             "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
             params![service_id.as_str(), revision.id.as_str(), ts(now)],
         )?;
+        sync_hosts(&tx, &service_id)?;
         tx.commit()?;
         drop(conn);
         let service = self

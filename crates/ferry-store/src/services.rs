@@ -2,8 +2,10 @@
 
 use crate::db::{parse_ts, ts, Store};
 use crate::error::StoreError;
-use ferry_types::{RevisionId, ServiceId, ServiceName, SourceKind};
-use rusqlite::{params, OptionalExtension, Row};
+use crate::hosts::sync_hosts;
+use crate::operations::insert_operation;
+use ferry_types::{Operation, OperationKind, RevisionId, ServiceId, ServiceName, SourceKind};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
 /// A service as stored. The API's `Service` (with its derived status) is built from it.
@@ -121,11 +123,17 @@ impl Store {
         id: &ServiceId,
         revision: Option<&RevisionId>,
     ) -> Result<(), StoreError> {
-        self.update_service(
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        update_service(
+            &tx,
             id,
             "desired_revision = ?2",
             params![id.as_str(), revision.map(RevisionId::as_str)],
-        )
+        )?;
+        sync_hosts(&tx, id)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Moves the desired revision from `expected` to `new` only if nobody changed it
@@ -138,10 +146,13 @@ impl Store {
         new: Option<&RevisionId>,
     ) -> Result<bool, StoreError> {
         let conn = self.conn();
-        let changed = conn.execute(
+        let tx = conn.unchecked_transaction()?;
+        let changed = tx.execute(
             "UPDATE services SET desired_revision = ?3, updated_at = ?4 WHERE id = ?1 AND desired_revision = ?2",
             params![id.as_str(), expected.as_str(), new.map(RevisionId::as_str), ts(ferry_types::now())],
         )?;
+        sync_hosts(&tx, id)?;
+        tx.commit()?;
         Ok(changed == 1)
     }
 
@@ -151,19 +162,111 @@ impl Store {
         id: &ServiceId,
         revision: Option<&RevisionId>,
     ) -> Result<(), StoreError> {
-        self.update_service(
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        update_service(
+            &tx,
             id,
             "active_revision = ?2",
             params![id.as_str(), revision.map(RevisionId::as_str)],
-        )
+        )?;
+        sync_hosts(&tx, id)?;
+        tx.commit()?;
+        Ok(())
     }
 
+    /// `ferry pause`, as one transaction: the flag and its operation are written
+    /// together. A deployment still rolling out is abandoned (its revision fails with
+    /// `reason`, desired goes back to the active revision), so resuming brings back
+    /// what served.
+    pub fn pause_service(&self, id: &ServiceId, reason: &str) -> Result<Operation, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let row = get_in(&tx, id)?;
+        if row.deleting {
+            return Err(StoreError::InvalidState(format!("{} is being deleted", row.name)));
+        }
+        if row.paused {
+            return Err(StoreError::InvalidState(format!("{} is already paused", row.name)));
+        }
+        let Some(active) = &row.active_revision else {
+            return Err(StoreError::InvalidState(format!(
+                "{} has no running revision to pause",
+                row.name
+            )));
+        };
+        if let Some(desired) = row.desired_revision.as_ref().filter(|d| *d != active) {
+            tx.execute(
+                "UPDATE revisions SET status = 'FAILED', failure = ?2 WHERE id = ?1 AND status = 'PENDING'",
+                params![desired.as_str(), reason],
+            )?;
+        }
+        update_service(
+            &tx,
+            id,
+            "paused = 1, desired_revision = active_revision",
+            params![id.as_str()],
+        )?;
+        sync_hosts(&tx, id)?;
+        let operation = insert_operation(
+            &tx,
+            id,
+            row.name.as_str(),
+            OperationKind::PauseService,
+            None,
+        )?;
+        tx.commit()?;
+        Ok(operation)
+    }
+
+    /// `ferry resume`, as one transaction.
+    pub fn resume_service(&self, id: &ServiceId) -> Result<Operation, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let row = get_in(&tx, id)?;
+        if row.deleting {
+            return Err(StoreError::InvalidState(format!("{} is being deleted", row.name)));
+        }
+        if !row.paused {
+            return Err(StoreError::InvalidState(format!("{} is not paused", row.name)));
+        }
+        update_service(&tx, id, "paused = 0", params![id.as_str()])?;
+        let operation = insert_operation(
+            &tx,
+            id,
+            row.name.as_str(),
+            OperationKind::ResumeService,
+            None,
+        )?;
+        tx.commit()?;
+        Ok(operation)
+    }
+
+    /// `ferry delete`, as one transaction: the flag and its operation. The deployer
+    /// then stops everything and removes the row.
+    pub fn delete_service_intent(&self, id: &ServiceId) -> Result<Operation, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let row = get_in(&tx, id)?;
+        if row.deleting {
+            return Err(StoreError::InvalidState(format!("{} is already being deleted", row.name)));
+        }
+        update_service(&tx, id, "deleting = 1", params![id.as_str()])?;
+        let operation = insert_operation(
+            &tx,
+            id,
+            row.name.as_str(),
+            OperationKind::DeleteService,
+            None,
+        )?;
+        tx.commit()?;
+        Ok(operation)
+    }
+
+    /// Sets or clears the pause flag alone (tests and repairs; the API uses
+    /// [`Store::pause_service`] and [`Store::resume_service`]).
     pub fn set_paused(&self, id: &ServiceId, paused: bool) -> Result<(), StoreError> {
-        self.update_service(id, "paused = ?2", params![id.as_str(), paused])
-    }
-
-    pub fn set_deleting(&self, id: &ServiceId) -> Result<(), StoreError> {
-        self.update_service(id, "deleting = 1", params![id.as_str()])
+        update_service(&self.conn(), id, "paused = ?2", params![id.as_str(), paused])
     }
 
     /// Removes a service and its revisions (operations stay as history).
@@ -172,26 +275,38 @@ impl Store {
         conn.execute("DELETE FROM services WHERE id = ?1", [id.as_str()])?;
         Ok(())
     }
+}
 
-    fn update_service(
-        &self,
-        id: &ServiceId,
-        assignment: &str,
-        params: &[&dyn rusqlite::ToSql],
-    ) -> Result<(), StoreError> {
-        let conn = self.conn();
-        let now = ts(ferry_types::now());
-        let changed = conn.execute(
-            &format!("UPDATE services SET {assignment}, updated_at = '{now}' WHERE id = ?1"),
-            params,
-        )?;
-        if changed == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("service {id}"),
-            });
-        }
-        Ok(())
+fn get_in(conn: &Connection, id: &ServiceId) -> Result<ServiceRow, StoreError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM services WHERE id = ?1"),
+        [id.as_str()],
+        from_row,
+    )
+    .optional()?
+    .transpose()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: format!("service {id}"),
+    })
+}
+
+fn update_service(
+    conn: &Connection,
+    id: &ServiceId,
+    assignment: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<(), StoreError> {
+    let now = ts(ferry_types::now());
+    let changed = conn.execute(
+        &format!("UPDATE services SET {assignment}, updated_at = '{now}' WHERE id = ?1"),
+        params,
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("service {id}"),
+        });
     }
+    Ok(())
 }
 
 pub(crate) fn insert_service(
@@ -215,6 +330,7 @@ pub(crate) fn insert_service(
         }
         Err(err) => return Err(err.into()),
     }
+    sync_hosts(conn, &id)?;
     Ok(ServiceRow {
         id,
         name: new.name.clone(),
@@ -275,5 +391,108 @@ mod tests {
             store.set_paused(&web.id, false),
             Err(StoreError::NotFound { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod intent_tests {
+    //! Each intent is one transaction: a failure on its second write leaves no trace
+    //! of the first.
+
+    use super::*;
+    use crate::revisions::NewDeployment;
+    use ferry_types::{OperationStatus, RevisionSource, RevisionStatus, ServiceConfig};
+
+    fn deployed(store: &Store) -> (ServiceId, RevisionId) {
+        let revision = RevisionId::generate();
+        let (row, _, op) = store
+            .create_deployment(&NewDeployment {
+                service: &NewService {
+                    name: ServiceName::parse("web").unwrap(),
+                    source_kind: SourceKind::Image,
+                },
+                source: RevisionSource::Image {
+                    image: "web:1".into(),
+                    image_id: None,
+                },
+                config: ServiceConfig::default(),
+                revision_id: revision.clone(),
+            })
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&revision)).unwrap();
+        store
+            .set_operation_status(&op.id, OperationStatus::Succeeded, None)
+            .unwrap();
+        (row.id, revision)
+    }
+
+    /// Makes every later write to the `services` row fail, as a crash between the
+    /// operation insert and the flag update would leave it.
+    fn break_service_updates(store: &Store) {
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER crash BEFORE UPDATE ON services \
+                 BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;",
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_failed_flag_write_leaves_no_operation_behind() {
+        let store = Store::open_in_memory().unwrap();
+        let (id, _) = deployed(&store);
+        break_service_updates(&store);
+        assert!(store.pause_service(&id, "paused").is_err());
+        assert!(store.delete_service_intent(&id).is_err());
+        assert!(store.unfinished_operations(&id).unwrap().is_empty());
+        let row = store.get_service(&id).unwrap().unwrap();
+        assert!(!row.paused && !row.deleting);
+    }
+
+    #[test]
+    fn intents_check_the_state_they_change() {
+        let store = Store::open_in_memory().unwrap();
+        let (id, _) = deployed(&store);
+        assert!(matches!(
+            store.resume_service(&id),
+            Err(StoreError::InvalidState(m)) if m == "web is not paused"
+        ));
+        let pause = store.pause_service(&id, "paused").unwrap();
+        assert_eq!(pause.kind, OperationKind::PauseService);
+        assert!(store.get_service(&id).unwrap().unwrap().paused);
+        assert!(store.pause_service(&id, "paused").is_err());
+        store.resume_service(&id).unwrap();
+        store.delete_service_intent(&id).unwrap();
+        assert!(store.get_service(&id).unwrap().unwrap().deleting);
+        assert!(store.pause_service(&id, "paused").is_err());
+        assert_eq!(store.unfinished_operations(&id).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn pausing_abandons_a_deployment_in_progress() {
+        let store = Store::open_in_memory().unwrap();
+        let (id, active) = deployed(&store);
+        let pending = RevisionId::generate();
+        store
+            .create_deployment(&NewDeployment {
+                service: &NewService {
+                    name: ServiceName::parse("web").unwrap(),
+                    source_kind: SourceKind::Image,
+                },
+                source: RevisionSource::Image {
+                    image: "web:2".into(),
+                    image_id: None,
+                },
+                config: ServiceConfig::default(),
+                revision_id: pending.clone(),
+            })
+            .unwrap();
+        store.pause_service(&id, "cancelled by pause").unwrap();
+        let row = store.get_service(&id).unwrap().unwrap();
+        assert_eq!(row.desired_revision, Some(active));
+        let abandoned = store.get_revision(&pending).unwrap().unwrap();
+        assert_eq!(abandoned.status, RevisionStatus::Failed);
+        assert_eq!(abandoned.failure.as_deref(), Some("cancelled by pause"));
     }
 }

@@ -335,6 +335,8 @@ pub struct Load {
 
 #[derive(Debug, Clone)]
 pub struct Sample {
+    /// Which load thread sent it (each sends its requests one after another).
+    pub worker: usize,
     pub at: Instant,
     pub status: u16,
     pub body: String,
@@ -345,11 +347,11 @@ impl Load {
     pub fn start(router: &str, host: &str, workers: usize) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handles = (0..workers)
-            .map(|_| {
+            .map(|worker| {
                 let stop = stop.clone();
                 let router = router.to_string();
                 let host = host.to_string();
-                std::thread::spawn(move || keep_alive_loop(&router, &host, &stop))
+                std::thread::spawn(move || keep_alive_loop(worker, &router, &host, &stop))
             })
             .collect();
         Self { stop, handles }
@@ -369,7 +371,12 @@ impl Load {
 
 /// A minimal HTTP/1.1 keep-alive client (std only) so the load is real traffic over
 /// real sockets, reconnecting when the router closes a connection.
-fn keep_alive_loop(router: &str, host: &str, stop: &std::sync::atomic::AtomicBool) -> Vec<Sample> {
+fn keep_alive_loop(
+    worker: usize,
+    router: &str,
+    host: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Vec<Sample> {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut samples = Vec::new();
     let mut connection: Option<BufReader<std::net::TcpStream>> = None;
@@ -383,6 +390,7 @@ fn keep_alive_loop(router: &str, host: &str, stop: &std::sync::atomic::AtomicBoo
                 }
                 Err(_) => {
                     samples.push(Sample {
+                        worker,
                         at: Instant::now(),
                         status: 0,
                         body: "connect failed".into(),
@@ -428,6 +436,7 @@ fn keep_alive_loop(router: &str, host: &str, stop: &std::sync::atomic::AtomicBoo
         match result {
             Ok((status, body, close)) => {
                 samples.push(Sample {
+                    worker,
                     at: Instant::now(),
                     status,
                     body,
@@ -440,6 +449,7 @@ fn keep_alive_loop(router: &str, host: &str, stop: &std::sync::atomic::AtomicBoo
                 // A request that died on an idle connection closed by the peer is not
                 // a failed response: the request was never answered; count it as such.
                 samples.push(Sample {
+                    worker,
                     at: Instant::now(),
                     status: 0,
                     body: format!("io error: {err}"),

@@ -63,6 +63,11 @@ impl From<StoreError> for AppError {
         match err {
             StoreError::NotFound { what } => Self::NotFound { what },
             StoreError::Conflict { what } => Self::Conflict(format!("{what} already exists")),
+            StoreError::HostTaken { host, owner } => Self::Conflict(format!(
+                "{host} is already routed to service {owner}; remove it there first \
+                 (or pick another name)"
+            )),
+            StoreError::InvalidState(message) => Self::Conflict(message),
             other => {
                 tracing::error!(error = %other, "store error");
                 Self::Internal(other.to_string())

@@ -88,9 +88,14 @@ impl App {
             },
             Responsibility {
                 area: "scaling".into(),
+                // What runs today, not what is configured for later: no autoscaler
+                // acts on max or concurrency yet.
                 detail: format!(
-                    "{} to {} instances, {} concurrent requests per instance",
-                    config.scaling.min, config.scaling.max, config.scaling.concurrency
+                    "a fixed {} instance(s) (scaling.min); max ({}) and concurrency ({}) are \
+                     stored but not acted on until request-driven autoscaling lands",
+                    config.scaling.min.max(1),
+                    config.scaling.max,
+                    config.scaling.concurrency
                 ),
             },
             Responsibility {

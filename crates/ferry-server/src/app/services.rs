@@ -263,10 +263,6 @@ impl App {
                 )));
             }
         }
-        if let Err(err) = self.check_domains(&name, &config) {
-            let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
-            return Err(err);
-        }
         let created = self.store.create_deployment(&NewDeployment {
             service: &NewService {
                 name: name.clone(),
@@ -295,47 +291,6 @@ impl App {
             revision: Some(revision),
             warnings,
         })
-    }
-
-    /// Refuses hosts another service already answers on: its `<name>.localhost` or a
-    /// custom domain of its serving or pending revision. Without this the router would
-    /// silently send the host to whichever service it met first.
-    fn check_domains(&self, name: &ServiceName, config: &ServiceConfig) -> Result<(), AppError> {
-        let own_host = format!("{name}.localhost");
-        for other in self.store.list_services()? {
-            if other.name == *name {
-                continue;
-            }
-            let mut other_domains = Vec::new();
-            let revisions = [&other.active_revision, &other.desired_revision];
-            for id in revisions.into_iter().flatten() {
-                if let Some(revision) = self.store.get_revision(id)? {
-                    other_domains.extend(revision.config.domains);
-                }
-            }
-            let other_host = format!("{}.localhost", other.name);
-            let taken = |host: &str| {
-                host.eq_ignore_ascii_case(&other_host)
-                    || other_domains.iter().any(|d| d.eq_ignore_ascii_case(host))
-            };
-            if let Some(domain) = config.domains.iter().find(|d| taken(d)) {
-                return Err(AppError::Conflict(format!(
-                    "domain {domain} is already routed to service {}; remove it there first",
-                    other.name
-                )));
-            }
-            if other_domains
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(&own_host))
-            {
-                return Err(AppError::Conflict(format!(
-                    "service {} routes {own_host} as a custom domain; pick another name \
-                     or remove that domain there first",
-                    other.name
-                )));
-            }
-        }
-        Ok(())
     }
 
     fn source_config(
@@ -451,8 +406,8 @@ impl App {
                 "{name} is paused; resume it first"
             )));
         }
-        // Its domains may have gone to another service since it last served.
-        self.check_domains(&row.name, &target.config)?;
+        // Its domains may have gone to another service since it last served: the
+        // store refuses the host claim and nothing is written.
         let operation = self.store.create_operation_with_desired(
             &row.id,
             row.name.as_str(),
@@ -475,51 +430,25 @@ impl App {
 
     pub fn pause(&self, name: &str) -> Result<Accepted, AppError> {
         let row = self.service_row(name)?;
-        if row.paused {
-            return Err(AppError::Conflict(format!("{name} is already paused")));
-        }
-        if row.active_revision.is_none() {
-            return Err(AppError::Conflict(format!(
-                "{name} has no running revision to pause"
-            )));
-        }
-        let operation = self.store.create_operation(
+        let operation = self.store.pause_service(
             &row.id,
-            row.name.as_str(),
-            OperationKind::PauseService,
-            None,
+            "cancelled: the service was paused before this revision served",
         )?;
-        self.store.set_paused(&row.id, true)?;
         self.deployer.wake(&row.id);
         self.accepted(name, operation)
     }
 
     pub fn resume(&self, name: &str) -> Result<Accepted, AppError> {
         let row = self.service_row(name)?;
-        if !row.paused {
-            return Err(AppError::Conflict(format!("{name} is not paused")));
-        }
-        let operation = self.store.create_operation(
-            &row.id,
-            row.name.as_str(),
-            OperationKind::ResumeService,
-            None,
-        )?;
-        self.store.set_paused(&row.id, false)?;
+        let operation = self.store.resume_service(&row.id)?;
         self.deployer.wake(&row.id);
         self.accepted(name, operation)
     }
 
     pub fn delete(&self, name: &str) -> Result<Accepted, AppError> {
         let row = self.service_row(name)?;
-        let operation = self.store.create_operation(
-            &row.id,
-            row.name.as_str(),
-            OperationKind::DeleteService,
-            None,
-        )?;
         let service = self.service_view(&row)?;
-        self.store.set_deleting(&row.id)?;
+        let operation = self.store.delete_service_intent(&row.id)?;
         self.deployer.wake(&row.id);
         Ok(Accepted {
             service,

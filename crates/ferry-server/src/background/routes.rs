@@ -64,15 +64,25 @@ impl RoutePublisher {
 
     fn publish(&self, entries: &HashMap<ServiceId, ServiceEntry>) {
         let mut table = RouteTable::default();
-        // Sorted by service id so a host claimed twice always goes to the same service.
+        // The store gives each host one owner, so a host claimed twice here is a bug;
+        // sorting keeps the outcome stable and the error says which services clash.
         let mut sorted: Vec<_> = entries.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
         for (_, entry) in sorted {
             for host in &entry.hosts {
-                table
-                    .hosts
-                    .entry(host.clone())
-                    .or_insert_with(|| Arc::clone(&entry.route));
+                match table.hosts.entry(host.clone()) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(Arc::clone(&entry.route));
+                    }
+                    std::collections::hash_map::Entry::Occupied(held) => {
+                        tracing::error!(
+                            %host,
+                            kept = %held.get().service,
+                            dropped = %entry.route.service,
+                            "two services route one host; the store should have refused this"
+                        );
+                    }
+                }
             }
         }
         self.sender.send_replace(Arc::new(table));
