@@ -68,17 +68,17 @@ pub async fn execute(
             .kill_on_drop(true)
             .spawn()
             .map_err(io_err)?;
+        // The step runs in its own process group; the guard kills the whole group
+        // when the step times out or the build is cancelled (this future dropped), so
+        // commands the shell started never outlive the build.
+        let group = GroupGuard(child.id().and_then(|pid| i32::try_from(pid).ok()));
         let status = match tokio::time::timeout(timeout, child.wait()).await {
-            Ok(status) => status.map_err(io_err)?,
+            Ok(status) => {
+                group.disarm();
+                status.map_err(io_err)?
+            }
             Err(_) => {
-                // The step runs in its own process group: kill the whole group so
-                // commands the shell started do not outlive the build.
-                if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
+                drop(group);
                 let _ = child.kill().await;
                 return Err(BuildError::TimedOut {
                     step: step_number,
@@ -100,6 +100,26 @@ pub async fn execute(
         }
     }
     Ok(())
+}
+
+/// Kills a step's process group when dropped, unless the step ended by itself.
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,5 +184,47 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(err, BuildError::TimedOut { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_build_leaves_no_process_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let steps = plan(&["sleep 60 & echo $! > pid; wait"]);
+        let log = dir.path().join("b.log");
+        let build = execute(&steps, dir.path(), &log, Duration::from_secs(120));
+        // Cancel by dropping the build future once the grandchild is running.
+        let waited = tokio::time::timeout(Duration::from_secs(30), async {
+            tokio::pin!(build);
+            loop {
+                tokio::select! {
+                    _ = &mut build => panic!("the build should still run"),
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                if std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n')) {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "the build never started its sleep");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The sleep is the shell's child, in the step's group: gone soon after.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sleep {pid} outlived its cancelled build"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
