@@ -2,5 +2,6 @@
 //! what runs, and acts; they run on a timer and when signalled.
 
 pub mod deploy;
+pub mod driver;
 pub mod gates;
 pub mod routes;
