@@ -14,5 +14,5 @@ mod services;
 pub use db::Store;
 pub use error::StoreError;
 pub use reports::StoredReport;
-pub use revisions::NewDeployment;
+pub use revisions::{BuildStatus, NewDeployment};
 pub use services::{NewService, ServiceRow};

@@ -73,6 +73,12 @@ impl Store {
             "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
             params![service.as_str(), revision.as_str(), ts(ferry_types::now())],
         )?;
+        let number: u32 = tx.query_row(
+            "SELECT number FROM revisions WHERE id = ?1",
+            [revision.as_str()],
+            |row| row.get(0),
+        )?;
+        crate::revisions::supersede_pending(&tx, service, revision, number)?;
         crate::hosts::sync_hosts(&tx, service)?;
         tx.commit()?;
         Ok(operation)

@@ -107,6 +107,7 @@ impl Store {
             "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
             params![service_id.as_str(), revision.id.as_str(), ts(now)],
         )?;
+        supersede_pending(&tx, &service_id, &revision.id, revision.number)?;
         sync_hosts(&tx, &service_id)?;
         tx.commit()?;
         drop(conn);
@@ -170,6 +171,147 @@ impl Store {
             params![id.as_str(), status.as_str(), failure],
         )?;
         Ok(())
+    }
+}
+
+/// Revisions that never got to serve are marked superseded when another becomes the
+/// desired one, so none stays PENDING forever.
+pub(crate) fn supersede_pending(
+    conn: &rusqlite::Connection,
+    service: &ServiceId,
+    desired: &RevisionId,
+    desired_number: u32,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE revisions SET status = 'SUPERSEDED', failure = ?3 \
+         WHERE service_id = ?1 AND status = 'PENDING' AND id != ?2",
+        params![
+            service.as_str(),
+            desired.as_str(),
+            format!("superseded by revision {desired_number} before it served")
+        ],
+    )?;
+    Ok(())
+}
+
+/// Where a revision stands with its gates and build (the build reconciler's state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildStatus {
+    /// Not yet run (or interrupted by a restart: it runs again).
+    Pending,
+    Built,
+    Failed,
+    /// Superseded, paused or deleted while it ran.
+    Cancelled,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Built => "built",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "pending" => Self::Pending,
+            "built" => Self::Built,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl Store {
+    pub fn revision_build(&self, id: &RevisionId) -> Result<Option<BuildStatus>, StoreError> {
+        let conn = self.conn();
+        let build: Option<String> = conn
+            .query_row("SELECT build FROM revisions WHERE id = ?1", [id.as_str()], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        build
+            .map(|b| {
+                BuildStatus::parse(&b).ok_or_else(|| StoreError::Corrupt {
+                    what: "revision build state",
+                    detail: b.clone(),
+                })
+            })
+            .transpose()
+    }
+
+    pub fn set_revision_build(&self, id: &RevisionId, build: BuildStatus) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE revisions SET build = ?2 WHERE id = ?1",
+            params![id.as_str(), build.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Records a successful build: the resolved source (an image pinned to its id) and
+    /// the plan that ran, as JSON.
+    pub fn set_revision_built(
+        &self,
+        id: &RevisionId,
+        source: &RevisionSource,
+        plan: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let source = serde_json::to_string(source).map_err(|err| StoreError::Corrupt {
+            what: "revision source",
+            detail: err.to_string(),
+        })?;
+        self.conn().execute(
+            "UPDATE revisions SET build = 'built', source = ?2, build_plan = ?3 WHERE id = ?1",
+            params![id.as_str(), source, plan],
+        )?;
+        Ok(())
+    }
+
+    /// A revision that cannot serve: its status and reason, and (in the same
+    /// transaction) the service's desired revision moved back to `fallback` if it still
+    /// points at this one, so a deploy that arrived meanwhile wins.
+    pub fn fail_revision(
+        &self,
+        service: &ServiceId,
+        id: &RevisionId,
+        build: BuildStatus,
+        failure: &str,
+        fallback: Option<&RevisionId>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        tx.execute(
+            "UPDATE revisions SET build = ?2, \
+             status = CASE WHEN status IN ('PENDING', 'ACTIVE', 'INACTIVE') THEN 'FAILED' ELSE status END, \
+             failure = COALESCE(failure, ?3) WHERE id = ?1",
+            params![id.as_str(), build.as_str(), failure],
+        )?;
+        tx.execute(
+            "UPDATE services SET desired_revision = ?3, updated_at = ?4 WHERE id = ?1 AND desired_revision = ?2",
+            params![service.as_str(), id.as_str(), fallback.map(RevisionId::as_str), ts(ferry_types::now())],
+        )?;
+        sync_hosts(&tx, service)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Services whose desired revision waits for its build (not paused or deleting).
+    pub fn services_awaiting_build(&self) -> Result<Vec<ServiceId>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT s.id FROM services s JOIN revisions r ON r.id = s.desired_revision \
+             WHERE r.build = 'pending' AND s.paused = 0 AND s.deleting = 0 ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        let mut ids = Vec::new();
+        for id in rows {
+            ids.push(ServiceId::from_string(id?));
+        }
+        Ok(ids)
     }
 }
 

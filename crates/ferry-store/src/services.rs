@@ -176,9 +176,9 @@ impl Store {
     }
 
     /// `ferry pause`, as one transaction: the flag and its operation are written
-    /// together. A deployment still rolling out is abandoned (its revision fails with
-    /// `reason`, desired goes back to the active revision), so resuming brings back
-    /// what served.
+    /// together. A deployment still rolling out is abandoned (its revision is
+    /// superseded with `reason`, desired goes back to the active revision), so resuming
+    /// brings back what served.
     pub fn pause_service(&self, id: &ServiceId, reason: &str) -> Result<Operation, StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
@@ -197,7 +197,7 @@ impl Store {
         };
         if let Some(desired) = row.desired_revision.as_ref().filter(|d| *d != active) {
             tx.execute(
-                "UPDATE revisions SET status = 'FAILED', failure = ?2 WHERE id = ?1 AND status = 'PENDING'",
+                "UPDATE revisions SET status = 'SUPERSEDED', failure = ?2 WHERE id = ?1 AND status = 'PENDING'",
                 params![desired.as_str(), reason],
             )?;
         }
@@ -492,7 +492,7 @@ mod intent_tests {
         let row = store.get_service(&id).unwrap().unwrap();
         assert_eq!(row.desired_revision, Some(active));
         let abandoned = store.get_revision(&pending).unwrap().unwrap();
-        assert_eq!(abandoned.status, RevisionStatus::Failed);
+        assert_eq!(abandoned.status, RevisionStatus::Superseded);
         assert_eq!(abandoned.failure.as_deref(), Some("cancelled by pause"));
     }
 }

@@ -31,6 +31,8 @@ pub enum RevisionStatus {
     Inactive,
     /// Never became healthy (or failed its build); kept for its logs.
     Failed,
+    /// A later deployment (or a pause) replaced it before it served.
+    Superseded,
 }
 
 impl RevisionStatus {
@@ -40,6 +42,7 @@ impl RevisionStatus {
             Self::Active => "ACTIVE",
             Self::Inactive => "INACTIVE",
             Self::Failed => "FAILED",
+            Self::Superseded => "SUPERSEDED",
         }
     }
 
@@ -49,6 +52,7 @@ impl RevisionStatus {
             "ACTIVE" => Self::Active,
             "INACTIVE" => Self::Inactive,
             "FAILED" => Self::Failed,
+            "SUPERSEDED" => Self::Superseded,
             _ => return None,
         })
     }

@@ -395,10 +395,14 @@ impl App {
                     ))
                 })?,
         };
-        if target.status == RevisionStatus::Failed {
+        if matches!(
+            target.status,
+            RevisionStatus::Failed | RevisionStatus::Superseded
+        ) {
             return Err(AppError::Conflict(format!(
-                "revision {} of {name} failed to deploy; pick one that served traffic",
-                target.number
+                "revision {} of {name} never served ({}); pick one that served traffic",
+                target.number,
+                target.status.as_str().to_ascii_lowercase()
             )));
         }
         if row.paused {
