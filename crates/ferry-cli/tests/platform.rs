@@ -463,7 +463,10 @@ fn zero_downtime_across_five_process_deploys() {
     // Reported, never asserted: these machines are shared and noisy.
     let span = samples.last().unwrap().at - samples.first().unwrap().at;
     let rate = samples.len() as f64 / span.as_secs_f64();
-    eprintln!("{} requests at {rate:.0} req/s during five deploys", samples.len());
+    eprintln!(
+        "{} requests at {rate:.0} req/s during five deploys",
+        samples.len()
+    );
     for (marker, at) in &deployed_at {
         let seen = samples
             .iter()

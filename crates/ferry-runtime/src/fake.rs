@@ -63,6 +63,10 @@ struct FakeState {
     start_failures: HashMap<RevisionId, ErrorFactory>,
     start_statuses: HashMap<RevisionId, RunStatus>,
     images: HashMap<String, ResolvedImage>,
+    /// `start` panics this many more times (a bug in a driver, for supervisor tests).
+    start_panics: u32,
+    /// `stop` fails this many more times, leaving the instance running.
+    stop_failures: u32,
 }
 
 /// A scriptable in-memory runtime.
@@ -109,6 +113,16 @@ impl FakeRuntime {
     pub fn serving_tcp(mut self) -> Self {
         self.serve_tcp = true;
         self
+    }
+
+    /// The next `times` calls of `start` panic (before recording anything).
+    pub fn panic_on_start(&self, times: u32) {
+        lock(&self.state).start_panics = times;
+    }
+
+    /// The next `times` calls of `stop` fail and leave the instance running.
+    pub fn fail_stops(&self, times: u32) {
+        lock(&self.state).stop_failures = times;
     }
 
     /// Every call so far, oldest first.
@@ -261,6 +275,11 @@ impl Runtime for FakeRuntime {
     async fn start(&self, spec: &InstanceSpec) -> Result<RuntimeInstance, RuntimeError> {
         let status = {
             let mut state = lock(&self.state);
+            if state.start_panics > 0 {
+                state.start_panics -= 1;
+                drop(state);
+                panic!("fake runtime: scripted panic in start");
+            }
             state.calls.push(FakeCall::Start {
                 instance_id: spec.instance_id.clone(),
                 service_id: spec.service_id.clone(),
@@ -319,6 +338,13 @@ impl Runtime for FakeRuntime {
             instance_id: id.clone(),
             grace,
         });
+        if state.stop_failures > 0 {
+            state.stop_failures -= 1;
+            return Err(RuntimeError::Io {
+                context: format!("fake: stopping {id}"),
+                source: io::Error::other("scripted stop failure"),
+            });
+        }
         if let Some(mut entry) = state.instances.remove(id) {
             entry.close_port();
         }

@@ -10,8 +10,9 @@ mod router_threads;
 pub mod runtimes;
 
 use crate::app::App;
-use crate::background::deploy::{Deployer, DeployerSettings};
+use crate::background::deploy::DeployerSettings;
 use crate::background::routes::RoutePublisher;
+use crate::background::Background;
 use crate::data_dir::{DataDir, ServerInfo};
 use crate::runtimes::{RuntimeChoice, Runtimes};
 use ferry_runtime::docker::DockerRuntime;
@@ -112,7 +113,7 @@ pub async fn run(
     }
 
     let routes = Arc::new(RoutePublisher::new());
-    let deployer = Arc::new(Deployer::new(
+    let background = Arc::new(Background::new(
         Arc::clone(&store),
         data.clone(),
         runtimes.clone(),
@@ -123,7 +124,7 @@ pub async fn run(
         store,
         data: data.clone(),
         runtimes,
-        deployer: Arc::clone(&deployer),
+        background: Arc::clone(&background),
         router_port: router_addr.port(),
     });
     app.clean_partial_files();
@@ -132,7 +133,7 @@ pub async fn run(
     // serving the requests being drained.
     let front = shutdown.child_token();
     let back = CancellationToken::new();
-    let mut deployer_task = tokio::spawn(Arc::clone(&deployer).run(back.clone()));
+    let mut background_task = tokio::spawn(Arc::clone(&background).run(back.clone()));
     let router_task = tokio::spawn(router_threads::run(
         router_listeners,
         routes.subscribe(),
@@ -166,8 +167,8 @@ pub async fn run(
 
     tokio::select! {
         _ = front.cancelled() => {}
-        result = &mut deployer_task => {
-            tracing::error!(?result, "the deployer stopped unexpectedly");
+        result = &mut background_task => {
+            tracing::error!(?result, "the background reconcilers stopped unexpectedly");
             front.cancel();
         }
     }
@@ -184,8 +185,12 @@ pub async fn run(
         _ => {}
     }
     back.cancel();
-    if !deployer_task.is_finished() {
-        let _ = deployer_task.await;
+    // Reconcile passes are short and builds are cancelled; what remains is stopping
+    // host processes, bounded by their grace period.
+    let bound = options.deployer.stop_grace + Duration::from_secs(5);
+    if !background_task.is_finished() && tokio::time::timeout(bound, background_task).await.is_err()
+    {
+        tracing::warn!("background work did not stop in time");
     }
     let _ = std::fs::remove_file(data.server_info_file());
     tracing::info!("ferry server stopped");

@@ -22,7 +22,10 @@ pub(crate) fn sync_hosts(conn: &Connection, service: &ServiceId) -> Result<(), S
         )
         .optional()?;
     let Some((name, active, desired)) = row else {
-        conn.execute("DELETE FROM hosts WHERE service_id = ?1", [service.as_str()])?;
+        conn.execute(
+            "DELETE FROM hosts WHERE service_id = ?1",
+            [service.as_str()],
+        )?;
         return Ok(());
     };
     let mut wanted = BTreeSet::from([format!("{name}.localhost").to_ascii_lowercase()]);

@@ -230,9 +230,11 @@ impl Store {
     pub fn revision_build(&self, id: &RevisionId) -> Result<Option<BuildStatus>, StoreError> {
         let conn = self.conn();
         let build: Option<String> = conn
-            .query_row("SELECT build FROM revisions WHERE id = ?1", [id.as_str()], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT build FROM revisions WHERE id = ?1",
+                [id.as_str()],
+                |row| row.get(0),
+            )
             .optional()?;
         build
             .map(|b| {
@@ -244,7 +246,11 @@ impl Store {
             .transpose()
     }
 
-    pub fn set_revision_build(&self, id: &RevisionId, build: BuildStatus) -> Result<(), StoreError> {
+    pub fn set_revision_build(
+        &self,
+        id: &RevisionId,
+        build: BuildStatus,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE revisions SET build = ?2 WHERE id = ?1",
             params![id.as_str(), build.as_str()],
@@ -296,6 +302,20 @@ impl Store {
         )?;
         sync_hosts(&tx, service)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks a revision that never served superseded, with why.
+    pub fn set_revision_status_if_pending(
+        &self,
+        id: &RevisionId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE revisions SET status = 'SUPERSEDED', failure = COALESCE(failure, ?2) \
+             WHERE id = ?1 AND status = 'PENDING'",
+            params![id.as_str(), reason],
+        )?;
         Ok(())
     }
 

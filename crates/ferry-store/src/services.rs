@@ -184,10 +184,16 @@ impl Store {
         let tx = conn.unchecked_transaction()?;
         let row = get_in(&tx, id)?;
         if row.deleting {
-            return Err(StoreError::InvalidState(format!("{} is being deleted", row.name)));
+            return Err(StoreError::InvalidState(format!(
+                "{} is being deleted",
+                row.name
+            )));
         }
         if row.paused {
-            return Err(StoreError::InvalidState(format!("{} is already paused", row.name)));
+            return Err(StoreError::InvalidState(format!(
+                "{} is already paused",
+                row.name
+            )));
         }
         let Some(active) = &row.active_revision else {
             return Err(StoreError::InvalidState(format!(
@@ -225,10 +231,16 @@ impl Store {
         let tx = conn.unchecked_transaction()?;
         let row = get_in(&tx, id)?;
         if row.deleting {
-            return Err(StoreError::InvalidState(format!("{} is being deleted", row.name)));
+            return Err(StoreError::InvalidState(format!(
+                "{} is being deleted",
+                row.name
+            )));
         }
         if !row.paused {
-            return Err(StoreError::InvalidState(format!("{} is not paused", row.name)));
+            return Err(StoreError::InvalidState(format!(
+                "{} is not paused",
+                row.name
+            )));
         }
         update_service(&tx, id, "paused = 0", params![id.as_str()])?;
         let operation = insert_operation(
@@ -249,7 +261,10 @@ impl Store {
         let tx = conn.unchecked_transaction()?;
         let row = get_in(&tx, id)?;
         if row.deleting {
-            return Err(StoreError::InvalidState(format!("{} is already being deleted", row.name)));
+            return Err(StoreError::InvalidState(format!(
+                "{} is already being deleted",
+                row.name
+            )));
         }
         update_service(&tx, id, "deleting = 1", params![id.as_str()])?;
         let operation = insert_operation(
@@ -266,7 +281,12 @@ impl Store {
     /// Sets or clears the pause flag alone (tests and repairs; the API uses
     /// [`Store::pause_service`] and [`Store::resume_service`]).
     pub fn set_paused(&self, id: &ServiceId, paused: bool) -> Result<(), StoreError> {
-        update_service(&self.conn(), id, "paused = ?2", params![id.as_str(), paused])
+        update_service(
+            &self.conn(),
+            id,
+            "paused = ?2",
+            params![id.as_str(), paused],
+        )
     }
 
     /// Removes a service and its revisions (operations stay as history).

@@ -44,6 +44,12 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         println!("runtimes  {}", status.runtimes.join(", "));
         println!("services  {}", status.services);
         println!("data dir  {}", status.data_dir);
+        for task in &status.failing_tasks {
+            println!(
+                "failing   {} {}: {} ({} in a row)",
+                task.task, task.key, task.last_outcome, task.failures
+            );
+        }
         return Ok(());
     };
     let detail: ServiceDetail = client.get(&format!("/services/{}", segment(name))).await?;
@@ -66,6 +72,12 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
     println!("  restarts   {}", detail.runtime.restarts);
     if let Some(exit) = &detail.runtime.last_exit {
         println!("  last exit  {exit}");
+    }
+    for task in detail.tasks.iter().filter(|t| t.failures > 0) {
+        println!(
+            "  {:<10} {} ({} in a row)",
+            task.task, task.last_outcome, task.failures
+        );
     }
     let m = &detail.metrics;
     println!(

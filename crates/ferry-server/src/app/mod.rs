@@ -7,7 +7,7 @@ pub mod reports;
 pub mod services;
 pub mod uploads;
 
-use crate::background::deploy::Deployer;
+use crate::background::Background;
 use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
 use ferry_store::{Store, StoreError};
@@ -18,7 +18,7 @@ pub struct App {
     pub store: Arc<Store>,
     pub data: DataDir,
     pub runtimes: Runtimes,
-    pub deployer: Arc<Deployer>,
+    pub background: Arc<Background>,
     /// Port the router listens on, for service URLs.
     pub router_port: u16,
 }

@@ -1,8 +1,9 @@
 //! Services: deploy (creating on first deploy), describe, list, roll back, pause,
-//! resume, delete. Each change records an operation and wakes the deployer.
+//! resume, delete. Each change records an operation and wakes the reconcilers.
 
 use super::{App, AppError};
 use crate::background::deploy::ServiceSnapshot;
+use crate::background::driver::TaskStatus;
 use ferry_router::StatsSnapshot;
 use ferry_runtime::RuntimeError;
 use ferry_store::{NewDeployment, NewService, ServiceRow};
@@ -78,6 +79,9 @@ pub struct ServiceDetail {
     pub runtime: ServiceSnapshot,
     pub metrics: StatsSnapshot,
     pub last_operation: Option<Operation>,
+    /// Each reconciler's last pass over this service.
+    #[serde(default)]
+    pub tasks: Vec<TaskStatus>,
 }
 
 impl ConfigOverrides {
@@ -204,13 +208,14 @@ impl App {
             service: self.service_view(&row)?,
             active_revision_number: active.as_ref().map(|r| r.number),
             config: active.map(|r| r.config),
-            runtime: self.deployer.snapshot(&row.id).unwrap_or_default(),
+            runtime: self.background.snapshot(&row.id).unwrap_or_default(),
             metrics: self
-                .deployer
+                .background
                 .stats(&row.id)
                 .map(|s| s.snapshot())
                 .unwrap_or_default(),
             last_operation,
+            tasks: self.background.tasks(&row.id),
         })
     }
 
@@ -284,7 +289,7 @@ impl App {
             ferry_types::EventLevel::Info,
             &format!("Revision {} created", revision.number),
         )?;
-        self.deployer.wake(&row.id);
+        self.background.wake(&row.id);
         Ok(Accepted {
             service: self.service_view(&row)?,
             operation,
@@ -423,7 +428,7 @@ impl App {
             ferry_types::EventLevel::Info,
             &format!("Rolling back to revision {}", target.number),
         )?;
-        self.deployer.wake(&row.id);
+        self.background.wake(&row.id);
         Ok(Accepted {
             service: self.service_view(&self.service_row(name)?)?,
             operation,
@@ -438,14 +443,14 @@ impl App {
             &row.id,
             "cancelled: the service was paused before this revision served",
         )?;
-        self.deployer.wake(&row.id);
+        self.background.wake(&row.id);
         self.accepted(name, operation)
     }
 
     pub fn resume(&self, name: &str) -> Result<Accepted, AppError> {
         let row = self.service_row(name)?;
         let operation = self.store.resume_service(&row.id)?;
-        self.deployer.wake(&row.id);
+        self.background.wake(&row.id);
         self.accepted(name, operation)
     }
 
@@ -453,7 +458,7 @@ impl App {
         let row = self.service_row(name)?;
         let service = self.service_view(&row)?;
         let operation = self.store.delete_service_intent(&row.id)?;
-        self.deployer.wake(&row.id);
+        self.background.wake(&row.id);
         Ok(Accepted {
             service,
             operation,
@@ -473,13 +478,13 @@ impl App {
 
     pub fn instances(&self, name: &str) -> Result<ServiceSnapshot, AppError> {
         let row = self.service_row(name)?;
-        Ok(self.deployer.snapshot(&row.id).unwrap_or_default())
+        Ok(self.background.snapshot(&row.id).unwrap_or_default())
     }
 
     pub fn metrics(&self, name: &str) -> Result<StatsSnapshot, AppError> {
         let row = self.service_row(name)?;
         Ok(self
-            .deployer
+            .background
             .stats(&row.id)
             .map(|s| s.snapshot())
             .unwrap_or_default())

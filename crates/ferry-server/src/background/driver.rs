@@ -251,7 +251,9 @@ impl<R: Reconciler> Driver<R> {
                 let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
                     break;
                 };
-                let Some(state) = keys.get_mut(&key) else { continue };
+                let Some(state) = keys.get_mut(&key) else {
+                    continue;
+                };
                 let woken = Arc::new(Notify::new());
                 state.running = Some(Arc::clone(&woken));
                 state.due = None;
@@ -293,7 +295,10 @@ impl<R: Reconciler> Driver<R> {
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(task = name, "reconciles did not stop in time; aborting them");
+            tracing::warn!(
+                task = name,
+                "reconciles did not stop in time; aborting them"
+            );
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
@@ -302,7 +307,10 @@ impl<R: Reconciler> Driver<R> {
 
     fn finished(
         &self,
-        done: Result<(tokio::task::Id, (R::Key, Result<Requeue, R::Error>)), tokio::task::JoinError>,
+        done: Result<
+            (tokio::task::Id, (R::Key, Result<Requeue, R::Error>)),
+            tokio::task::JoinError,
+        >,
         keys: &mut HashMap<R::Key, KeyState>,
         task_keys: &mut HashMap<tokio::task::Id, R::Key>,
     ) {
@@ -320,7 +328,9 @@ impl<R: Reconciler> Driver<R> {
                 (key, Err(join_error))
             }
         };
-        let Some(state) = keys.get_mut(&key) else { return };
+        let Some(state) = keys.get_mut(&key) else {
+            return;
+        };
         state.running = None;
         let (outcome_text, delay) = match outcome {
             Ok(Ok(Requeue::After(delay))) => {
@@ -500,7 +510,10 @@ mod tests {
     async fn until(what: &str, check: impl Fn() -> bool) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while !check() {
-            assert!(std::time::Instant::now() < deadline, "gave up waiting for {what}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gave up waiting for {what}"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::deploy::lock;
+use super::driver::lock;
 
 /// Report kinds, as stored and shown.
 pub const DOCKERFILE_LINT: &str = "dockerfile-lint";

@@ -129,6 +129,9 @@ pub struct ServerStatus {
     pub runtimes: Vec<String>,
     pub services: usize,
     pub data_dir: String,
+    /// Background reconcilers whose last pass over a service failed or panicked.
+    #[serde(default)]
+    pub failing_tasks: Vec<crate::background::driver::TaskStatus>,
 }
 
 pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerStatus> {
@@ -143,5 +146,11 @@ pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerSta
             .collect(),
         services: app.list_services()?.len(),
         data_dir: app.data.root().display().to_string(),
+        failing_tasks: app
+            .background
+            .all_tasks()
+            .into_iter()
+            .filter(|task| task.failures > 0)
+            .collect(),
     }))
 }

@@ -144,6 +144,7 @@ impl HealthTracker {
                             self.health = Health::Ready;
                             self.ready_since = Some(now);
                             self.failures = 0;
+                            self.next_probe = now + Duration::from_secs(hc.interval.into());
                         }
                     }
                     ProbeOutcome::Failed(err) => {
@@ -263,7 +264,12 @@ mod tests {
         let mut h = HealthTracker::starting(t0);
         h.record(ProbeOutcome::Passed, t0, &config, FAST);
         for _ in 0..10 {
-            h.record(ProbeOutcome::Inconclusive("EMFILE".into()), t0, &config, FAST);
+            h.record(
+                ProbeOutcome::Inconclusive("EMFILE".into()),
+                t0,
+                &config,
+                FAST,
+            );
         }
         assert!(h.is_ready());
         let emfile = ProbeError::Connect(std::io::Error::from_raw_os_error(nix::libc::EMFILE));

@@ -71,12 +71,20 @@ pub enum Action {
     /// clients get 404, never a 502 from a stopping instance).
     Unroute,
     /// Start instances of a revision (out of rotation until switched or admitted).
-    Start { revision: RevisionId, count: usize },
+    Start {
+        revision: RevisionId,
+        count: usize,
+    },
     /// The revision's ready instances take all traffic in one table swap; every other
     /// instance drains. The revision becomes active.
-    Switch { revision: RevisionId },
+    Switch {
+        revision: RevisionId,
+    },
     /// A rollout cannot succeed: the revision fails, the previous one keeps serving.
-    FailRollout { revision: RevisionId, reason: String },
+    FailRollout {
+        revision: RevisionId,
+        reason: String,
+    },
     /// Ready instances of the active revision join the rotation.
     Admit(Vec<InstanceId>),
     /// Out of rotation; stop once in-flight requests end (bounded by the drain timeout).
@@ -209,7 +217,8 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
             _ => None,
         })
         .collect();
-    if !failed.is_empty() {
+    let replacing = !failed.is_empty();
+    if replacing {
         actions.push(Action::Replace(failed));
     }
     let healthy: Vec<&InstanceView> = of_desired
@@ -228,7 +237,7 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
     let mut wait = Wait::Nothing;
     if healthy.len() < desired.wanted {
         // A replacement waits for the backoff its failure starts (next pass).
-        if !observed.backoff && failed.is_empty() {
+        if !observed.backoff && !replacing {
             actions.push(Action::Start {
                 revision: desired.id.clone(),
                 count: desired.wanted - healthy.len(),
@@ -248,7 +257,7 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
     if healthy.iter().any(|i| i.health == HealthView::Starting) {
         wait = Wait::StartingInstances;
     }
-    if wait == Wait::Nothing && live.iter().any(|i| i.draining.is_some()) {
+    if wait == Wait::Nothing && live.iter().any(|i| i.draining.is_some_and(|d| !d.done)) {
         wait = Wait::Draining;
     }
     (actions, wait)
@@ -329,7 +338,10 @@ mod tests {
             Case {
                 name: "first deploy starts min instances once built",
                 given: observed(None, Some((1, Built, 2))),
-                actions: vec![Action::Start { revision: rev(1), count: 2 }],
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 2,
+                }],
                 wait: Wait::StartingInstances,
             },
             Case {
@@ -352,8 +364,14 @@ mod tests {
             },
             Case {
                 name: "new revision: the old one serves while the new one starts",
-                given: with(observed(Some(1), Some((2, Built, 1))), vec![ready("old", 1)]),
-                actions: vec![Action::Start { revision: rev(2), count: 1 }],
+                given: with(
+                    observed(Some(1), Some((2, Built, 1))),
+                    vec![ready("old", 1)],
+                ),
+                actions: vec![Action::Start {
+                    revision: rev(2),
+                    count: 1,
+                }],
                 wait: Wait::StartingInstances,
             },
             Case {
@@ -372,7 +390,12 @@ mod tests {
                     vec![
                         ready("old", 1),
                         inst("n1", 2, HealthView::Ready, false),
-                        inst("n2", 2, HealthView::Failed("exited with code 3".into()), false),
+                        inst(
+                            "n2",
+                            2,
+                            HealthView::Failed("exited with code 3".into()),
+                            false,
+                        ),
                     ],
                 ),
                 actions: vec![
@@ -386,7 +409,10 @@ mod tests {
             },
             Case {
                 name: "a revision still building does not touch what serves",
-                given: with(observed(Some(1), Some((2, Pending, 1))), vec![ready("old", 1)]),
+                given: with(
+                    observed(Some(1), Some((2, Pending, 1))),
+                    vec![ready("old", 1)],
+                ),
                 actions: vec![],
                 wait: Wait::Building,
             },
@@ -396,11 +422,16 @@ mod tests {
                     observed(Some(1), Some((1, Built, 2))),
                     vec![
                         ready("a", 1),
-                        inst("b", 1, HealthView::Failed("exited with code 1".into()), true),
+                        inst(
+                            "b",
+                            1,
+                            HealthView::Failed("exited with code 1".into()),
+                            true,
+                        ),
                     ],
                 ),
                 actions: vec![Action::Replace(vec![(
-                    InstanceId::from_string("b".into()),
+                    InstanceId::from_string("b".to_string()),
                     "exited with code 1".into(),
                 )])],
                 wait: Wait::StartingInstances,
@@ -408,7 +439,10 @@ mod tests {
             Case {
                 name: "after a replacement's backoff, start it",
                 given: with(observed(Some(1), Some((1, Built, 2))), vec![ready("a", 1)]),
-                actions: vec![Action::Start { revision: rev(1), count: 1 }],
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 1,
+                }],
                 wait: Wait::StartingInstances,
             },
             Case {
@@ -421,7 +455,7 @@ mod tests {
                     )
                 },
                 actions: vec![Action::Replace(vec![(
-                    InstanceId::from_string("a".into()),
+                    InstanceId::from_string("a".to_string()),
                     "oom".into(),
                 )])],
                 wait: Wait::StartingInstances,
@@ -462,7 +496,10 @@ mod tests {
             Case {
                 name: "resume starts the active revision again",
                 given: observed(Some(1), Some((1, Built, 1))),
-                actions: vec![Action::Start { revision: rev(1), count: 1 }],
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 1,
+                }],
                 wait: Wait::StartingInstances,
             },
             Case {
@@ -501,7 +538,10 @@ mod tests {
             Case {
                 name: "scale up",
                 given: with(observed(Some(1), Some((1, Built, 3))), vec![ready("a", 1)]),
-                actions: vec![Action::Start { revision: rev(1), count: 2 }],
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 2,
+                }],
                 wait: Wait::StartingInstances,
             },
             Case {
@@ -543,7 +583,10 @@ mod tests {
             Case {
                 name: "rollback to an older revision starts it while the current serves",
                 given: with(observed(Some(2), Some((1, Built, 1))), vec![ready("b", 2)]),
-                actions: vec![Action::Start { revision: rev(1), count: 1 }],
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 1,
+                }],
                 wait: Wait::StartingInstances,
             },
         ]
@@ -560,7 +603,7 @@ mod tests {
 
     #[test]
     fn a_stopping_instance_is_never_acted_on_again() {
-        let mut given = observed(Some(1), Some((1, Built, 1)));
+        let mut given = observed(Some(1), Some((1, BuildState::Built, 1)));
         given.instances = vec![
             InstanceView {
                 stopping: true,

@@ -1,0 +1,496 @@
+//! The deploy reconciler: per service, observe the instances (exits and health), ask
+//! the pure planner what to do, and apply its actions one short step at a time. It runs
+//! under the background driver, on a timer and when woken, reads desired state from
+//! the store and never acts on what woke it — the same path serves normal work and
+//! recovery after a restart.
+
+mod execute;
+pub mod health;
+pub mod plan;
+pub mod state;
+#[cfg(test)]
+mod tests;
+
+use crate::background::driver::{exponential, Context, ReconcileError, Reconciler, Requeue};
+use crate::background::operations;
+use crate::background::routes::RoutePublisher;
+use crate::data_dir::DataDir;
+use crate::runtimes::Runtimes;
+use ferry_runtime::{RunStatus, RuntimeError, RuntimeInstance};
+use ferry_store::{BuildStatus, ServiceRow, Store, StoreError};
+use ferry_types::{Revision, RevisionId, RuntimeKind, ServiceId};
+use health::{probe_spec, ProbeOutcome, Prober};
+use plan::{BuildState, DesiredView, Observed, Wait};
+use state::{Phase, ServiceShared, ServiceWork};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub(crate) use execute::{runtime_failure, with_log_tail};
+pub use state::ServiceSnapshot;
+
+/// Tunables; the defaults are what `ferry server` uses.
+#[derive(Clone, Debug)]
+pub struct DeployerSettings {
+    /// How often a service is looked at when nothing woke it.
+    pub idle_tick: Duration,
+    /// How often new instances are probed while they start (fast, so a deploy of a
+    /// ready app takes well under a second), and passes run while anything moves.
+    pub start_probe_interval: Duration,
+    /// SIGTERM → SIGKILL delay when stopping an instance.
+    pub stop_grace: Duration,
+    /// Upper bound for one build step.
+    pub build_timeout: Duration,
+    /// Longest wait before a crashed instance is started again.
+    pub max_backoff: Duration,
+    /// Builds running at once, over all services.
+    pub max_concurrent_builds: usize,
+}
+
+impl Default for DeployerSettings {
+    fn default() -> Self {
+        Self {
+            idle_tick: Duration::from_secs(1),
+            start_probe_interval: Duration::from_millis(50),
+            stop_grace: Duration::from_secs(10),
+            build_timeout: Duration::from_secs(1800),
+            max_backoff: Duration::from_secs(60),
+            max_concurrent_builds: 2,
+        }
+    }
+}
+
+/// Why a pass failed; the driver retries after the backoff it chooses.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("store")]
+    Store(#[from] StoreError),
+    #[error("runtime")]
+    Runtime(#[from] RuntimeError),
+}
+
+impl ReconcileError for DeployError {
+    fn retry_after(&self, failures: u32) -> Duration {
+        match self {
+            // A locked or failing database usually clears fast.
+            Self::Store(_) => exponential(
+                Duration::from_millis(200),
+                failures,
+                Duration::from_secs(10),
+            ),
+            Self::Runtime(_) => {
+                exponential(Duration::from_secs(1), failures, Duration::from_secs(30))
+            }
+        }
+    }
+}
+
+/// One service's slot: what the API reads, and the work its passes share (one pass at
+/// a time, which the driver guarantees; the lock also keeps shutdown out of a pass).
+pub(crate) struct ServiceSlot {
+    pub shared: Arc<ServiceShared>,
+    pub work: tokio::sync::Mutex<ServiceWork>,
+}
+
+pub struct DeployReconciler {
+    pub(crate) store: Arc<Store>,
+    pub(crate) data: DataDir,
+    pub(crate) runtimes: Runtimes,
+    pub(crate) routes: Arc<RoutePublisher>,
+    pub(crate) settings: DeployerSettings,
+    pub(crate) prober: Arc<dyn Prober>,
+    slots: Mutex<HashMap<ServiceId, Arc<ServiceSlot>>>,
+    /// Instances found at start-up, waiting for their service's first pass to adopt or
+    /// stop them.
+    recovered: Mutex<HashMap<ServiceId, Vec<(RuntimeKind, RuntimeInstance)>>>,
+}
+
+use crate::background::driver::lock;
+
+impl DeployReconciler {
+    pub fn new(
+        store: Arc<Store>,
+        data: DataDir,
+        runtimes: Runtimes,
+        routes: Arc<RoutePublisher>,
+        settings: DeployerSettings,
+        prober: Arc<dyn Prober>,
+    ) -> Self {
+        Self {
+            store,
+            data,
+            runtimes,
+            routes,
+            settings,
+            prober,
+            slots: Mutex::new(HashMap::new()),
+            recovered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn slot(&self, service: &ServiceId) -> Arc<ServiceSlot> {
+        Arc::clone(lock(&self.slots).entry(service.clone()).or_insert_with(|| {
+            Arc::new(ServiceSlot {
+                shared: Arc::new(ServiceShared {
+                    snapshot: Mutex::new(ServiceSnapshot::default()),
+                    stats: Arc::new(ferry_router::ServiceStats::default()),
+                }),
+                work: tokio::sync::Mutex::new(ServiceWork::default()),
+            })
+        }))
+    }
+
+    pub fn shared(&self, service: &ServiceId) -> Option<Arc<ServiceShared>> {
+        lock(&self.slots)
+            .get(service)
+            .map(|s| Arc::clone(&s.shared))
+    }
+
+    /// Lists every driver's instances once, before the first pass: each service's first
+    /// pass adopts its own; instances of services that no longer exist are stopped.
+    pub async fn recover(&self) {
+        for runtime in self.runtimes.all() {
+            match runtime.list().await {
+                Ok(found) => {
+                    let mut recovered = lock(&self.recovered);
+                    for instance in found {
+                        tracing::info!(instance = %instance.instance_id, runtime = %runtime.kind(), "found instance from an earlier run");
+                        recovered
+                            .entry(instance.service_id.clone())
+                            .or_default()
+                            .push((runtime.kind(), instance));
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(runtime = %runtime.kind(), error = %err, "cannot list instances")
+                }
+            }
+        }
+        let orphans: Vec<(RuntimeKind, RuntimeInstance)> = {
+            let mut recovered = lock(&self.recovered);
+            let services: Vec<ServiceId> = recovered.keys().cloned().collect();
+            let mut orphans = Vec::new();
+            for service in services {
+                if matches!(self.store.get_service(&service), Ok(None)) {
+                    orphans.extend(recovered.remove(&service).unwrap_or_default());
+                }
+            }
+            orphans
+        };
+        for (kind, instance) in orphans {
+            if let Some(runtime) = self.runtimes.by_kind(kind) {
+                if let Err(err) = runtime
+                    .stop(&instance.instance_id, self.settings.stop_grace)
+                    .await
+                {
+                    tracing::warn!(instance = %instance.instance_id, error = %err, "cannot stop orphaned instance");
+                }
+            }
+        }
+    }
+
+    /// Takes over (containers of the active revision) or stops (processes, other
+    /// revisions) the instances an earlier ferry process left running.
+    async fn adopt_recovered(&self, row: &ServiceRow, work: &mut ServiceWork) {
+        let found = lock(&self.recovered).remove(&row.id).unwrap_or_default();
+        for (kind, found) in found {
+            let Some(runtime) = self.runtimes.by_kind(kind).cloned() else {
+                continue;
+            };
+            let keep = runtime.can_adopt()
+                && found.status == RunStatus::Running
+                && row.active_revision.as_ref() == Some(&found.revision_id)
+                && row.desired_revision == row.active_revision
+                && !row.paused
+                && !row.deleting;
+            let log_path = self.log_path(&work.name, &found.instance_id);
+            if keep && runtime.adopt(&found, &log_path).await.is_ok() {
+                tracing::info!(service = %work.name, instance = %found.instance_id, "adopted running instance");
+                work.instances.push(state::Inst::starting(
+                    found.instance_id.clone(),
+                    found.revision_id.clone(),
+                    kind,
+                    found.address,
+                    log_path,
+                ));
+            } else if let Err(err) = runtime
+                .stop(&found.instance_id, self.settings.stop_grace)
+                .await
+            {
+                tracing::warn!(instance = %found.instance_id, error = %err, "cannot stop leftover instance");
+            }
+        }
+    }
+
+    pub(crate) fn log_path(
+        &self,
+        service: &str,
+        instance: &ferry_types::InstanceId,
+    ) -> std::path::PathBuf {
+        self.data
+            .service_logs(service)
+            .join(format!("{instance}.log"))
+    }
+
+    /// Exits and due health probes of the instances that serve or are about to; probes
+    /// run concurrently, each bounded by its timeout.
+    async fn observe_health(
+        &self,
+        work: &mut ServiceWork,
+        revisions: &HashMap<RevisionId, Revision>,
+    ) {
+        let now = Instant::now();
+        let mut probes = Vec::new();
+        for inst in &mut work.instances {
+            if inst.stop.is_some() || inst.drain.is_some() {
+                continue;
+            }
+            let Some(revision) = revisions.get(&inst.revision) else {
+                continue;
+            };
+            if let Some(runtime) = self.runtimes.by_kind(inst.runtime) {
+                if let Ok(RunStatus::Exited { reason, .. }) = runtime.status(&inst.id).await {
+                    inst.health.exited(&reason);
+                    continue;
+                }
+            }
+            if inst.health.due(now) {
+                let spec = probe_spec(&revision.config);
+                let prober = Arc::clone(&self.prober);
+                let addr = inst.upstream.addr;
+                probes.push(async move { (addr, prober.probe(addr, &spec).await) });
+            }
+        }
+        let results = futures_util::future::join_all(probes).await;
+        let now = Instant::now();
+        for (addr, result) in results {
+            let Some(inst) = work.instances.iter_mut().find(|i| i.upstream.addr == addr) else {
+                continue;
+            };
+            let Some(revision) = revisions.get(&inst.revision) else {
+                continue;
+            };
+            inst.health.record(
+                ProbeOutcome::from_result(result),
+                now,
+                &revision.config,
+                self.settings.start_probe_interval,
+            );
+        }
+    }
+
+    async fn pass(
+        &self,
+        service: &ServiceId,
+        work: &mut ServiceWork,
+    ) -> Result<Requeue, DeployError> {
+        let Some(row) = self.store.get_service(service)? else {
+            // Gone (deleted here, or by hand): nothing may keep running for it.
+            self.routes.remove(service);
+            execute::stop_all_now(self, work).await;
+            lock(&self.slots).remove(service);
+            return Ok(Requeue::Done);
+        };
+        work.name = row.name.to_string();
+        if !work.recovered {
+            self.adopt_recovered(&row, work).await;
+            work.recovered = true;
+        }
+        work.collect_stops(Duration::from_secs(2));
+
+        let mut revisions = HashMap::new();
+        for id in [&row.active_revision, &row.desired_revision]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(revision) = self.store.get_revision(id)? {
+                revisions.insert(id.clone(), revision);
+            }
+        }
+        self.observe_health(work, &revisions).await;
+
+        let desired = match row
+            .desired_revision
+            .as_ref()
+            .and_then(|id| revisions.get(id))
+        {
+            Some(revision) => Some(DesiredView {
+                id: revision.id.clone(),
+                build: match self.store.revision_build(&revision.id)? {
+                    Some(BuildStatus::Built) => BuildState::Built,
+                    Some(BuildStatus::Pending) | None => BuildState::Pending,
+                    Some(BuildStatus::Failed | BuildStatus::Cancelled) => BuildState::Failed,
+                },
+                wanted: revision.config.scaling.min.max(1) as usize,
+            }),
+            None => None,
+        };
+        let now = Instant::now();
+        let observed = Observed {
+            deleting: row.deleting,
+            paused: row.paused,
+            active: row.active_revision.clone(),
+            desired,
+            instances: work.instances.iter().map(|i| i.view(now)).collect(),
+            backoff: work.backoff_until.is_some_and(|t| now < t),
+        };
+        let (actions, wait) = plan::plan(&observed);
+        let mut deleted = false;
+        for action in actions {
+            deleted |= execute::apply(self, &row, &revisions, work, action).await?;
+        }
+        if deleted {
+            lock(&self.slots).remove(service);
+            return Ok(Requeue::Done);
+        }
+        // The row may have changed during the actions (a switch, a failed rollout).
+        let row = self.store.get_service(service)?.unwrap_or(row);
+        work.phase = phase(&row, &revisions, work, &wait, &self.runtimes);
+        execute::publish_route(self, &row, work);
+        let seen = operations::Observed {
+            ready: work.ready_in_rotation(),
+            instances: work.instances.len(),
+            crash_streak: work.crash_streak,
+            last_exit: work.last_exit.as_deref(),
+        };
+        operations::settle(&self.store, service, &seen)?;
+        // A streak ends once an instance has stayed ready for a while.
+        if work.instances.iter().any(|i| {
+            i.in_rotation
+                && i.health
+                    .ready_since()
+                    .is_some_and(|t| t.elapsed() > Duration::from_secs(10))
+        }) {
+            work.crash_streak = 0;
+        }
+        Ok(Requeue::After(self.next_pass(work, &wait)))
+    }
+
+    fn next_pass(&self, work: &ServiceWork, wait: &Wait) -> Duration {
+        let settings = &self.settings;
+        let moving = !matches!(wait, Wait::Nothing | Wait::Building)
+            || !work.stops.is_empty()
+            || work
+                .instances
+                .iter()
+                .any(|i| i.stop.is_some() || i.drain.is_some());
+        if moving {
+            return settings.start_probe_interval;
+        }
+        let now = Instant::now();
+        let next_probe = work
+            .instances
+            .iter()
+            .map(|i| i.health.next_probe().saturating_duration_since(now))
+            .min()
+            .unwrap_or(settings.idle_tick);
+        let backoff = work
+            .backoff_until
+            .map_or(settings.idle_tick, |t| t.saturating_duration_since(now));
+        next_probe.min(backoff).min(settings.idle_tick)
+    }
+}
+
+fn phase(
+    row: &ServiceRow,
+    revisions: &HashMap<RevisionId, Revision>,
+    work: &ServiceWork,
+    wait: &Wait,
+    runtimes: &Runtimes,
+) -> Phase {
+    if row.deleting {
+        return Phase::Deleting;
+    }
+    if row.paused {
+        return Phase::Paused;
+    }
+    if let Err(err) = runtimes.for_source(row.source_kind) {
+        return Phase::RuntimeUnavailable(err.to_string());
+    }
+    let number = |id: &Option<RevisionId>| {
+        id.as_ref()
+            .and_then(|id| revisions.get(id))
+            .map_or(0, |r| r.number)
+    };
+    let Some(desired) = &row.desired_revision else {
+        return if row.active_revision.is_none() {
+            Phase::FirstDeploymentFailed
+        } else {
+            Phase::NoRevision
+        };
+    };
+    if row.active_revision.as_ref() != Some(desired) {
+        return match wait {
+            Wait::Building => Phase::Building {
+                revision: number(&row.desired_revision),
+            },
+            _ => Phase::Deploying {
+                revision: number(&row.desired_revision),
+            },
+        };
+    }
+    if work.ready_in_rotation() > 0 {
+        Phase::Serving
+    } else if let Some(exit) = &work.last_exit {
+        Phase::NoHealthyInstance {
+            last_failure: exit.clone(),
+        }
+    } else {
+        Phase::StartingInstances
+    }
+}
+
+impl Reconciler for DeployReconciler {
+    type Key = ServiceId;
+    type Error = DeployError;
+
+    fn name(&self) -> &'static str {
+        "deploy"
+    }
+
+    fn keys(&self) -> Result<Vec<ServiceId>, DeployError> {
+        Ok(self
+            .store
+            .list_services()?
+            .into_iter()
+            .map(|row| row.id)
+            .collect())
+    }
+
+    async fn reconcile(&self, service: ServiceId, _ctx: Context) -> Result<Requeue, DeployError> {
+        let slot = self.slot(&service);
+        let mut work = slot.work.lock().await;
+        let result = self.pass(&service, &mut work).await;
+        *lock(&slot.shared.snapshot) = work.snapshot(&service);
+        result
+    }
+
+    /// On server shutdown: instances that a restarted ferry can adopt keep running
+    /// (containers); host processes would be orphaned, so they stop now.
+    async fn shutdown(&self) {
+        let slots: Vec<Arc<ServiceSlot>> = lock(&self.slots).values().cloned().collect();
+        let mut stops = tokio::task::JoinSet::new();
+        for slot in slots {
+            let runtimes = self.runtimes.clone();
+            let grace = self.settings.stop_grace;
+            stops.spawn(async move {
+                let mut work = slot.work.lock().await;
+                while work.stops.join_next().await.is_some() {}
+                for inst in &work.instances {
+                    let Some(runtime) = runtimes.by_kind(inst.runtime) else {
+                        continue;
+                    };
+                    if runtime.can_adopt() {
+                        continue;
+                    }
+                    if let Err(err) = runtime.stop(&inst.id, grace).await {
+                        tracing::warn!(instance = %inst.id, error = %err, "cannot stop instance on shutdown");
+                    }
+                }
+                work.instances.clear();
+            });
+        }
+        while stops.join_next().await.is_some() {}
+    }
+}
