@@ -6,12 +6,14 @@ pub mod config;
 pub mod ids;
 pub mod instance;
 pub mod operation;
+pub mod policy;
 pub mod revision;
 pub mod service;
 
 pub use ids::{InstanceId, OperationId, RevisionId, ServiceId};
 pub use instance::{InstanceInfo, InstanceState, RuntimeKind};
 pub use operation::{EventLevel, Operation, OperationEvent, OperationKind, OperationStatus};
+pub use policy::{LintThreshold, VulnThreshold};
 pub use revision::{Revision, RevisionSource, RevisionStatus};
 pub use service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, NameError, RunConfig, Scaling,

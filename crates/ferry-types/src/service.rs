@@ -274,9 +274,9 @@ impl Default for Scaling {
 #[serde(default)]
 pub struct SecurityConfig {
     /// Dockerfile lint severity at or above which a deploy is refused (`none` = warn only).
-    pub lint_fail_on: Option<String>,
+    pub lint_fail_on: Option<crate::LintThreshold>,
     /// Vulnerability severity at or above which a deploy is refused.
-    pub fail_on: Option<String>,
+    pub fail_on: Option<crate::VulnThreshold>,
     pub ignore_unfixed: bool,
     /// Whether image-lint FATAL findings block a deploy.
     pub image_lint_blocks: bool,

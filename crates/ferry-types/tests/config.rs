@@ -88,8 +88,14 @@ fn full_ferry_toml_sets_every_field() {
         ),
         (2, 10, 50)
     );
-    assert_eq!(config.security.lint_fail_on.as_deref(), Some("warning"));
-    assert_eq!(config.security.fail_on.as_deref(), Some("high"));
+    assert_eq!(
+        config.security.lint_fail_on,
+        Some(ferry_types::LintThreshold::Warning)
+    );
+    assert_eq!(
+        config.security.fail_on,
+        Some(ferry_types::VulnThreshold::High)
+    );
     assert!(config.security.ignore_unfixed);
     assert!(config.security.image_lint_blocks);
 }

@@ -8,8 +8,9 @@ use ferry_router::StatsSnapshot;
 use ferry_runtime::RuntimeError;
 use ferry_store::{NewDeployment, NewService, ServiceRow};
 use ferry_types::{
-    config::ConfigError, HealthProtocol, Operation, OperationKind, Revision, RevisionId,
-    RevisionSource, RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind,
+    config::ConfigError, HealthProtocol, LintThreshold, Operation, OperationKind, Revision,
+    RevisionId, RevisionSource, RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus,
+    SourceKind, VulnThreshold,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,7 +86,7 @@ pub struct ServiceDetail {
 }
 
 impl ConfigOverrides {
-    fn apply(&self, config: &mut ServiceConfig) {
+    fn apply(&self, config: &mut ServiceConfig) -> Result<(), AppError> {
         if let Some(command) = &self.command {
             config.run.command = Some(command.clone());
         }
@@ -119,10 +120,21 @@ impl ConfigOverrides {
             config.domains = domains.clone();
         }
         if let Some(fail_on) = &self.fail_on {
-            config.security.fail_on = Some(fail_on.clone());
+            config.security.fail_on = Some(VulnThreshold::parse(fail_on).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "security.fail_on (--fail-on): unknown severity {fail_on:?} (expected one of: {})",
+                    VulnThreshold::NAMES.join(", ")
+                ))
+            })?);
         }
         if let Some(lint_fail_on) = &self.lint_fail_on {
-            config.security.lint_fail_on = Some(lint_fail_on.clone());
+            config.security.lint_fail_on =
+                Some(LintThreshold::parse(lint_fail_on).ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "security.lint_fail_on (--lint-fail-on): unknown level {lint_fail_on:?} (expected one of: {})",
+                        LintThreshold::NAMES.join(", ")
+                    ))
+                })?);
         }
         if let Some(ignore_unfixed) = self.ignore_unfixed {
             config.security.ignore_unfixed = ignore_unfixed;
@@ -134,6 +146,7 @@ impl ConfigOverrides {
         if let Some(blocks) = self.image_lint_blocks {
             config.security.image_lint_blocks = blocks;
         }
+        Ok(())
     }
 }
 
@@ -314,7 +327,7 @@ impl App {
             other => AppError::InvalidConfig(strip_prefix(&other.to_string(), dir)),
         })?;
         let mut config = loaded.config;
-        overrides.apply(&mut config);
+        overrides.apply(&mut config)?;
         validate(&config)?;
         if config.run.command.is_none() {
             let file = loaded
@@ -352,7 +365,7 @@ impl App {
         if let Some(port) = exposed {
             config.run.port = port;
         }
-        overrides.apply(&mut config);
+        overrides.apply(&mut config)?;
         validate(&config)?;
         Ok((
             RevisionSource::Image {
@@ -505,7 +518,6 @@ fn kind_name(kind: SourceKind) -> &'static str {
 }
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {
-    crate::background::gates::validate_policy(&config.security).map_err(AppError::InvalidConfig)?;
     let problems = config.validate();
     if problems.is_empty() {
         return Ok(());

@@ -11,7 +11,7 @@ use ferry_scan::inventory::Inventory;
 use ferry_scan::matcher::{gate_packages, Policy};
 use ferry_scan::severity::Severity;
 use ferry_scan::vulndb::VulnDb;
-use ferry_types::SecurityConfig;
+use ferry_types::{LintThreshold, SecurityConfig, VulnThreshold};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -51,12 +51,7 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
         }
     }
     let findings = ferry_lint::lint_str(&text, "Dockerfile", &config);
-    // The policy was validated when the config was read; an unknown word never blocks.
-    let threshold: Threshold = security
-        .lint_fail_on
-        .as_deref()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(Threshold::None);
+    let threshold = lint_threshold(security.lint_fail_on);
     let blocking: Vec<&LintFinding> = findings
         .iter()
         .filter(|f| threshold.reached_by(f.severity))
@@ -66,7 +61,7 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
         format!(
             "Dockerfile lint blocked the deploy: {} finding(s) at or above {}: {}",
             blocking.len(),
-            security.lint_fail_on.as_deref().unwrap_or_default(),
+            security.lint_fail_on.map_or("none", LintThreshold::as_str),
             blocking
                 .iter()
                 .take(5)
@@ -260,12 +255,27 @@ fn image_lint_result(report: &ImageLintReport, security: &SecurityConfig) -> Gat
     }
 }
 
+/// The linter's threshold for the policy's (one match: a new level is a compile error
+/// here, never a word that silently stops blocking).
+fn lint_threshold(policy: Option<LintThreshold>) -> Threshold {
+    match policy {
+        Some(LintThreshold::Error) => Threshold::Error,
+        Some(LintThreshold::Warning) => Threshold::Warning,
+        Some(LintThreshold::Info) => Threshold::Info,
+        Some(LintThreshold::Style) => Threshold::Style,
+        Some(LintThreshold::None) | None => Threshold::None,
+    }
+}
+
 fn fail_on(security: &SecurityConfig) -> Option<Severity> {
-    security
-        .fail_on
-        .as_deref()
-        .filter(|s| !s.eq_ignore_ascii_case("none"))
-        .and_then(|s| s.parse().ok())
+    match security.fail_on? {
+        VulnThreshold::Critical => Some(Severity::Critical),
+        VulnThreshold::High => Some(Severity::High),
+        VulnThreshold::Medium => Some(Severity::Medium),
+        VulnThreshold::Low => Some(Severity::Low),
+        VulnThreshold::Unknown => Some(Severity::Unknown),
+        VulnThreshold::None => None,
+    }
 }
 
 /// A gate that could not look. Fails closed when the policy asks for the check.
@@ -388,24 +398,6 @@ async fn vulnerabilities(
     }
 }
 
-/// Checks the policy words when a deploy is requested, so a typo is an error then
-/// rather than a policy that silently never blocks.
-pub fn validate_policy(security: &SecurityConfig) -> Result<(), String> {
-    if let Some(value) = &security.lint_fail_on {
-        value
-            .parse::<Threshold>()
-            .map_err(|err| format!("security.lint_fail_on: {err}"))?;
-    }
-    if let Some(value) = &security.fail_on {
-        if !value.eq_ignore_ascii_case("none") {
-            value
-                .parse::<Severity>()
-                .map_err(|err| format!("security.fail_on: {err}"))?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +434,7 @@ mod tests {
 
     fn policy(lint_fail_on: Option<&str>) -> SecurityConfig {
         SecurityConfig {
-            lint_fail_on: lint_fail_on.map(String::from),
+            lint_fail_on: lint_fail_on.map(|t| LintThreshold::parse(t).unwrap()),
             ..SecurityConfig::default()
         }
     }
@@ -503,22 +495,11 @@ mod tests {
         assert!(!lenient.blocked);
         assert!(lenient.summary.contains("skipped"));
         let strict = SecurityConfig {
-            fail_on: Some("critical".into()),
+            fail_on: Some(VulnThreshold::Critical),
             ..SecurityConfig::default()
         };
         let blocked = source_checks(dir.path(), &db, &strict).await.remove(0);
         assert!(blocked.blocked);
         assert!(blocked.summary.contains("ferry vulndb import"));
-    }
-
-    #[test]
-    fn policy_words_are_checked() {
-        assert!(validate_policy(&policy(Some("warning"))).is_ok());
-        assert!(validate_policy(&policy(Some("loud"))).is_err());
-        let bad = SecurityConfig {
-            fail_on: Some("severe".into()),
-            ..SecurityConfig::default()
-        };
-        assert!(validate_policy(&bad).is_err());
     }
 }

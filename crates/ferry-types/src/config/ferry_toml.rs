@@ -3,6 +3,7 @@
 
 use super::tree::{join, Entry, Flavor, LineIndex, Node, Pos, Reader, Result, Value, MAX_DEPTH};
 use super::{ConfigError, ConfigFormat, LoadedConfig};
+use crate::policy::{LintThreshold, VulnThreshold};
 use crate::service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, RunConfig, Scaling, SecurityConfig,
     ServiceConfig, ServiceName,
@@ -42,11 +43,6 @@ const SECURITY_KEYS: &[&str] = &[
     "image_lint_blocks",
     "ignore",
 ];
-
-/// Severities of the Dockerfile linter, as `security.lint_fail_on` takes them.
-const LINT_SEVERITIES: &[&str] = &["error", "warning", "info", "style", "none"];
-/// Severities of the vulnerability scanner, as `security.fail_on` takes them.
-const VULN_SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "unknown", "none"];
 
 /// App Runner's CPU units (1024 per vCPU), accepted for `instance.cpu`.
 const CPU_UNITS: [u32; 5] = [256, 512, 1024, 2048, 4096];
@@ -286,9 +282,13 @@ fn read_security(reader: &mut Reader, node: &Node, security: &mut SecurityConfig
         let value = &entry.value;
         match entry.key.as_str() {
             "lint_fail_on" => {
-                security.lint_fail_on = Some(reader.choice(value, &key, LINT_SEVERITIES)?)
+                let word = reader.choice(value, &key, &LintThreshold::NAMES)?;
+                security.lint_fail_on = LintThreshold::parse(&word);
             }
-            "fail_on" => security.fail_on = Some(reader.choice(value, &key, VULN_SEVERITIES)?),
+            "fail_on" => {
+                let word = reader.choice(value, &key, &VulnThreshold::NAMES)?;
+                security.fail_on = VulnThreshold::parse(&word);
+            }
             "ignore_unfixed" => security.ignore_unfixed = reader.boolean(value, &key)?,
             "image_lint_blocks" => security.image_lint_blocks = reader.boolean(value, &key)?,
             "ignore" => {
