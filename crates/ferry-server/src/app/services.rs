@@ -413,14 +413,15 @@ impl App {
                     ))
                 })?,
         };
-        if matches!(
-            target.status,
-            RevisionStatus::Failed | RevisionStatus::Superseded
-        ) {
+        let never_served = match target.status {
+            RevisionStatus::Failed => Some("failed to deploy"),
+            RevisionStatus::Superseded => Some("was superseded before it served"),
+            _ => None,
+        };
+        if let Some(why) = never_served {
             return Err(AppError::Conflict(format!(
-                "revision {} of {name} never served ({}); pick one that served traffic",
-                target.number,
-                target.status.as_str().to_ascii_lowercase()
+                "revision {} of {name} {why}; pick one that served traffic",
+                target.number
             )));
         }
         if row.paused {
