@@ -120,8 +120,10 @@ mod tests {
     use ferry_types::{RevisionId, RevisionSource, ServiceName, SourceKind};
 
     fn deploy(store: &Store, name: &str, domains: &[&str]) -> Result<RevisionId, StoreError> {
-        let mut config = ServiceConfig::default();
-        config.domains = domains.iter().map(|d| d.to_string()).collect();
+        let config = ServiceConfig {
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+            ..ServiceConfig::default()
+        };
         let revision_id = RevisionId::generate();
         store.create_deployment(&NewDeployment {
             service: &NewService {

@@ -31,13 +31,82 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
-    InvalidConfig(String),
+    InvalidConfig(ConfigProblem),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
     RuntimeUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A config problem as the API reports it: the message a user reads, and the place
+/// (file relative to the app, line, column, key) as data when it is known.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigProblem {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ConfigProblem {
+    /// A problem with no place in a file (a flag, a combination of settings).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    /// From a loader error about a file under `dir`, naming the file relative to it:
+    /// the unpacked path on the server means nothing to the user.
+    pub fn from_config_error(
+        err: &ferry_types::config::ConfigError,
+        dir: &std::path::Path,
+    ) -> Self {
+        use ferry_types::config::ConfigError;
+        let relative =
+            |path: &std::path::Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        match err {
+            ConfigError::NotFound { .. } => Self::new(
+                ConfigError::NotFound {
+                    dir: std::path::PathBuf::from("."),
+                }
+                .to_string(),
+            ),
+            ConfigError::Io { file, .. } => Self {
+                message: format!("{}: cannot read", relative(file)),
+                file: Some(relative(file)),
+                ..Self::default()
+            },
+            ConfigError::Invalid {
+                location,
+                key,
+                message,
+            } => {
+                let file = relative(&location.file);
+                Self {
+                    message: format!("{file}:{}:{}: {message}", location.line, location.column),
+                    file: Some(file),
+                    line: Some(location.line),
+                    column: Some(location.column),
+                    key: key.clone(),
+                }
+            }
+        }
+    }
 }
 
 impl AppError {
@@ -73,5 +142,29 @@ impl From<StoreError> for AppError {
                 Self::Internal(other.to_string())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_problems_carry_their_place_relative_to_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ferry.toml"),
+            "[run]\ncommand = \"x\"\nprot = 1\n",
+        )
+        .unwrap();
+        let err = ferry_types::config::load_dir(dir.path()).unwrap_err();
+        let problem = ConfigProblem::from_config_error(&err, dir.path());
+        assert_eq!(problem.file.as_deref(), Some("ferry.toml"));
+        assert_eq!((problem.line, problem.column), (Some(3), Some(1)));
+        assert_eq!(problem.key.as_deref(), Some("run.prot"));
+        assert!(problem.message.starts_with("ferry.toml:3:1: "), "{problem}");
+        assert!(!problem.message.contains(&dir.path().display().to_string()));
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["line"], 3);
     }
 }

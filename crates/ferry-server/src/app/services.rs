@@ -1,16 +1,15 @@
 //! Services: deploy (creating on first deploy), describe, list, roll back, pause,
 //! resume, delete. Each change records an operation and wakes the reconcilers.
 
-use super::{App, AppError};
+use super::{App, AppError, ConfigProblem};
 use crate::background::deploy::ServiceSnapshot;
 use crate::background::driver::TaskStatus;
 use ferry_router::StatsSnapshot;
 use ferry_runtime::RuntimeError;
 use ferry_store::{NewDeployment, NewService, ServiceRow};
 use ferry_types::{
-    config::ConfigError, HealthProtocol, LintThreshold, Operation, OperationKind, Revision,
-    RevisionId, RevisionSource, RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus,
-    SourceKind, VulnThreshold,
+    HealthProtocol, LintThreshold, Operation, OperationKind, Revision, RevisionId, RevisionSource,
+    RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind, VulnThreshold,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -316,16 +315,8 @@ impl App {
         dir: &std::path::Path,
         overrides: &ConfigOverrides,
     ) -> Result<(ServiceConfig, Vec<String>), AppError> {
-        let loaded = ferry_types::config::load_dir(dir).map_err(|err| match err {
-            // The unpacked path means nothing to the user: name the file only.
-            ConfigError::NotFound { .. } => AppError::InvalidConfig(
-                ConfigError::NotFound {
-                    dir: std::path::PathBuf::from("."),
-                }
-                .to_string(),
-            ),
-            other => AppError::InvalidConfig(strip_prefix(&other.to_string(), dir)),
-        })?;
+        let loaded = ferry_types::config::load_dir(dir)
+            .map_err(|err| AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir)))?;
         let mut config = loaded.config;
         overrides.apply(&mut config)?;
         validate(&config)?;
@@ -335,9 +326,14 @@ impl App {
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            return Err(AppError::InvalidConfig(format!(
-                "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
-            )));
+            return Err(AppError::InvalidConfig(ConfigProblem {
+                message: format!(
+                    "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
+                ),
+                file: Some(file),
+                key: Some("run.command".into()),
+                ..ConfigProblem::default()
+            }));
         }
         Ok((config, loaded.warnings))
     }
@@ -520,20 +516,16 @@ fn kind_name(kind: SourceKind) -> &'static str {
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {
     let problems = config.validate();
-    if problems.is_empty() {
+    let Some((first_key, _)) = problems.first() else {
         return Ok(());
-    }
-    Err(AppError::InvalidConfig(
-        problems
-            .into_iter()
+    };
+    Err(AppError::InvalidConfig(ConfigProblem {
+        key: Some(first_key.clone()),
+        message: problems
+            .iter()
             .map(|(key, message)| format!("{key}: {message}"))
             .collect::<Vec<_>>()
             .join("\n"),
-    ))
-}
-
-/// Config errors name the unpacked file; show the path relative to the app instead.
-fn strip_prefix(message: &str, dir: &std::path::Path) -> String {
-    let prefix = format!("{}/", dir.display());
-    message.replace(&prefix, "")
+        ..ConfigProblem::default()
+    }))
 }

@@ -169,6 +169,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What a finished pass hands back: its key and outcome.
+type PassResult<R> = (
+    <R as Reconciler>::Key,
+    Result<Requeue, <R as Reconciler>::Error>,
+);
+/// A joined pass: its task id and result, or how the task ended (panic, abort).
+type Joined<R> = Result<(tokio::task::Id, PassResult<R>), tokio::task::JoinError>;
+
 struct KeyState {
     due: Option<Instant>,
     running: Option<Arc<Notify>>,
@@ -201,7 +209,7 @@ impl<R: Reconciler> Driver<R> {
         let name = self.reconciler.name();
         let permits = Arc::new(Semaphore::new(self.settings.max_concurrent.max(1)));
         let mut keys: HashMap<R::Key, KeyState> = HashMap::new();
-        let mut tasks: JoinSet<(R::Key, Result<Requeue, R::Error>)> = JoinSet::new();
+        let mut tasks: JoinSet<PassResult<R>> = JoinSet::new();
         let mut task_keys: HashMap<tokio::task::Id, R::Key> = HashMap::new();
         let mut next_resync = Instant::now();
         loop {
@@ -307,10 +315,7 @@ impl<R: Reconciler> Driver<R> {
 
     fn finished(
         &self,
-        done: Result<
-            (tokio::task::Id, (R::Key, Result<Requeue, R::Error>)),
-            tokio::task::JoinError,
-        >,
+        done: Joined<R>,
         keys: &mut HashMap<R::Key, KeyState>,
         task_keys: &mut HashMap<tokio::task::Id, R::Key>,
     ) {

@@ -59,7 +59,7 @@ impl RoutePublisher {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ServiceId, ServiceEntry>> {
         // Entries are replaced whole, so a panic elsewhere cannot leave one half-written.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        super::driver::lock(&self.entries)
     }
 
     fn publish(&self, entries: &HashMap<ServiceId, ServiceEntry>) {

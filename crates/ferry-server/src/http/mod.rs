@@ -198,6 +198,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// Where an `invalid_config` problem is: file, line, column, key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::app::ConfigProblem>,
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
@@ -206,6 +209,7 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
         Json(ErrorBody {
             code: code.to_string(),
             message: message.to_string(),
+            config: None,
         }),
     )
         .into_response()
@@ -229,7 +233,18 @@ impl IntoResponse for ApiError {
             AppError::RuntimeUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        error_response(status, self.0.code(), &self.0.to_string())
+        let config = match &self.0 {
+            AppError::InvalidConfig(problem) if problem.file.is_some() || problem.key.is_some() => {
+                Some(problem.clone())
+            }
+            _ => None,
+        };
+        let body = ErrorBody {
+            code: self.0.code().to_string(),
+            message: self.0.to_string(),
+            config,
+        };
+        (status, Json(body)).into_response()
     }
 }
 
