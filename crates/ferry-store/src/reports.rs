@@ -4,24 +4,9 @@ use crate::db::{parse_ts, ts, Store};
 use crate::error::StoreError;
 use ferry_types::RevisionId;
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
-/// One check's report on one revision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoredReport {
-    pub revision_id: RevisionId,
-    /// `dockerfile-lint`, `vulnerabilities`, `image-lint`.
-    pub kind: String,
-    /// Whether the policy refused the revision because of it.
-    pub blocked: bool,
-    /// One line for humans.
-    pub summary: String,
-    /// The full report as the check produced it.
-    pub body: serde_json::Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
+/// One check's report on one revision, as stored and as the API shows it.
+pub type StoredReport = ferry_api::SecurityReport;
 
 impl Store {
     /// Stores (or replaces, when a rollout is retried) a revision's report of one kind.

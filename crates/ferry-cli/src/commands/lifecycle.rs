@@ -4,8 +4,8 @@
 use crate::client::{segment, Client};
 use crate::commands::follow::{detached, done, follow};
 use anyhow::Result;
-use ferry_server::app::services::Accepted;
-use ferry_server::http::services::RollbackRequest;
+use ferry_api::Accepted;
+use ferry_api::RollbackRequest;
 
 pub enum Action {
     Rollback(Option<u32>),

@@ -4,7 +4,7 @@
 use crate::client::{segment, Client};
 use crate::output::{ago, green, print_json, red};
 use anyhow::Result;
-use ferry_server::app::reports::ServiceReport;
+use ferry_api::ServiceReport;
 
 pub async fn run(client: &Client, name: &str, json: bool) -> Result<()> {
     let report: ServiceReport = client

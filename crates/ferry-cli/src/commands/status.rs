@@ -4,8 +4,8 @@ use crate::client::{segment, Client};
 use crate::output::{ago, print_json, status_cell, table};
 use anyhow::Result;
 use comfy_table::Cell;
-use ferry_server::app::services::ServiceDetail;
-use ferry_server::http::services::ServerStatus;
+use ferry_api::ServerStatus;
+use ferry_api::ServiceDetail;
 use ferry_types::{Revision, Service};
 
 pub async fn list(client: &Client, json: bool) -> Result<()> {

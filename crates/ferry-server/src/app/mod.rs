@@ -10,6 +10,7 @@ pub mod uploads;
 use crate::background::Background;
 use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
+pub use ferry_api::ConfigProblem;
 use ferry_store::{Store, StoreError};
 use std::sync::Arc;
 
@@ -40,42 +41,15 @@ pub enum AppError {
     Internal(String),
 }
 
-/// A config problem as the API reports it: the message a user reads, and the place
-/// (file relative to the app, line, column, key) as data when it is known.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ConfigProblem {
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+/// Config problems from the loaders, placed relative to the app.
+pub trait ConfigProblemExt {
+    fn from_config_error(err: &ferry_types::config::ConfigError, dir: &std::path::Path) -> Self;
 }
 
-impl std::fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl ConfigProblem {
-    /// A problem with no place in a file (a flag, a combination of settings).
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            ..Self::default()
-        }
-    }
-
+impl ConfigProblemExt for ConfigProblem {
     /// From a loader error about a file under `dir`, naming the file relative to it:
     /// the unpacked path on the server means nothing to the user.
-    pub fn from_config_error(
-        err: &ferry_types::config::ConfigError,
-        dir: &std::path::Path,
-    ) -> Self {
+    fn from_config_error(err: &ferry_types::config::ConfigError, dir: &std::path::Path) -> Self {
         use ferry_types::config::ConfigError;
         let relative =
             |path: &std::path::Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();

@@ -2,30 +2,8 @@
 //! the user, and what the user owns, with the security reports of the active revision.
 
 use super::{App, AppError};
-use ferry_store::StoredReport;
+pub use ferry_api::{Responsibility, ServiceReport};
 use ferry_types::{HealthProtocol, RevisionSource};
-use serde::{Deserialize, Serialize};
-
-/// One line of "what ferry does for you".
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Responsibility {
-    pub area: String,
-    pub detail: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ServiceReport {
-    pub service: String,
-    pub revision: Option<u32>,
-    /// What the revision runs: an image, or an uploaded source tree.
-    pub source: String,
-    /// The platform's side: runtime, routing, scaling, builds, health checks.
-    pub platform: Vec<Responsibility>,
-    /// The user's side, in words (what the reports below cover).
-    pub user: Vec<Responsibility>,
-    /// The checks' reports on the active revision.
-    pub reports: Vec<StoredReport>,
-}
 
 impl App {
     pub fn report(&self, name: &str) -> Result<ServiceReport, AppError> {

@@ -1,152 +1,81 @@
 //! Services: deploy (creating on first deploy), describe, list, roll back, pause,
 //! resume, delete. Each change records an operation and wakes the reconcilers.
 
-use super::{App, AppError, ConfigProblem};
-use crate::background::deploy::ServiceSnapshot;
-use crate::background::driver::TaskStatus;
-use ferry_router::StatsSnapshot;
+use super::{App, AppError, ConfigProblem, ConfigProblemExt};
+pub use ferry_api::{Accepted, ConfigOverrides, DeployRequest, DeploySource, ServiceDetail};
+use ferry_api::{ServiceSnapshot, StatsSnapshot};
 use ferry_runtime::RuntimeError;
 use ferry_store::{NewDeployment, NewService, ServiceRow};
 use ferry_types::{
     HealthProtocol, LintThreshold, Operation, OperationKind, Revision, RevisionId, RevisionSource,
     RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind, VulnThreshold,
 };
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
-/// What to deploy.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeploySource {
-    /// An uploaded source archive (`sha256:…` from `POST /api/v1/uploads`).
-    Upload(String),
-    /// An image in the local Docker Engine.
-    Image(String),
-}
-
-/// Settings given on the command line; they win over the config file.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ConfigOverrides {
-    pub command: Option<String>,
-    pub port: Option<u16>,
-    /// Merged over the file's `[run] env`.
-    pub env: BTreeMap<String, String>,
-    pub cpu: Option<f64>,
-    pub memory_mib: Option<u32>,
-    pub min_instances: Option<u32>,
-    pub max_instances: Option<u32>,
-    /// Switches the health check to HTTP on this path.
-    pub health_check_path: Option<String>,
-    pub request_timeout: Option<u32>,
-    pub domains: Option<Vec<String>>,
-    /// `[security] fail_on`: vulnerability severity that blocks the deploy.
-    pub fail_on: Option<String>,
-    /// `[security] lint_fail_on`: Dockerfile lint severity that blocks the deploy.
-    pub lint_fail_on: Option<String>,
-    pub ignore_unfixed: Option<bool>,
-    /// Vulnerability ids accepted for this deploy (added to `[security] ignore`).
-    pub ignore_vulnerabilities: Vec<String>,
-    /// `[security] image_lint_blocks`: image-lint FATAL findings refuse the deploy.
-    pub image_lint_blocks: Option<bool>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct DeployRequest {
-    pub source: DeploySource,
-    #[serde(default)]
-    pub overrides: ConfigOverrides,
-}
-
-/// The answer to a change: the operation to follow.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Accepted {
-    pub service: Service,
-    pub operation: Operation,
-    pub revision: Option<Revision>,
-    /// Notes for the user (e.g. config keys accepted but not acted on).
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-/// A service with its running side, for `ferry status`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ServiceDetail {
-    #[serde(flatten)]
-    pub service: Service,
-    pub active_revision_number: Option<u32>,
-    pub config: Option<ServiceConfig>,
-    pub runtime: ServiceSnapshot,
-    pub metrics: StatsSnapshot,
-    pub last_operation: Option<Operation>,
-    /// Each reconciler's last pass over this service.
-    #[serde(default)]
-    pub tasks: Vec<TaskStatus>,
-}
-
-impl ConfigOverrides {
-    fn apply(&self, config: &mut ServiceConfig) -> Result<(), AppError> {
-        if let Some(command) = &self.command {
-            config.run.command = Some(command.clone());
-        }
-        if let Some(port) = self.port {
-            config.run.port = port;
-        }
-        config
-            .run
-            .env
-            .extend(self.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if let Some(cpu) = self.cpu {
-            config.instance.cpu = cpu;
-        }
-        if let Some(memory) = self.memory_mib {
-            config.instance.memory_mib = memory;
-        }
-        if let Some(min) = self.min_instances {
-            config.scaling.min = min;
-        }
-        if let Some(max) = self.max_instances {
-            config.scaling.max = max;
-        }
-        if let Some(path) = &self.health_check_path {
-            config.health_check.protocol = HealthProtocol::Http;
-            config.health_check.path = path.clone();
-        }
-        if let Some(timeout) = self.request_timeout {
-            config.request_timeout = timeout;
-        }
-        if let Some(domains) = &self.domains {
-            config.domains = domains.clone();
-        }
-        if let Some(fail_on) = &self.fail_on {
-            config.security.fail_on = Some(VulnThreshold::parse(fail_on).ok_or_else(|| {
+/// Applies the command line's settings over the config file's.
+fn apply_overrides(
+    overrides: &ConfigOverrides,
+    config: &mut ServiceConfig,
+) -> Result<(), AppError> {
+    if let Some(command) = &overrides.command {
+        config.run.command = Some(command.clone());
+    }
+    if let Some(port) = overrides.port {
+        config.run.port = port;
+    }
+    config
+        .run
+        .env
+        .extend(overrides.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(cpu) = overrides.cpu {
+        config.instance.cpu = cpu;
+    }
+    if let Some(memory) = overrides.memory_mib {
+        config.instance.memory_mib = memory;
+    }
+    if let Some(min) = overrides.min_instances {
+        config.scaling.min = min;
+    }
+    if let Some(max) = overrides.max_instances {
+        config.scaling.max = max;
+    }
+    if let Some(path) = &overrides.health_check_path {
+        config.health_check.protocol = HealthProtocol::Http;
+        config.health_check.path = path.clone();
+    }
+    if let Some(timeout) = overrides.request_timeout {
+        config.request_timeout = timeout;
+    }
+    if let Some(domains) = &overrides.domains {
+        config.domains = domains.clone();
+    }
+    if let Some(fail_on) = &overrides.fail_on {
+        config.security.fail_on = Some(VulnThreshold::parse(fail_on).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "security.fail_on (--fail-on): unknown severity {fail_on:?} (expected one of: {})",
+                VulnThreshold::NAMES.join(", ")
+            ))
+        })?);
+    }
+    if let Some(lint_fail_on) = &overrides.lint_fail_on {
+        config.security.lint_fail_on =
+            Some(LintThreshold::parse(lint_fail_on).ok_or_else(|| {
                 AppError::BadRequest(format!(
-                    "security.fail_on (--fail-on): unknown severity {fail_on:?} (expected one of: {})",
-                    VulnThreshold::NAMES.join(", ")
+                    "security.lint_fail_on (--lint-fail-on): unknown level {lint_fail_on:?} (expected one of: {})",
+                    LintThreshold::NAMES.join(", ")
                 ))
             })?);
-        }
-        if let Some(lint_fail_on) = &self.lint_fail_on {
-            config.security.lint_fail_on =
-                Some(LintThreshold::parse(lint_fail_on).ok_or_else(|| {
-                    AppError::BadRequest(format!(
-                        "security.lint_fail_on (--lint-fail-on): unknown level {lint_fail_on:?} (expected one of: {})",
-                        LintThreshold::NAMES.join(", ")
-                    ))
-                })?);
-        }
-        if let Some(ignore_unfixed) = self.ignore_unfixed {
-            config.security.ignore_unfixed = ignore_unfixed;
-        }
-        config
-            .security
-            .ignore
-            .extend(self.ignore_vulnerabilities.iter().cloned());
-        if let Some(blocks) = self.image_lint_blocks {
-            config.security.image_lint_blocks = blocks;
-        }
-        Ok(())
     }
+    if let Some(ignore_unfixed) = overrides.ignore_unfixed {
+        config.security.ignore_unfixed = ignore_unfixed;
+    }
+    config
+        .security
+        .ignore
+        .extend(overrides.ignore_vulnerabilities.iter().cloned());
+    if let Some(blocks) = overrides.image_lint_blocks {
+        config.security.image_lint_blocks = blocks;
+    }
+    Ok(())
 }
 
 fn parse_name(name: &str) -> Result<ServiceName, AppError> {
@@ -318,7 +247,7 @@ impl App {
         let loaded = ferry_types::config::load_dir(dir)
             .map_err(|err| AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir)))?;
         let mut config = loaded.config;
-        overrides.apply(&mut config)?;
+        apply_overrides(overrides, &mut config)?;
         validate(&config)?;
         if config.run.command.is_none() {
             let file = loaded
@@ -361,7 +290,7 @@ impl App {
         if let Some(port) = exposed {
             config.run.port = port;
         }
-        overrides.apply(&mut config)?;
+        apply_overrides(overrides, &mut config)?;
         validate(&config)?;
         Ok((
             RevisionSource::Image {

@@ -4,14 +4,12 @@
 //! after a panic, cancellation passed down, and each key's last outcome kept as data
 //! for `ferry status` and the API.
 
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -115,22 +113,7 @@ impl Default for DriverSettings {
     }
 }
 
-/// The last outcome of one key, as `ferry status` and the API show it.
-#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
-pub struct TaskStatus {
-    pub task: String,
-    pub key: String,
-    pub running: bool,
-    pub runs: u64,
-    /// Failed (or panicked) passes in a row.
-    pub failures: u32,
-    /// `ok`, `error: …` or `panicked: …`.
-    pub last_outcome: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_finished: Option<OffsetDateTime>,
-    /// Milliseconds until the next pass (None: only when woken).
-    pub next_run_ms: Option<u64>,
-}
+pub use ferry_api::TaskStatus;
 
 /// Wakes keys of one reconciler; cheap to clone and call from anywhere.
 pub struct Trigger<K> {

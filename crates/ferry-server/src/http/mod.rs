@@ -193,15 +193,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// JSON error body: `{"code": "...", "message": "..."}`.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct ErrorBody {
-    pub code: String,
-    pub message: String,
-    /// Where an `invalid_config` problem is: file, line, column, key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::app::ConfigProblem>,
-}
+pub use ferry_api::ErrorBody;
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (

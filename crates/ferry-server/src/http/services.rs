@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use ferry_router::StatsSnapshot;
 use ferry_types::{Revision, Service};
-use serde::{Deserialize, Serialize};
 
 pub async fn list(State(state): State<ApiState>) -> ApiResult<Vec<Service>> {
     Ok(Json(state.app.list_services()?))
@@ -40,12 +39,7 @@ pub async fn deploy(
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RollbackRequest {
-    /// Revision number to re-activate; the previous one when absent.
-    pub revision: Option<u32>,
-}
+pub use ferry_api::RollbackRequest;
 
 pub async fn rollback(
     State(state): State<ApiState>,
@@ -122,17 +116,7 @@ pub async fn metrics(
     Ok(Json(state.app.metrics(&name)?))
 }
 
-/// Server facts for `ferry status` without a service.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ServerStatus {
-    pub version: String,
-    pub runtimes: Vec<String>,
-    pub services: usize,
-    pub data_dir: String,
-    /// Background reconcilers whose last pass over a service failed or panicked.
-    #[serde(default)]
-    pub failing_tasks: Vec<crate::background::driver::TaskStatus>,
-}
+pub use ferry_api::ServerStatus;
 
 pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerStatus> {
     let app = &state.app;

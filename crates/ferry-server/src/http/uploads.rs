@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 pub struct UploadQuery {
@@ -13,10 +13,7 @@ pub struct UploadQuery {
     digest: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Uploaded {
-    pub digest: String,
-}
+pub use ferry_api::Uploaded;
 
 pub async fn upload(
     State(state): State<ApiState>,

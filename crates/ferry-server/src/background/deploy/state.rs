@@ -6,7 +6,6 @@ use super::health::{Health, HealthTracker};
 use super::plan::{DrainView, HealthView, InstanceView};
 use ferry_router::{ServiceStats, Upstream};
 use ferry_types::{InstanceId, InstanceInfo, InstanceState, RevisionId, RuntimeKind, ServiceId};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,19 +13,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// What the API shows about a service's running side.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ServiceSnapshot {
-    pub instances: Vec<InstanceInfo>,
-    /// Instances replaced after a crash or failed health checks since ferry started.
-    pub restarts: u32,
-    /// Why the last instance that ended ended.
-    pub last_exit: Option<String>,
-    /// What the reconciler is doing or waiting for.
-    pub phase: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_reconcile: Option<OffsetDateTime>,
-}
+pub use ferry_api::ServiceSnapshot;
 
 /// What a service is doing, in words for `ferry status` and the router's 503 page.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,15 @@
+//! The request and response types of ferry's HTTP API (`/api/v1`), in one place the
+//! server and the CLI both use, so the two cannot drift apart. Plain data: no I/O.
+
+pub mod errors;
+pub mod metrics;
+pub mod reports;
+pub mod services;
+
+pub use errors::{ConfigProblem, ErrorBody};
+pub use metrics::StatsSnapshot;
+pub use reports::{Responsibility, SecurityReport, ServiceReport};
+pub use services::{
+    Accepted, ConfigOverrides, DeployRequest, DeploySource, RollbackRequest, ServerStatus,
+    ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,
+};

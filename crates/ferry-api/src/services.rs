@@ -1,0 +1,134 @@
+//! Services, deploys, uploads and the server's status as the API carries them.
+
+use crate::metrics::StatsSnapshot;
+use ferry_types::{InstanceInfo, Operation, Revision, Service, ServiceConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// What to deploy.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploySource {
+    /// An uploaded source archive (`sha256:…` from `POST /api/v1/uploads`).
+    Upload(String),
+    /// An image in the local Docker Engine.
+    Image(String),
+}
+
+/// Settings given on the command line; they win over the config file.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigOverrides {
+    pub command: Option<String>,
+    pub port: Option<u16>,
+    /// Merged over the file's `[run] env`.
+    pub env: BTreeMap<String, String>,
+    pub cpu: Option<f64>,
+    pub memory_mib: Option<u32>,
+    pub min_instances: Option<u32>,
+    pub max_instances: Option<u32>,
+    /// Switches the health check to HTTP on this path.
+    pub health_check_path: Option<String>,
+    pub request_timeout: Option<u32>,
+    pub domains: Option<Vec<String>>,
+    /// `[security] fail_on`: vulnerability severity that blocks the deploy.
+    pub fail_on: Option<String>,
+    /// `[security] lint_fail_on`: Dockerfile lint severity that blocks the deploy.
+    pub lint_fail_on: Option<String>,
+    pub ignore_unfixed: Option<bool>,
+    /// Vulnerability ids accepted for this deploy (added to `[security] ignore`).
+    pub ignore_vulnerabilities: Vec<String>,
+    /// `[security] image_lint_blocks`: image-lint FATAL findings refuse the deploy.
+    pub image_lint_blocks: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DeployRequest {
+    pub source: DeploySource,
+    #[serde(default)]
+    pub overrides: ConfigOverrides,
+}
+
+/// The answer to a change: the operation to follow.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Accepted {
+    pub service: Service,
+    pub operation: Operation,
+    pub revision: Option<Revision>,
+    /// Notes for the user (e.g. config keys accepted but not acted on).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// A service with its running side, for `ferry status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    #[serde(flatten)]
+    pub service: Service,
+    pub active_revision_number: Option<u32>,
+    pub config: Option<ServiceConfig>,
+    pub runtime: ServiceSnapshot,
+    pub metrics: StatsSnapshot,
+    pub last_operation: Option<Operation>,
+    /// Each reconciler's last pass over this service.
+    #[serde(default)]
+    pub tasks: Vec<TaskStatus>,
+}
+
+/// What the deploy reconciler shows about a service's running side.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ServiceSnapshot {
+    pub instances: Vec<InstanceInfo>,
+    /// Instances replaced after a crash or failed health checks since ferry started.
+    pub restarts: u32,
+    /// Why the last instance that ended ended.
+    pub last_exit: Option<String>,
+    /// What the reconciler is doing or waiting for.
+    pub phase: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_reconcile: Option<OffsetDateTime>,
+}
+
+/// The last outcome of one background reconciler for one key (a service).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TaskStatus {
+    pub task: String,
+    pub key: String,
+    pub running: bool,
+    pub runs: u64,
+    /// Failed (or panicked) passes in a row.
+    pub failures: u32,
+    /// `ok`, `error: …` or `panicked: …`.
+    pub last_outcome: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_finished: Option<OffsetDateTime>,
+    /// Milliseconds until the next pass (None: only when woken).
+    pub next_run_ms: Option<u64>,
+}
+
+/// `POST /services/{name}/rollback`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// Revision number to re-activate; the previous one when absent.
+    pub revision: Option<u32>,
+}
+
+/// The answer to `POST /uploads`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Uploaded {
+    pub digest: String,
+}
+
+/// Server facts for `ferry status` without a service.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServerStatus {
+    pub version: String,
+    pub runtimes: Vec<String>,
+    pub services: usize,
+    pub data_dir: String,
+    /// Background reconcilers whose last pass over a service failed or panicked.
+    #[serde(default)]
+    pub failing_tasks: Vec<TaskStatus>,
+}
