@@ -263,6 +263,11 @@ pub(crate) mod test_support {
         found
     }
 
+    /// A Dockerfile: `FROM debian:12`, then `body`.
+    pub fn df(body: &str) -> String {
+        format!("FROM debian:12\n{body}\n")
+    }
+
     pub fn codes(src: &str) -> Vec<(usize, &'static str)> {
         codes_with(src, &RuleSettings::default())
     }
