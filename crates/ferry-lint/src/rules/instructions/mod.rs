@@ -63,7 +63,8 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
         "DL3007",
         Warning,
         "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag",
-        |s| !matches!(s.kind, Kind::From(b) if b.tag.as_deref() == Some("latest")),
+        // A digest pins the image whatever the tag says.
+        |s| !matches!(s.kind, Kind::From(b) if b.tag.as_deref() == Some("latest") && b.digest.is_none()),
     )));
     entries.push(entry(Box::new(Dl3010::default())));
     entries.push(entry(simple(
@@ -298,6 +299,11 @@ mod tests {
     #[test]
     fn dl3007() {
         assert_rule("DL3007", "FROM debian:latest\n", "FROM debian:12\n");
+        assert_rule(
+            "DL3007",
+            "FROM authelia/base:latest AS base\n",
+            "FROM authelia/base:latest@sha256:ce0ed2235ca29b748bb086db7b39429b0236da7b488472f52bbfc6b0c2bcb88a\n",
+        );
     }
 
     #[test]
