@@ -72,6 +72,12 @@ impl Command {
         self.name == name
     }
 
+    /// `[ ... ]` written with a bare `[`: ShellCheck (and so Hadolint) parses it
+    /// as a test expression, not as a command. `"["` or `/usr/bin/[` are commands.
+    pub fn is_bracket_test(&self) -> bool {
+        self.name_word.as_ref().is_some_and(|w| w.raw == "[")
+    }
+
     /// Hadolint's `cmdHasArgs`: the command is `name` and one argument is in `any`.
     pub fn has_any_arg(&self, name: &str, any: &[&str]) -> bool {
         self.name == name && self.args.iter().any(|a| any.contains(&a.as_str()))

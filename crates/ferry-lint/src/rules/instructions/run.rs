@@ -103,7 +103,11 @@ impl Rule for Dl3059 {
     fn step(&mut self, step: &Step<'_>, out: &mut Out) {
         match step.kind {
             Kind::Run(run) => {
-                let count = step.shell.map_or(0, |s| s.commands.len());
+                // Hadolint counts commands as ShellCheck sees them: `[ ... ]` is
+                // not one.
+                let count = step.shell.map_or(0, |s| {
+                    s.commands.iter().filter(|c| !c.is_bracket_test()).count()
+                });
                 let flags = sorted_flags(&run.flags);
                 match &self.previous {
                     Some((prev_flags, prev_count))
@@ -220,6 +224,23 @@ mod tests {
             &df("RUN a && b\nRUN c\nCOPY x /y\nRUN d"),
         );
         assert_eq!(lines(&df("RUN a\n# note\nRUN b"), "DL3059"), vec![4]);
+        // A bare `[` is a test, not a command (a quoted one or `test` is).
+        assert_eq!(
+            lines(
+                "FROM alpine:3.10\nRUN apk add --no-cache ca-certificates\nRUN [ ! -e /etc/x ] && echo a > /etc/x\n",
+                "DL3059"
+            ),
+            vec![3]
+        );
+        assert_eq!(
+            lines(
+                &df("RUN a\nRUN if [ -e x ]; then b; fi\nRUN [ -e y ]"),
+                "DL3059"
+            ),
+            vec![3, 4]
+        );
+        assert!(lines(&df("RUN a\nRUN test -e x && b"), "DL3059").is_empty());
+        assert!(lines(&df("RUN a\nRUN \"[\" -e x ] && b"), "DL3059").is_empty());
     }
 
     #[test]
