@@ -11,7 +11,7 @@ mod guard;
 mod walk;
 mod words;
 
-pub use words::simplify;
+pub use words::{simplify, with_names};
 
 /// One argument word, simplified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +110,20 @@ impl Command {
             .enumerate()
             .filter(|(i, _)| !self.is_flag_index(*i))
             .map(|(_, a)| a.as_str())
+            .collect()
+    }
+
+    /// Arguments that are not flags, each with the word as written (for checks
+    /// that need more than the simplified text).
+    pub fn args_no_flags_with_raw(&self) -> Vec<(&str, &str)> {
+        self.args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.is_flag_index(*i))
+            .map(|(i, a)| {
+                let raw = self.words.get(i).map_or(a.as_str(), |w| w.raw.as_str());
+                (a.as_str(), raw)
+            })
             .collect()
     }
 
