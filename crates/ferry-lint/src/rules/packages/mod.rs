@@ -1,19 +1,22 @@
 //! Package-manager rules (apt-get, apk, pip, npm, gem, yum, dnf, zypper, yarn,
 //! go): pinning, non-interactive switches, cache cleanup.
 //!
-//! `register` adds them in rule-id order; `pins` says what is pinned,
-//! `cleanup` what a stage leaves behind.
+//! `register` adds them in rule-id order; `pins` says what is pinned (`rpm`
+//! for yum and dnf, which also look at ARG and ENV), `cleanup` what a stage
+//! leaves behind.
 
 mod cleanup;
 mod pins;
+mod rpm;
 
 use super::{entry_onbuild, run_ok, simple, Entry};
 use crate::finding::Severity::{Info, Warning};
 use cleanup::{apt_lists_left, cleaned_after, yarn_cache_left, Dl3042, StageCleanup};
 use pins::{
     apk_packages, apt_get_packages, gems, go_package_pinned, go_packages, npm_unpinned,
-    pip_unpinned, rpm_versions_pinned,
+    pip_unpinned,
 };
+use rpm::RpmPins;
 
 pub(super) fn register(entries: &mut Vec<Entry>) {
     entries.push(entry_onbuild(|| simple(
@@ -148,14 +151,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             },
         )
     }));
-    entries.push(entry_onbuild(|| {
-        simple(
-            "DL3033",
-            Warning,
-            "Specify version with `yum install -y <package>-<version>`.",
-            |s| run_ok(s, |sh| rpm_versions_pinned(sh, &["yum"])),
-        )
-    }));
+    entries.push(entry_onbuild(|| Box::new(RpmPins::yum())));
     entries.push(entry_onbuild(|| {
         simple(
             "DL3034",
@@ -275,14 +271,7 @@ pub(super) fn register(entries: &mut Vec<Entry>) {
             },
         )
     }));
-    entries.push(entry_onbuild(|| {
-        simple(
-            "DL3041",
-            Warning,
-            "Specify version with `dnf install -y <package>-<version>`.",
-            |s| run_ok(s, |sh| rpm_versions_pinned(sh, &["dnf", "microdnf"])),
-        )
-    }));
+    entries.push(entry_onbuild(|| Box::new(RpmPins::dnf())));
     entries.push(entry_onbuild(|| Box::new(Dl3042::default())));
     entries.push(entry_onbuild(|| {
         Box::new(StageCleanup::new(

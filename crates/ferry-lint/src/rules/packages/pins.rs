@@ -155,52 +155,6 @@ fn npm_pinned(p: &str) -> bool {
     name.contains('@')
 }
 
-/// yum/dnf: packages need `-<version>` (version-like text after a dash), modules
-/// need `:<stream>`.
-pub(super) fn rpm_versions_pinned(sh: &ParsedShell, names: &[&str]) -> bool {
-    for c in &sh.commands {
-        if !names.contains(&c.name.as_str()) || !c.has_arg("install") {
-            continue;
-        }
-        let is_module = c.has_arg("module");
-        let is_group = c.has_arg("group") && names != ["yum"];
-        for p in c
-            .args_no_flags()
-            .into_iter()
-            .filter(|a| *a != "install" && *a != "module")
-        {
-            let ok = if is_module {
-                p.contains(':')
-            } else if is_group {
-                true
-            } else {
-                rpm_package_pinned(p)
-            };
-            if !ok {
-                return false;
-            }
-        }
-    }
-    true
-}
-
-fn rpm_package_pinned(p: &str) -> bool {
-    let parts: Vec<&str> = p.split('-').collect();
-    if parts.len() <= 1 {
-        return false;
-    }
-    if p.ends_with(".rpm") {
-        return true;
-    }
-    let rest = &parts[1..];
-    rest.iter().all(|part| {
-        part.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".~^_:+".contains(c))
-    }) && rest
-        .iter()
-        .any(|part| part.starts_with(|c: char| c.is_ascii_digit()))
-}
-
 pub(super) fn go_packages(sh: &ParsedShell) -> Vec<&str> {
     let run: Vec<&str> = sh
         .commands
@@ -281,29 +235,11 @@ mod tests {
     }
 
     #[test]
-    fn dl3033_yum_version() {
-        assert_rule(
-            "DL3033",
-            &df("RUN yum install -y foo-bar"),
-            &df("RUN yum install -y foo-1.2 && yum module install -y nodejs:18"),
-        );
-    }
-
-    #[test]
     fn dl3037_zypper_version() {
         assert_rule(
             "DL3037",
             &df("RUN zypper install -y x"),
             &df("RUN zypper install -y x=1 'y>=2'"),
-        );
-    }
-
-    #[test]
-    fn dl3041_dnf_version() {
-        assert_rule(
-            "DL3041",
-            &df("RUN dnf install -y httpd"),
-            &df("RUN dnf install -y httpd-2.4.1 && dnf module install nodejs:18"),
         );
     }
 
