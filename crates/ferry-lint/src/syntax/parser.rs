@@ -192,12 +192,20 @@ fn parse_instruction(
             format!("unknown instruction: {}", &logical[..keyword_end]),
         ));
     }
+    // Where the instruction's last line ends: Hadolint reports there what it
+    // only notices once the instruction is over (no argument, an unclosed
+    // quote, a key without a value).
+    let end_index = next.saturating_sub(1);
+    let end = Position {
+        line: end_index + 1,
+        column: lines.get(end_index).map_or(1, |l| l.chars().count() + 1),
+    };
     if args.trim().is_empty() {
-        return Err(error(
-            line,
-            column + keyword_end,
-            format!("{keyword} requires at least one argument"),
-        ));
+        // Hadolint takes `EXPOSE ` (a blank, no port) as an empty list.
+        if keyword == "EXPOSE" && !rest.is_empty() {
+            return Ok(Kind::Expose(Vec::new()));
+        }
+        return Err(end.error(format!("{keyword} requires at least one argument")));
     }
     let args = args.trim_end();
     let heredocs = if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
@@ -228,8 +236,8 @@ fn parse_instruction(
                 Kind::Add(copy)
             }
         }
-        "ENV" => Kind::Env(parse_pairs(args, line, args_column, escape, true)?),
-        "LABEL" => Kind::Label(parse_pairs(args, line, args_column, escape, false)?),
+        "ENV" => Kind::Env(parse_pairs(args, escape, true, end)?),
+        "LABEL" => Kind::Label(parse_pairs(args, escape, false, end)?),
         "ARG" => Kind::Arg(
             words(args, escape)
                 .into_iter()
@@ -407,56 +415,48 @@ fn parse_copy(
     })
 }
 
-/// ENV and LABEL: `k=v k2="v 2"` or the legacy `key value...` form.
+/// ENV and LABEL: `k=v k2="v 2"` pairs, then at most one legacy `key value...`
+/// pair whose value is the rest of the instruction. As in Hadolint, a word
+/// without `=` starts that legacy pair (`LABEL a=b c d e` is a=b and c="d e"),
+/// quotes in its value are not checked, and `=x` is a pair with an empty key.
 fn parse_pairs(
     args: &str,
-    line: usize,
-    column: usize,
     escape: char,
     is_env: bool,
+    end: Position,
 ) -> Result<Vec<(String, String)>, ParseError> {
-    if let Some(offset) = unterminated_quote(args, escape) {
-        return Err(error(
-            line,
-            column + args[..offset].chars().count(),
-            "unterminated quote",
-        ));
-    }
-    let parts = words(args, escape);
-    let first_has_eq = parts.first().is_some_and(|(w, _)| {
-        let unq_key = w.split('=').next().unwrap_or("");
-        w.contains('=') && !unq_key.is_empty()
-    });
-    if !first_has_eq {
-        // Legacy form: the first word is the key, the rest of the line the value.
-        let Some((key, _)) = parts.first() else {
-            return Err(error(line, column, "missing key"));
-        };
-        let value = args[key.len().min(args.len())..].trim();
+    let mut pairs = Vec::new();
+    for (word, offset) in words(args, escape) {
+        if let Some((k, v)) = word.split_once('=') {
+            // An unclosed quote runs to the end of the text, so it is in this word.
+            if unterminated_quote(&word, escape).is_some() {
+                return Err(end.error("unterminated quote"));
+            }
+            pairs.push((unquote(k, escape), unquote(v, escape)));
+            continue;
+        }
+        let value = args[(offset + word.len()).min(args.len())..].trim();
         if value.is_empty() {
             let what = if is_env { "ENV" } else { "LABEL" };
-            return Err(error(
-                line,
-                column + args.chars().count(),
-                format!("{what} {key} needs a value"),
-            ));
+            return Err(end.error(format!("{what} {word} needs a value")));
         }
-        return Ok(vec![(unquote(key, escape), unquote(value, escape))]);
-    }
-    let mut pairs = Vec::new();
-    for (word, offset) in parts {
-        match word.split_once('=') {
-            Some((k, v)) if !k.is_empty() => pairs.push((unquote(k, escape), unquote(v, escape))),
-            _ => {
-                return Err(error(
-                    line,
-                    column + args[..offset.min(args.len())].chars().count(),
-                    format!("expected key=value, found `{word}`"),
-                ))
-            }
-        }
+        pairs.push((unquote(&word, escape), unquote(value, escape)));
+        break;
     }
     Ok(pairs)
+}
+
+/// A place in the file, 1-based.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    fn error(self, message: impl Into<String>) -> ParseError {
+        error(self.line, self.column, message)
+    }
 }
 
 fn parse_expose(
@@ -664,6 +664,49 @@ mod tests {
         assert_eq!((e.line, e.column), (1, 11));
         assert!(parse("ENV A=\"unterminated\n").is_err());
         assert!(parse("RUN [\"unclosed\"\n").is_ok());
+    }
+
+    #[test]
+    fn errors_noticed_at_the_end_are_reported_there() {
+        // Positions Hadolint 2.15.1 gives: the end of the instruction's last line.
+        let at = |src: &str| {
+            let e = parse(src).expect_err("error");
+            (e.line, e.column)
+        };
+        let openshift = "FROM a:1\nLABEL io.openshift.expose-services=\"24284:tcp \\\n    a=\"b\" \\\n    c=\"d\"\nRUN true\n";
+        assert_eq!(at(openshift), (4, 10));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b\nRUN true\n"), (2, 11));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b"), (2, 11));
+        assert_eq!(
+            at("FROM a:1\nLABEL a=\"b \\\n  c=d \\\n\nRUN true\nRUN x\n"),
+            (5, 9)
+        );
+        assert_eq!(at("FROM a:1\nLABEL a=\"b \\\n  c=d \\\n"), (4, 1));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b \\\n  c=d \\"), (3, 8));
+        assert_eq!(
+            at("FROM a:1\nLABEL a=\"b \\\n# comment\n  c=d\nRUN true\n"),
+            (4, 6)
+        );
+        assert_eq!(at("FROM a:1\nENV a=\"b\\\"\n"), (2, 11));
+        assert_eq!(at("FROM a:1\nLABEL a=b \\\n  c   \nRUN x\n"), (3, 7));
+        assert_eq!(at("FROM a:1\nENV a   \nRUN x\n"), (2, 9));
+        assert_eq!(at("FROM a:1\nCOPY   \nRUN x\n"), (2, 8));
+        assert_eq!(at("FROM a:1\nEXPOSE\nRUN x\n"), (2, 7));
+    }
+
+    #[test]
+    fn pairs_then_one_legacy_pair() {
+        let k = kinds("LABEL a=b c D=e\nENV a=b c \"d\nLABEL a \"b \\\n  c=d\nLABEL =x\nEXPOSE \n");
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(k[0], Kind::Label(pairs(&[("a", "b"), ("c", "D=e")])));
+        assert_eq!(k[1], Kind::Env(pairs(&[("a", "b"), ("c", "d")])));
+        assert_eq!(k[2], Kind::Label(pairs(&[("a", "b   c=d")])));
+        assert_eq!(k[3], Kind::Label(pairs(&[("", "x")])));
+        assert_eq!(k[4], Kind::Expose(Vec::new()));
     }
 
     #[test]
