@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::super::{Out, Rule, Step};
+use super::super::{hadolint_args, Out, Rule, Step};
 use crate::finding::Severity::{Error, Info, Warning};
 use crate::syntax::{drop_quotes, Kind};
 
@@ -156,7 +156,7 @@ impl Rule for Dl3044 {
                 }
             }
             Kind::Arg(args) => {
-                for (name, _) in args {
+                for (name, _) in hadolint_args(args) {
                     self.defined.insert(name.clone());
                 }
             }
@@ -223,7 +223,9 @@ pub(super) struct Dl3066 {
 impl Rule for Dl3066 {
     fn step(&mut self, step: &Step<'_>, out: &mut Out) {
         match step.kind {
-            Kind::Arg(args) => self.args.extend(args.iter().map(|(n, _)| n.clone())),
+            Kind::Arg(args) => self
+                .args
+                .extend(hadolint_args(args).iter().map(|(n, _)| n.clone())),
             Kind::User(u) => {
                 let uid = u.split(':').next().unwrap_or("");
                 let var = uid
@@ -267,6 +269,11 @@ mod tests {
             &df("ENV A=1 B=$A"),
             &df("ENV A=1\nENV B=$A C=${PATH}"),
         );
+        assert_rule(
+            "DL3044",
+            &df("ARG A B\nENV C=$B B=1"),
+            &df("ARG B A\nENV C=$B B=1"),
+        );
     }
 
     #[test]
@@ -281,5 +288,7 @@ mod tests {
     #[test]
     fn dl3066() {
         assert_rule("DL3066", &df("USER app"), &df("USER 1000:1000"));
+        // Only the first name of a multi-name ARG is known to Hadolint.
+        assert_rule("DL3066", &df("ARG A U\nUSER $U"), &df("ARG U A\nUSER $U"));
     }
 }

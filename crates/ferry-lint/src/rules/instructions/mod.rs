@@ -11,7 +11,9 @@ mod stages;
 
 use std::collections::HashSet;
 
-use super::{entry, entry_onbuild, is_archive, is_text, run_ok, simple, Entry, RuleSettings};
+use super::{
+    entry, entry_onbuild, hadolint_args, is_archive, is_text, run_ok, simple, Entry, RuleSettings,
+};
 use crate::finding::Severity::{Error, Info, Warning};
 use crate::syntax::{drop_quotes, BaseImage, Kind, Port};
 use image_config::{is_sensitive, Dl3002, Dl3044, Dl3045, Dl3066};
@@ -196,7 +198,9 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
             Warning,
             "Potentially sensitive data should not be used in the `ARG` or `ENV` commands",
             |s| match s.kind {
-                Kind::Arg(args) => args.iter().all(|(name, _)| !is_sensitive(name)),
+                Kind::Arg(args) => hadolint_args(args)
+                    .iter()
+                    .all(|(name, _)| !is_sensitive(name)),
                 Kind::Env(pairs) => pairs.iter().all(|(name, _)| !is_sensitive(name)),
                 _ => true,
             },
@@ -385,6 +389,12 @@ mod tests {
             "DL3064",
             &df("ARG GITHUB_TOKEN\nENV DB_PASSWORD=x"),
             &df("ARG VERSION\nENV PORT=80"),
+        );
+        // Hadolint sees only the first name of a multi-name ARG.
+        assert_rule(
+            "DL3064",
+            &df("ARG GITHUB_TOKEN VERSION"),
+            &df("ARG VERSION GITHUB_TOKEN\nARG A=1 GITHUB_TOKEN=2"),
         );
     }
 

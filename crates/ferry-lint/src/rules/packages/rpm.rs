@@ -3,13 +3,14 @@
 //! earlier ARG or ENV declares (`dnf install -y "git-core-${GIT_VER}"`).
 //!
 //! Which declarations count was read off the real binary: every ARG so far in
-//! any stage (only the first name of `ARG A B`), and the ENV names of the
+//! any stage (only the first name of `ARG A B`, as Hadolint's parser keeps
+//! it), and the ENV names of the
 //! current stage and of the stages it is built on (`FROM <stage>`). Only the
 //! name matters, never the value, and only a plain `$V` or `${V}` reference.
 
 use std::collections::{HashMap, HashSet};
 
-use super::super::{Out, Rule, Step};
+use super::super::{hadolint_args, Out, Rule, Step};
 use crate::finding::Severity::Warning;
 use crate::shell::{self, ParsedShell};
 use crate::syntax::Kind;
@@ -130,11 +131,9 @@ impl Declared {
                 self.env.extend(pairs.iter().map(|(k, _)| k.clone()));
                 self.save_stage();
             }
-            // `ARG A B`: Hadolint records only the first.
             Kind::Arg(args) => {
-                if let Some((name, _)) = args.first() {
-                    self.args.insert(name.clone());
-                }
+                self.args
+                    .extend(hadolint_args(args).iter().map(|(n, _)| n.clone()));
             }
             _ => {}
         }
