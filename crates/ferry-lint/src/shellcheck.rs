@@ -31,7 +31,7 @@ use std::collections::HashSet;
 
 use crate::finding::Severity;
 use crate::pragma::{self, Pragma};
-use crate::rules::RawFinding;
+use crate::rules::{hadolint_args, RawFinding};
 use crate::shell::{Command, ParsedShell};
 use crate::syntax::{Dockerfile, Kind};
 
@@ -68,7 +68,7 @@ pub(crate) fn check(df: &Dockerfile, shells: &[Option<ParsedShell>]) -> Vec<RawF
                 shell = "/bin/sh".into();
                 vars.clear();
             }
-            Kind::Arg(args) => vars.extend(args.iter().map(|(n, _)| n.clone())),
+            Kind::Arg(args) => vars.extend(hadolint_args(args).iter().map(|(n, _)| n.clone())),
             Kind::Env(pairs) => vars.extend(pairs.iter().map(|(n, _)| n.clone())),
             Kind::Shell(args) => shell = args.joined(),
             Kind::Comment(text) => {

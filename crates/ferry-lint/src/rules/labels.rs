@@ -62,15 +62,19 @@ pub(super) fn register(settings: &RuleSettings, entries: &mut Vec<Entry>) {
     })));
 }
 
+/// Hadolint's label key grammar (checked against 2.15.1): lower-case ASCII
+/// letters, digits and `.`, `-`, `_`, `/`; starts with a letter, ends with a
+/// letter or digit; no `..` or `--` (`__` and `//` pass); none of Docker's
+/// reserved namespaces.
 fn valid_label_key(key: &str) -> bool {
     let first_ok = key.chars().next().is_some_and(|c| c.is_ascii_lowercase());
     let last_ok = key
         .chars()
         .last()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let chars_ok = key
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let chars_ok = key.chars().all(|c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_' | '/')
+    });
     let reserved = ["com.docker.", "io.docker.", "org.dockerproject."]
         .iter()
         .any(|p| key.starts_with(p));
@@ -462,7 +466,7 @@ fn valid_email(v: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_rule, codes_with};
+    use super::super::test_support::{assert_rule, codes_with, lines};
     use super::super::RuleSettings;
     use super::*;
 
@@ -519,6 +523,62 @@ mod tests {
             "FROM a:1\nLABEL Foo=bar\n",
             "FROM a:1\nLABEL org.opencontainers.image.title=x\n",
         );
+        // What Hadolint 2.15.1 says about each key.
+        let valid = [
+            "build_date",
+            "a",
+            "a1",
+            "a__b",
+            "a_1",
+            "a.-b",
+            "a-.b",
+            "a._b",
+            "a_.b",
+            "a/b",
+            "a//b",
+            "a/.b",
+            "ab/cd/ef",
+            "x.y-z_w",
+            "com.dockerx",
+            "com.docker",
+            "io.docker",
+            "x.com.docker.y",
+            "maintainer",
+        ];
+        let invalid = [
+            "BUILD_DATE",
+            "Build",
+            "aB",
+            "1",
+            "1a",
+            "_a",
+            "a_",
+            "a.",
+            ".a",
+            "a-",
+            "-a",
+            "/a",
+            "a/",
+            "a..b",
+            "a--b",
+            "a.._b",
+            "a:b",
+            "a@b",
+            "a+b",
+            "a b",
+            "aé",
+            "com.docker.x",
+            "io.docker.x",
+            "org.dockerproject.x",
+            "com.docker.",
+        ];
+        for key in valid {
+            assert!(valid_label_key(key), "{key} should be valid");
+        }
+        for key in invalid {
+            assert!(!valid_label_key(key), "{key} should be invalid");
+        }
+        assert!(lines("FROM a:1\nLABEL build_date=\"2022-12-30\"\n", "DL3048").is_empty());
     }
 
     #[test]

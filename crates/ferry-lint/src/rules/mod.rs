@@ -222,6 +222,14 @@ pub(crate) fn entry_onbuild(make: impl Fn() -> Box<dyn Rule>) -> Entry {
     }
 }
 
+/// The ARG declarations Hadolint sees: its parser keeps only the first name of
+/// `ARG A B` or `ARG A=1 B=2` (checked against 2.15.1 with DL3044, DL3064,
+/// DL3066, DL3033/DL3041 and ShellCheck's variables), though BuildKit
+/// declares every one.
+pub(crate) fn hadolint_args(args: &[(String, Option<String>)]) -> &[(String, Option<String>)] {
+    &args[..args.len().min(1)]
+}
+
 /// Whether a RUN passes `ok` (true for anything that is not a RUN).
 pub(crate) fn run_ok(step: &Step<'_>, ok: impl Fn(&ParsedShell) -> bool) -> bool {
     match step.run() {
@@ -261,6 +269,11 @@ pub(crate) mod test_support {
             .collect();
         found.sort();
         found
+    }
+
+    /// A Dockerfile: `FROM debian:12`, then `body`.
+    pub fn df(body: &str) -> String {
+        format!("FROM debian:12\n{body}\n")
     }
 
     pub fn codes(src: &str) -> Vec<(usize, &'static str)> {

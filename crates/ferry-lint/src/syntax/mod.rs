@@ -7,10 +7,12 @@
 //! instruction), `--flags`, and multi-stage names. It never panics: anything it
 //! cannot read is a [`ParseError`] with a 1-based line and column.
 
+mod heredoc;
 mod parser;
 pub mod substitute;
+mod words;
 
-pub(crate) use parser::blank_heredoc_markers;
+pub(crate) use heredoc::blank_heredoc_markers;
 pub use parser::parse;
 
 /// A parsed Dockerfile.

@@ -1,8 +1,10 @@
 //! The Dockerfile parser: physical lines → logical instructions → typed [`Kind`]s.
 
+use super::heredoc::read_heredocs;
+use super::words::{split_flags, unquote, unterminated_quote, words};
 use super::{
-    Arguments, BaseImage, Copy, Dockerfile, Flag, Healthcheck, Heredoc, Instruction, Kind,
-    ParseError, Port, Run,
+    Arguments, BaseImage, Copy, Dockerfile, Healthcheck, Heredoc, Instruction, Kind, ParseError,
+    Port, Run,
 };
 
 /// Directive names BuildKit recognises at the top of a file.
@@ -136,7 +138,7 @@ fn strip_continuation(line: &str, escape: char) -> (&str, bool) {
     }
 }
 
-fn error(line: usize, column: usize, message: impl Into<String>) -> ParseError {
+pub(super) fn error(line: usize, column: usize, message: impl Into<String>) -> ParseError {
     ParseError {
         line,
         column,
@@ -190,12 +192,20 @@ fn parse_instruction(
             format!("unknown instruction: {}", &logical[..keyword_end]),
         ));
     }
+    // Where the instruction's last line ends: Hadolint reports there what it
+    // only notices once the instruction is over (no argument, an unclosed
+    // quote, a key without a value).
+    let end_index = next.saturating_sub(1);
+    let end = Position {
+        line: end_index + 1,
+        column: lines.get(end_index).map_or(1, |l| l.chars().count() + 1),
+    };
     if args.trim().is_empty() {
-        return Err(error(
-            line,
-            column + keyword_end,
-            format!("{keyword} requires at least one argument"),
-        ));
+        // Hadolint takes `EXPOSE ` (a blank, no port) as an empty list.
+        if keyword == "EXPOSE" && !rest.is_empty() {
+            return Ok(Kind::Expose(Vec::new()));
+        }
+        return Err(end.error(format!("{keyword} requires at least one argument")));
     }
     let args = args.trim_end();
     let heredocs = if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
@@ -226,8 +236,8 @@ fn parse_instruction(
                 Kind::Add(copy)
             }
         }
-        "ENV" => Kind::Env(parse_pairs(args, line, args_column, escape, true)?),
-        "LABEL" => Kind::Label(parse_pairs(args, line, args_column, escape, false)?),
+        "ENV" => Kind::Env(parse_pairs(args, escape, true, end)?),
+        "LABEL" => Kind::Label(parse_pairs(args, escape, false, end)?),
         "ARG" => Kind::Arg(
             words(args, escape)
                 .into_iter()
@@ -328,123 +338,6 @@ fn checked_arguments(text: &str, line: usize, column: usize) -> Result<Arguments
     Ok(arguments(text))
 }
 
-/// Splits text into blank-separated words, keeping quotes and escapes as written.
-/// Returns each word with its byte offset.
-pub(crate) fn words(text: &str, escape: char) -> Vec<(String, usize)> {
-    words_up_to(text, escape, usize::MAX)
-}
-
-/// [`words`], stopping after `limit` words (keeps flag splitting linear).
-fn words_up_to(text: &str, escape: char, limit: usize) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut start = 0;
-    let mut quote: Option<char> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((idx, c)) = chars.next() {
-        if current.is_empty() && quote.is_none() && c.is_whitespace() {
-            continue;
-        }
-        if current.is_empty() {
-            start = idx;
-        }
-        match quote {
-            Some(q) if c == q => {
-                quote = None;
-                current.push(c);
-            }
-            Some(_) => {
-                current.push(c);
-                if c == escape && quote == Some('"') {
-                    if let Some((_, n)) = chars.next() {
-                        current.push(n);
-                    }
-                }
-            }
-            None if c.is_whitespace() => {
-                out.push((std::mem::take(&mut current), start));
-                if out.len() >= limit {
-                    return out;
-                }
-            }
-            None => {
-                current.push(c);
-                if c == '"' || c == '\'' {
-                    quote = Some(c);
-                } else if c == escape {
-                    if let Some((_, n)) = chars.next() {
-                        current.push(n);
-                    }
-                }
-            }
-        }
-    }
-    if !current.is_empty() {
-        out.push((current, start));
-    }
-    out
-}
-
-/// Removes quotes and escape characters the way BuildKit reads ENV/LABEL words.
-pub(crate) fn unquote(word: &str, escape: char) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut quote: Option<char> = None;
-    let mut chars = word.chars();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some('\'') if c == '\'' => quote = None,
-            Some('\'') => out.push(c),
-            Some(_) if c == '"' => quote = None,
-            Some(_) if c == escape => match chars.next() {
-                Some(n @ ('"' | '$' | '`')) => out.push(n),
-                Some(n) if n == escape => out.push(n),
-                Some(n) => {
-                    out.push(c);
-                    out.push(n);
-                }
-                None => out.push(c),
-            },
-            Some(_) => out.push(c),
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == escape => {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            }
-            None => out.push(c),
-        }
-    }
-    out
-}
-
-/// Splits leading `--flag[=value]` words off; returns the flags and the rest.
-fn split_flags(text: &str, escape: char) -> (Vec<Flag>, &str) {
-    let mut flags = Vec::new();
-    let mut rest = text;
-    loop {
-        let trimmed = rest.trim_start();
-        if !trimmed.starts_with("--") {
-            return (flags, trimmed);
-        }
-        let Some((word, _)) = words_up_to(trimmed, escape, 1).into_iter().next() else {
-            return (flags, trimmed);
-        };
-        let consumed = word_span(trimmed, &word);
-        let body = &word[2..];
-        let (name, value) = match body.split_once('=') {
-            Some((n, v)) => (n.to_ascii_lowercase(), Some(unquote(v, escape))),
-            None => (body.to_ascii_lowercase(), None),
-        };
-        flags.push(Flag { name, value });
-        rest = &trimmed[consumed..];
-    }
-}
-
-/// Byte length of the first word of `text` (which starts with that word).
-fn word_span(text: &str, word: &str) -> usize {
-    word.len().min(text.len())
-}
-
 fn parse_from(
     args: &str,
     line: usize,
@@ -522,77 +415,48 @@ fn parse_copy(
     })
 }
 
-/// ENV and LABEL: `k=v k2="v 2"` or the legacy `key value...` form.
+/// ENV and LABEL: `k=v k2="v 2"` pairs, then at most one legacy `key value...`
+/// pair whose value is the rest of the instruction. As in Hadolint, a word
+/// without `=` starts that legacy pair (`LABEL a=b c d e` is a=b and c="d e"),
+/// quotes in its value are not checked, and `=x` is a pair with an empty key.
 fn parse_pairs(
     args: &str,
-    line: usize,
-    column: usize,
     escape: char,
     is_env: bool,
+    end: Position,
 ) -> Result<Vec<(String, String)>, ParseError> {
-    if let Some(offset) = unterminated_quote(args, escape) {
-        return Err(error(
-            line,
-            column + args[..offset].chars().count(),
-            "unterminated quote",
-        ));
-    }
-    let parts = words(args, escape);
-    let first_has_eq = parts.first().is_some_and(|(w, _)| {
-        let unq_key = w.split('=').next().unwrap_or("");
-        w.contains('=') && !unq_key.is_empty()
-    });
-    if !first_has_eq {
-        // Legacy form: the first word is the key, the rest of the line the value.
-        let Some((key, _)) = parts.first() else {
-            return Err(error(line, column, "missing key"));
-        };
-        let value = args[key.len().min(args.len())..].trim();
+    let mut pairs = Vec::new();
+    for (word, offset) in words(args, escape) {
+        if let Some((k, v)) = word.split_once('=') {
+            // An unclosed quote runs to the end of the text, so it is in this word.
+            if unterminated_quote(&word, escape).is_some() {
+                return Err(end.error("unterminated quote"));
+            }
+            pairs.push((unquote(k, escape), unquote(v, escape)));
+            continue;
+        }
+        let value = args[(offset + word.len()).min(args.len())..].trim();
         if value.is_empty() {
             let what = if is_env { "ENV" } else { "LABEL" };
-            return Err(error(
-                line,
-                column + args.chars().count(),
-                format!("{what} {key} needs a value"),
-            ));
+            return Err(end.error(format!("{what} {word} needs a value")));
         }
-        return Ok(vec![(unquote(key, escape), unquote(value, escape))]);
-    }
-    let mut pairs = Vec::new();
-    for (word, offset) in parts {
-        match word.split_once('=') {
-            Some((k, v)) if !k.is_empty() => pairs.push((unquote(k, escape), unquote(v, escape))),
-            _ => {
-                return Err(error(
-                    line,
-                    column + args[..offset.min(args.len())].chars().count(),
-                    format!("expected key=value, found `{word}`"),
-                ))
-            }
-        }
+        pairs.push((unquote(&word, escape), unquote(value, escape)));
+        break;
     }
     Ok(pairs)
 }
 
-/// Byte offset of a quote that is never closed.
-fn unterminated_quote(text: &str, escape: char) -> Option<usize> {
-    let mut open: Option<(char, usize)> = None;
-    let mut chars = text.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match open {
-            Some((q, _)) if c == q => open = None,
-            Some(('"', _)) if c == escape => {
-                chars.next();
-            }
-            Some(_) => {}
-            None if c == escape => {
-                chars.next();
-            }
-            None if c == '"' || c == '\'' => open = Some((c, i)),
-            None => {}
-        }
+/// A place in the file, 1-based.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    fn error(self, message: impl Into<String>) -> ParseError {
+        error(self.line, self.column, message)
     }
-    open.map(|(_, i)| i)
 }
 
 fn parse_expose(
@@ -643,137 +507,6 @@ fn parse_expose(
         ports.push(port);
     }
     Ok(ports)
-}
-
-/// Finds heredoc markers in the instruction text and reads their bodies from the
-/// following lines, in order.
-fn read_heredocs(
-    args: &str,
-    line: usize,
-    column: usize,
-    lines: &[&str],
-    next: &mut usize,
-) -> Result<Vec<Heredoc>, ParseError> {
-    let markers = heredoc_markers(args);
-    let mut docs = Vec::with_capacity(markers.len());
-    for (delimiter, strip_tabs, quoted, offset) in markers {
-        let body_line = *next + 1;
-        let mut body = String::new();
-        let mut found = false;
-        while *next < lines.len() {
-            let raw = lines[*next];
-            *next += 1;
-            let text = if strip_tabs {
-                raw.trim_start_matches('\t')
-            } else {
-                raw
-            };
-            if text == delimiter {
-                found = true;
-                break;
-            }
-            body.push_str(text);
-            body.push('\n');
-        }
-        if !found {
-            return Err(error(
-                line,
-                column + args[..offset.min(args.len())].chars().count(),
-                format!("unterminated heredoc: no line `{delimiter}` closes it"),
-            ));
-        }
-        docs.push(Heredoc {
-            delimiter,
-            body,
-            strip_tabs,
-            quoted,
-            body_line,
-        });
-    }
-    Ok(docs)
-}
-
-/// The text with its heredoc markers (`<<-"EOF"`) replaced by blanks, so a
-/// shell parser sees the command without a pending heredoc.
-pub(crate) fn blank_heredoc_markers(text: &str) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for (word, strip, quoted, start) in heredoc_markers(text) {
-        let len = 2 + usize::from(strip) + 2 * usize::from(quoted) + word.len();
-        for b in bytes.iter_mut().skip(start).take(len) {
-            *b = b' ';
-        }
-    }
-    // Only ASCII marker bytes were replaced by ASCII blanks.
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// `<<[-]["']WORD["']` markers outside quotes: (delimiter, strip_tabs, quoted, offset).
-fn heredoc_markers(text: &str) -> Vec<(String, bool, bool, usize)> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            } else if b == b'\\' && q == b'"' {
-                i += 1;
-            }
-            i += 1;
-            continue;
-        }
-        if b == b'\'' || b == b'"' {
-            quote = Some(b);
-            i += 1;
-            continue;
-        }
-        if b == b'\\' {
-            i += 2;
-            continue;
-        }
-        if b == b'<' && bytes.get(i + 1) == Some(&b'<') && bytes.get(i + 2) != Some(&b'<') {
-            let start = i;
-            let mut j = i + 2;
-            let strip_tabs = bytes.get(j) == Some(&b'-');
-            if strip_tabs {
-                j += 1;
-            }
-            let q = match bytes.get(j) {
-                Some(&c @ (b'"' | b'\'')) => {
-                    j += 1;
-                    Some(c)
-                }
-                _ => None,
-            };
-            let word_start = j;
-            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-                j += 1;
-            }
-            let word = &text[word_start..j];
-            let starts_ok = word
-                .bytes()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_');
-            let closes = match q {
-                Some(c) => bytes.get(j) == Some(&c),
-                None => true,
-            };
-            if starts_ok && closes {
-                if q.is_some() {
-                    j += 1;
-                }
-                out.push((word.to_string(), strip_tabs, q.is_some(), start));
-                i = j;
-                continue;
-            }
-            i += 2;
-            continue;
-        }
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -931,6 +664,49 @@ mod tests {
         assert_eq!((e.line, e.column), (1, 11));
         assert!(parse("ENV A=\"unterminated\n").is_err());
         assert!(parse("RUN [\"unclosed\"\n").is_ok());
+    }
+
+    #[test]
+    fn errors_noticed_at_the_end_are_reported_there() {
+        // Positions Hadolint 2.15.1 gives: the end of the instruction's last line.
+        let at = |src: &str| {
+            let e = parse(src).expect_err("error");
+            (e.line, e.column)
+        };
+        let openshift = "FROM a:1\nLABEL io.openshift.expose-services=\"24284:tcp \\\n    a=\"b\" \\\n    c=\"d\"\nRUN true\n";
+        assert_eq!(at(openshift), (4, 10));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b\nRUN true\n"), (2, 11));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b"), (2, 11));
+        assert_eq!(
+            at("FROM a:1\nLABEL a=\"b \\\n  c=d \\\n\nRUN true\nRUN x\n"),
+            (5, 9)
+        );
+        assert_eq!(at("FROM a:1\nLABEL a=\"b \\\n  c=d \\\n"), (4, 1));
+        assert_eq!(at("FROM a:1\nLABEL a=\"b \\\n  c=d \\"), (3, 8));
+        assert_eq!(
+            at("FROM a:1\nLABEL a=\"b \\\n# comment\n  c=d\nRUN true\n"),
+            (4, 6)
+        );
+        assert_eq!(at("FROM a:1\nENV a=\"b\\\"\n"), (2, 11));
+        assert_eq!(at("FROM a:1\nLABEL a=b \\\n  c   \nRUN x\n"), (3, 7));
+        assert_eq!(at("FROM a:1\nENV a   \nRUN x\n"), (2, 9));
+        assert_eq!(at("FROM a:1\nCOPY   \nRUN x\n"), (2, 8));
+        assert_eq!(at("FROM a:1\nEXPOSE\nRUN x\n"), (2, 7));
+    }
+
+    #[test]
+    fn pairs_then_one_legacy_pair() {
+        let k = kinds("LABEL a=b c D=e\nENV a=b c \"d\nLABEL a \"b \\\n  c=d\nLABEL =x\nEXPOSE \n");
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(k[0], Kind::Label(pairs(&[("a", "b"), ("c", "D=e")])));
+        assert_eq!(k[1], Kind::Env(pairs(&[("a", "b"), ("c", "d")])));
+        assert_eq!(k[2], Kind::Label(pairs(&[("a", "b   c=d")])));
+        assert_eq!(k[3], Kind::Label(pairs(&[("", "x")])));
+        assert_eq!(k[4], Kind::Expose(Vec::new()));
     }
 
     #[test]
