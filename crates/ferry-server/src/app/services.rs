@@ -228,34 +228,12 @@ impl App {
                 "service {name} is paused; `ferry resume {name}` first, then deploy"
             )));
         }
-        let revision_id = RevisionId::generate();
-        let (kind, source, config, warnings) = match &request.source {
-            DeploySource::Upload(digest) => {
-                let dir = self.data.revision_dir(&revision_id);
-                self.unpack_upload(digest, &dir).await?;
-                match self.source_config(&dir, &request.overrides) {
-                    Ok((config, warnings)) => (
-                        SourceKind::Directory,
-                        RevisionSource::Directory {
-                            digest: digest.clone(),
-                        },
-                        config,
-                        warnings,
-                    ),
-                    Err(err) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        return Err(err);
-                    }
-                }
-            }
-            DeploySource::Image(image) => {
-                let (source, config) = self.image_config(image, &request.overrides).await?;
-                (SourceKind::Image, source, config, Vec::new())
-            }
+        let kind = match &request.source {
+            DeploySource::Upload(_) => SourceKind::Directory,
+            DeploySource::Image(_) => SourceKind::Image,
         };
         if let Some(row) = &existing {
             if row.source_kind != kind {
-                let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
                 return Err(AppError::Conflict(format!(
                     "service {name} deploys from {}; delete it first to deploy from {}",
                     kind_name(row.source_kind),
@@ -263,11 +241,35 @@ impl App {
                 )));
             }
         }
-        if let Err(err) = self.check_domains(&name, &config) {
-            let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
-            return Err(err);
+        let revision_id = RevisionId::generate();
+        // An upload's files: removed on any way out of this function until the revision
+        // row that owns them is written.
+        let mut files = None;
+        let (source, config, warnings) = match &request.source {
+            DeploySource::Upload(digest) => {
+                let prepared = self
+                    .prepare_upload(digest, request.overrides.clone())
+                    .await?;
+                files = Some(prepared.tree);
+                (
+                    RevisionSource::Directory {
+                        digest: digest.clone(),
+                    },
+                    prepared.config,
+                    prepared.warnings,
+                )
+            }
+            DeploySource::Image(image) => {
+                let (source, config) = self.image_config(image, &request.overrides).await?;
+                (source, config, Vec::new())
+            }
+        };
+        // No await from here to the row: the request cannot be dropped half-way.
+        self.check_domains(&name, &config)?;
+        if let Some(files) = &mut files {
+            files.rename_to(&self.data.revision_dir(&revision_id))?;
         }
-        let created = self.store.create_deployment(&NewDeployment {
+        let (row, revision, operation) = self.store.create_deployment(&NewDeployment {
             service: &NewService {
                 name: name.clone(),
                 source_kind: kind,
@@ -275,14 +277,10 @@ impl App {
             source,
             config,
             revision_id: revision_id.clone(),
-        });
-        let (row, revision, operation) = match created {
-            Ok(created) => created,
-            Err(err) => {
-                let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
-                return Err(err.into());
-            }
-        };
+        })?;
+        if let Some(files) = files {
+            files.keep();
+        }
         self.store.add_operation_event(
             &operation.id,
             ferry_types::EventLevel::Info,
@@ -336,37 +334,6 @@ impl App {
             }
         }
         Ok(())
-    }
-
-    fn source_config(
-        &self,
-        dir: &std::path::Path,
-        overrides: &ConfigOverrides,
-    ) -> Result<(ServiceConfig, Vec<String>), AppError> {
-        let loaded = ferry_types::config::load_dir(dir).map_err(|err| match err {
-            // The unpacked path means nothing to the user: name the file only.
-            ConfigError::NotFound { .. } => AppError::InvalidConfig(
-                ConfigError::NotFound {
-                    dir: std::path::PathBuf::from("."),
-                }
-                .to_string(),
-            ),
-            other => AppError::InvalidConfig(strip_prefix(&other.to_string(), dir)),
-        })?;
-        let mut config = loaded.config;
-        overrides.apply(&mut config);
-        validate(&config)?;
-        if config.run.command.is_none() {
-            let file = loaded
-                .file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Err(AppError::InvalidConfig(format!(
-                "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
-            )));
-        }
-        Ok((config, loaded.warnings))
     }
 
     async fn image_config(
@@ -564,6 +531,39 @@ fn kind_name(kind: SourceKind) -> &'static str {
         SourceKind::Image => "an image",
         SourceKind::Directory => "a source directory",
     }
+}
+
+/// Reads an unpacked app's config file (bounded, inside the app: see
+/// [`ferry_types::config::read_app_file`]), applies the CLI's overrides and validates.
+/// Blocking: it reads files.
+pub(crate) fn source_config(
+    dir: &std::path::Path,
+    overrides: &ConfigOverrides,
+) -> Result<(ServiceConfig, Vec<String>), AppError> {
+    let loaded = ferry_types::config::load_dir(dir).map_err(|err| match err {
+        // The unpacked path means nothing to the user: name the file only.
+        ConfigError::NotFound { .. } => AppError::InvalidConfig(
+            ConfigError::NotFound {
+                dir: std::path::PathBuf::from("."),
+            }
+            .to_string(),
+        ),
+        other => AppError::InvalidConfig(strip_prefix(&other.to_string(), dir)),
+    })?;
+    let mut config = loaded.config;
+    overrides.apply(&mut config);
+    validate(&config)?;
+    if config.run.command.is_none() {
+        let file = loaded
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(AppError::InvalidConfig(format!(
+            "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
+        )));
+    }
+    Ok((config, loaded.warnings))
 }
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {
