@@ -114,9 +114,11 @@ impl App {
                     UnpackError::TooLarge { .. } | UnpackError::TooManyEntries { .. } => {
                         AppError::TooLarge(err.to_string())
                     }
-                    UnpackError::Io(_) | UnpackError::Cancelled => {
+                    UnpackError::Cancelled => {
+                        tracing::info!(%digest, "the deploy request went away: unpack stopped, its files removed");
                         AppError::Internal(err.to_string())
                     }
+                    UnpackError::Io(_) => AppError::Internal(err.to_string()),
                     _ => AppError::BadRequest(err.to_string()),
                 }
             })?;
