@@ -500,8 +500,9 @@ fn a_client_that_leaves_mid_deploy_leaves_no_files_behind() {
     assert!(packed.success());
     let digest = upload(platform, &std::fs::read(archive.path()).unwrap());
 
-    // curl gives up after a second, mid-unpack: the server's request is dropped.
-    let (status, _) = api(
+    // curl gives up after a second, mid-unpack (300 MiB to write): the server's request
+    // is dropped. (A machine fast enough to finish first answers 202: completed.)
+    let (status, body) = api(
         platform,
         "/services/leaver/deployments",
         &[
@@ -513,7 +514,7 @@ fn a_client_that_leaves_mid_deploy_leaves_no_files_behind() {
             &format!("{{\"source\":{{\"upload\":\"{digest}\"}}}}"),
         ],
     );
-    assert_eq!(status, 0, "the request should have been cut short");
+    assert!(status == 0 || status == 202, "{status} {body}");
 
     // The work is cancelled (nothing left) or completed (a service owns the files);
     // never files without a revision.
