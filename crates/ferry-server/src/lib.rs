@@ -38,6 +38,8 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// Router threads, each with its own listener and runtime (default: one per CPU).
     pub router_threads: usize,
+    /// What one source upload may unpack to.
+    pub upload_limits: app::unpack::UploadLimits,
 }
 
 impl ServerOptions {
@@ -51,6 +53,7 @@ impl ServerOptions {
             deployer: DeployerSettings::default(),
             shutdown_grace: Duration::from_secs(30),
             router_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            upload_limits: app::unpack::UploadLimits::default(),
         }
     }
 }
@@ -126,6 +129,7 @@ pub async fn run(
         runtimes,
         background: Arc::clone(&background),
         router_port: router_addr.port(),
+        upload_limits: options.upload_limits.clone(),
     });
     app.clean_partial_files();
 

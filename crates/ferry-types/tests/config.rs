@@ -582,3 +582,32 @@ fn garbage_in_never_panics() {
     parse_both(&"- ".repeat(200));
     parse_both(&format!("x = {}", "{a=".repeat(5_000)));
 }
+
+#[test]
+fn load_dir_refuses_config_files_that_link_out_of_the_app() {
+    let base = std::env::temp_dir().join(format!("ferry-types-links-{}", std::process::id()));
+    let app = base.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    // A valid config outside the app: reading it through the link would succeed.
+    std::fs::write(base.join("outside.toml"), "[run]\ncommand = \"x\"\n").unwrap();
+    std::os::unix::fs::symlink("../outside.toml", app.join("ferry.toml")).unwrap();
+    let outside = load_dir(&app).unwrap_err();
+    std::fs::remove_file(app.join("ferry.toml")).unwrap();
+    // A device: reading it would never end.
+    std::os::unix::fs::symlink("/dev/zero", app.join("apprunner.yaml")).unwrap();
+    let device = load_dir(&app).unwrap_err();
+    std::fs::remove_dir_all(&base).unwrap();
+    assert!(
+        matches!(outside, ConfigError::File(_))
+            && outside
+                .to_string()
+                .contains("ferry.toml is a symlink to ../outside.toml, outside the app directory"),
+        "{outside}"
+    );
+    assert!(
+        device
+            .to_string()
+            .contains("apprunner.yaml is a symlink to /dev/zero, outside the app directory"),
+        "{device}"
+    );
+}

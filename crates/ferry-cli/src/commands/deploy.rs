@@ -11,7 +11,10 @@ use ferry_types::config::{load_dir, ConfigError};
 use ferry_types::ServiceName;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Args, Debug, Clone)]
 pub struct DeployArgs {
@@ -186,30 +189,126 @@ fn image_base_name(image: &str) -> &str {
     last.split(':').next().unwrap_or(last)
 }
 
-/// Packs the directory (without `.git`) and uploads it; returns its digest.
+/// Chunks handed from the packing thread to the request body; with the channel's
+/// capacity this is all the archive the CLI holds at once.
+const CHUNK_BYTES: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Packs the directory (without `.git`) and streams it to the server as it is packed;
+/// returns its digest, checked against the one the server computed.
 async fn upload(client: &Client, dir: &Path) -> Result<String> {
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
     let dir = dir.to_path_buf();
-    let archive = tokio::task::spawn_blocking(move || pack(&dir))
-        .await
-        .context("packing the directory")??;
-    let digest = format!("sha256:{}", hex(&Sha256::digest(&archive)));
-    let uploaded: Uploaded = {
-        let response = client
-            .send(
-                client
-                    .request(reqwest::Method::POST, &format!("/uploads?digest={digest}"))
-                    .header("content-type", "application/gzip")
-                    .body(archive),
-            )
-            .await
-            .context("uploading the app")?;
-        response.json().await.context("reading the upload answer")?
+    let aborted = Arc::new(AtomicBool::new(false));
+    let packer = {
+        let aborted = Arc::clone(&aborted);
+        tokio::task::spawn_blocking(move || {
+            let writer = ChannelWriter::new(sender.clone(), aborted);
+            match pack(&dir, writer).and_then(ChannelWriter::finish) {
+                Ok(digest) => Ok(digest),
+                Err(err) => {
+                    // Ends the body with an error, so the server drops the partial upload.
+                    let _ = sender.blocking_send(Err(std::io::Error::other("packing failed")));
+                    Err(err)
+                }
+            }
+        })
     };
-    Ok(uploaded.digest)
+    let body = reqwest::Body::wrap_stream(futures_util::stream::poll_fn(move |cx| {
+        receiver.poll_recv(cx)
+    }));
+    let sent = client
+        .send(
+            client
+                .request(reqwest::Method::POST, "/uploads")
+                .header("content-type", "application/gzip")
+                .body(body),
+        )
+        .await;
+    let packed = packer.await.context("packing the directory")?;
+    // A packing error is the cause, unless packing stopped because the upload did.
+    let digest = match (packed, sent) {
+        (Err(err), _) if !aborted.load(Ordering::SeqCst) => return Err(err),
+        (_, Err(err)) => return Err(err.context("uploading the app")),
+        (Err(err), Ok(_)) => return Err(err),
+        (Ok(digest), Ok(response)) => {
+            let uploaded: Uploaded = response.json().await.context("reading the upload answer")?;
+            if uploaded.digest != digest {
+                bail!(
+                    "the server stored {} but the CLI sent {digest}: the upload was altered on the way",
+                    uploaded.digest
+                );
+            }
+            digest
+        }
+    };
+    Ok(digest)
 }
 
-fn pack(dir: &Path) -> Result<Vec<u8>> {
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// The archive's bytes on their way to the request body: hashed, cut into chunks, and
+/// sent over a bounded channel (so packing waits for the network, never buffers ahead).
+struct ChannelWriter {
+    sender: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+    buffer: Vec<u8>,
+    hasher: Sha256,
+    /// Set when the request went away (the server refused, the connection failed).
+    aborted: Arc<AtomicBool>,
+}
+
+impl ChannelWriter {
+    fn new(
+        sender: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+        aborted: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            sender,
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+            hasher: Sha256::new(),
+            aborted,
+        }
+    }
+
+    fn send_buffer(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
+        self.sender.blocking_send(Ok(chunk)).map_err(|_| {
+            self.aborted.store(true, Ordering::SeqCst);
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload stopped")
+        })
+    }
+
+    /// Sends what is left; returns the digest of everything written.
+    fn finish(mut self) -> Result<String> {
+        self.send_buffer().context("uploading the app")?;
+        Ok(format!("sha256:{}", hex(&self.hasher.finalize())))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let take = data.len().min(CHUNK_BYTES - self.buffer.len());
+        self.buffer.extend_from_slice(&data[..take]);
+        self.hasher.update(&data[..take]);
+        if self.buffer.len() == CHUNK_BYTES {
+            self.send_buffer()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes the directory as a `.tar.gz` to `out`, sorted so the same tree always packs
+/// to the same bytes. Symlinks are stored as symlinks (never followed: a link to
+/// `/dev/zero` or to a file outside the app is not read); sockets, FIFOs and devices
+/// are left out with a warning.
+fn pack<W: Write>(dir: &Path, out: W) -> Result<W> {
+    let encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
     let mut tar = tar::Builder::new(encoder);
     tar.follow_symlinks(false);
     append_dir(&mut tar, dir, Path::new(""))?;
@@ -217,15 +316,14 @@ fn pack(dir: &Path) -> Result<Vec<u8>> {
     encoder.finish().context("compressing the archive")
 }
 
-fn append_dir(
-    tar: &mut tar::Builder<flate2::write::GzEncoder<Vec<u8>>>,
+fn append_dir<W: Write>(
+    tar: &mut tar::Builder<flate2::write::GzEncoder<W>>,
     root: &Path,
     relative: &Path,
 ) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(root.join(relative))
         .with_context(|| format!("reading {}", root.join(relative).display()))?
         .collect::<std::io::Result<_>>()?;
-    // Sorted so the same tree always packs to the same bytes (same digest).
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name();
@@ -234,14 +332,36 @@ fn append_dir(
         }
         let path = relative.join(&name);
         let file_type = entry.file_type()?;
-        if file_type.is_dir() {
+        let packed = if file_type.is_dir() {
             tar.append_dir(&path, entry.path())
                 .with_context(|| format!("packing {}", path.display()))?;
             append_dir(tar, root, &path)?;
-        } else {
-            tar.append_path_with_name(entry.path(), &path)
+            continue;
+        } else if file_type.is_symlink() {
+            let target = std::fs::read_link(entry.path())
+                .with_context(|| format!("reading the link {}", path.display()))?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(
+                &entry
+                    .metadata()
+                    .with_context(|| format!("packing {}", path.display()))?,
+                tar::HeaderMode::Complete,
+            );
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, &path, &target)
+        } else if file_type.is_file() {
+            let mut file = std::fs::File::open(entry.path())
                 .with_context(|| format!("packing {}", path.display()))?;
-        }
+            tar.append_file(&path, &mut file)
+        } else {
+            eprintln!(
+                "warning: {} is not a file, directory or symlink: left out of the upload",
+                path.display()
+            );
+            continue;
+        };
+        packed.with_context(|| format!("packing {}", path.display()))?;
     }
     Ok(())
 }
@@ -269,8 +389,8 @@ mod tests {
         std::fs::write(dir.path().join(".git/HEAD"), "x").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/b.txt"), "b").unwrap();
-        let first = pack(dir.path()).unwrap();
-        assert_eq!(first, pack(dir.path()).unwrap());
+        let first = pack(dir.path(), Vec::new()).unwrap();
+        assert_eq!(first, pack(dir.path(), Vec::new()).unwrap());
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&first[..]));
         let names: Vec<String> = archive
             .entries()
@@ -278,5 +398,91 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a.txt", "sub", "sub/b.txt"]);
+    }
+
+    #[test]
+    fn symlinks_are_packed_as_links_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "not for the server").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("ferry.toml")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("secret"))
+            .unwrap();
+        std::os::unix::fs::symlink("secret", dir.path().join("alias")).unwrap();
+        let packed = pack(dir.path(), Vec::new()).unwrap();
+        assert!(!String::from_utf8_lossy(&flate2_decode(&packed)).contains("not for the server"));
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&packed[..]));
+        let entries: Vec<(String, tar::EntryType, u64, String)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().entry_type(),
+                    e.size(),
+                    e.link_name()
+                        .unwrap()
+                        .unwrap_or_default()
+                        .display()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let secret = outside.path().join("secret").display().to_string();
+        assert_eq!(
+            entries,
+            [
+                ("alias".into(), tar::EntryType::Symlink, 0, "secret".into()),
+                (
+                    "ferry.toml".into(),
+                    tar::EntryType::Symlink,
+                    0,
+                    "/dev/zero".into()
+                ),
+                ("secret".into(), tar::EntryType::Symlink, 0, secret),
+            ]
+        );
+    }
+
+    fn flate2_decode(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn the_channel_writer_hashes_and_chunks_what_it_is_given() {
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut largest = 0;
+            while let Some(chunk) = receiver.blocking_recv() {
+                let chunk: Vec<u8> = chunk.unwrap();
+                largest = largest.max(chunk.len());
+                all.extend(chunk);
+            }
+            (all, largest)
+        });
+        let data: Vec<u8> = (0..3 * CHUNK_BYTES + 17).map(|i| (i % 251) as u8).collect();
+        let mut writer = ChannelWriter::new(sender, Arc::new(AtomicBool::new(false)));
+        writer.write_all(&data).unwrap();
+        let digest = writer.finish().unwrap();
+        let (received, largest) = reader.join().unwrap();
+        assert_eq!(received, data);
+        assert_eq!(largest, CHUNK_BYTES);
+        assert_eq!(digest, format!("sha256:{}", hex(&Sha256::digest(&data))));
+    }
+
+    #[test]
+    fn a_writer_whose_upload_stopped_says_so() {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        drop(receiver);
+        let aborted = Arc::new(AtomicBool::new(false));
+        let mut writer = ChannelWriter::new(sender, Arc::clone(&aborted));
+        let err = writer.write_all(&vec![0; 2 * CHUNK_BYTES]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+        assert!(aborted.load(Ordering::SeqCst));
     }
 }

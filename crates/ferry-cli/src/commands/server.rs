@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use ferry_server::app::unpack::UploadLimits;
 use ferry_server::runtimes::RuntimeChoice;
 use ferry_server::ServerOptions;
 use std::net::SocketAddr;
@@ -22,6 +23,50 @@ pub struct ServerArgs {
     /// Router threads, each with its own listener (default: one per CPU)
     #[arg(long, env = "FERRY_ROUTER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub router_threads: Option<u16>,
+    /// Most bytes one source upload may unpack to (suffixes K, M, G, T: powers of 1024)
+    #[arg(long, env = "FERRY_MAX_UNPACKED_BYTES", value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+    pub max_unpacked_bytes: u64,
+    /// Most files, directories and links one source upload may unpack to
+    #[arg(long, env = "FERRY_MAX_UNPACKED_ENTRIES", value_name = "N", default_value_t = UploadLimits::default().max_entries, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_unpacked_entries: u64,
+    /// Most directories deep a path in a source upload may be
+    #[arg(long, env = "FERRY_MAX_PATH_DEPTH", value_name = "N", default_value_t = UploadLimits::default().max_depth, value_parser = positive)]
+    pub max_path_depth: usize,
+    /// Most bytes in one path of a source upload
+    #[arg(long, env = "FERRY_MAX_PATH_LENGTH", value_name = "BYTES", default_value_t = UploadLimits::default().max_path_bytes, value_parser = positive)]
+    pub max_path_length: usize,
+}
+
+/// `4096`, `512K`, `100M`, `4G`, `1T` (powers of 1024; a trailing `B` or `iB` is fine).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let trimmed = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match trimmed.chars().last() {
+        Some('K') => (&trimmed[..trimmed.len() - 1], 10),
+        Some('M') => (&trimmed[..trimmed.len() - 1], 20),
+        Some('G') => (&trimmed[..trimmed.len() - 1], 30),
+        Some('T') => (&trimmed[..trimmed.len() - 1], 40),
+        _ => (trimmed, 0),
+    };
+    let number: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 4096, 512M, 4G)"))?;
+    match number.checked_mul(1 << shift) {
+        Some(0) => Err("the size must be at least 1 byte".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{text:?} is too large")),
+    }
+}
+
+fn positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -42,6 +87,12 @@ impl ServerArgs {
             options.router_threads = threads.into();
         }
         options.router_addr = self.router;
+        options.upload_limits = UploadLimits {
+            max_bytes: self.max_unpacked_bytes,
+            max_entries: self.max_unpacked_entries,
+            max_depth: self.max_path_depth,
+            max_path_bytes: self.max_path_length,
+        };
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
@@ -80,4 +131,22 @@ pub async fn run(args: ServerArgs, data_dir: Option<PathBuf>) -> Result<()> {
     })
     .await
     .context("ferry server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("100m"), Ok(100 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
 }

@@ -24,6 +24,8 @@ pub struct TestPlatform {
     pub server: Option<Child>,
     pub info: ServerInfo,
     runtime: String,
+    /// More `ferry server` flags (limits, say), given on every boot.
+    server_args: Vec<String>,
 }
 
 impl TestPlatform {
@@ -34,6 +36,11 @@ impl TestPlatform {
 
     /// Starts a server with `--runtime <runtime>` (`process`, `docker`, `auto`).
     pub fn start_with(runtime: &str) -> Self {
+        Self::start_with_args(runtime, &[])
+    }
+
+    /// Starts a server with `--runtime <runtime>` and more `ferry server` flags.
+    pub fn start_with_args(runtime: &str, server_args: &[&str]) -> Self {
         let data = tempfile::Builder::new()
             .prefix("ferry-test-")
             .tempdir()
@@ -48,6 +55,7 @@ impl TestPlatform {
                 version: String::new(),
             },
             runtime: runtime.to_string(),
+            server_args: server_args.iter().map(|a| a.to_string()).collect(),
         };
         platform.boot();
         platform
@@ -75,6 +83,7 @@ impl TestPlatform {
                 "--runtime",
                 &self.runtime,
             ])
+            .args(&self.server_args)
             .env("FERRY_DATA_DIR", self.data.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -105,6 +114,12 @@ impl TestPlatform {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The server process's resident memory now, in KiB (`VmRSS` of /proc/<pid>/status).
+    pub fn server_rss_kib(&self) -> u64 {
+        let pid = self.server.as_ref().expect("server running").id();
+        rss_kib(pid).expect("server process status")
     }
 
     pub fn server_log(&self) -> String {
@@ -300,6 +315,20 @@ pub fn curl_at(addr: &str, host: &str, path: &str) -> (u16, String) {
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// `VmRSS` of a process in KiB, while it runs.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// A `kB` line of /proc/<pid>/status (`VmRSS:`, `VmHWM:`), while the process runs.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 pub fn tail(text: &str, lines: usize) -> String {

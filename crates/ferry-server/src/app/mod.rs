@@ -1,10 +1,12 @@
 //! The app layer: what the API can do, in the platform's words. Handlers call it; it is
 //! the only code that talks to the store.
 
+mod blocking;
 pub mod logs;
 pub mod operations;
 pub mod reports;
 pub mod services;
+pub mod unpack;
 pub mod uploads;
 
 use crate::background::Background;
@@ -22,6 +24,8 @@ pub struct App {
     pub background: Arc<Background>,
     /// Port the router listens on, for service URLs.
     pub router_port: u16,
+    /// What one source upload may unpack to.
+    pub upload_limits: unpack::UploadLimits,
 }
 
 /// Errors the API turns into a status code and a stable `code`.
@@ -35,6 +39,9 @@ pub enum AppError {
     InvalidConfig(ConfigProblem),
     #[error("{0}")]
     BadRequest(String),
+    /// Over a size limit of the server (413).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     RuntimeUnavailable(String),
     #[error("internal error: {0}")]
@@ -60,9 +67,9 @@ impl ConfigProblemExt for ConfigProblem {
                 }
                 .to_string(),
             ),
-            ConfigError::Io { file, .. } => Self {
-                message: format!("{}: cannot read", relative(file)),
-                file: Some(relative(file)),
+            ConfigError::File(err) => Self {
+                message: err.to_string(),
+                file: Some(err.name().to_string()),
                 ..Self::default()
             },
             ConfigError::Invalid {
@@ -91,6 +98,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::InvalidConfig(_) => "invalid_config",
             Self::BadRequest(_) => "bad_request",
+            Self::TooLarge(_) => "payload_too_large",
             Self::RuntimeUnavailable(_) => "runtime_unavailable",
             Self::Internal(_) => "internal",
         }

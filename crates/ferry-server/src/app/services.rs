@@ -174,34 +174,12 @@ impl App {
                 "service {name} is paused; `ferry resume {name}` first, then deploy"
             )));
         }
-        let revision_id = RevisionId::generate();
-        let (kind, source, config, warnings) = match &request.source {
-            DeploySource::Upload(digest) => {
-                let dir = self.data.revision_dir(&revision_id);
-                self.unpack_upload(digest, &dir).await?;
-                match self.source_config(&dir, &request.overrides) {
-                    Ok((config, warnings)) => (
-                        SourceKind::Directory,
-                        RevisionSource::Directory {
-                            digest: digest.clone(),
-                        },
-                        config,
-                        warnings,
-                    ),
-                    Err(err) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        return Err(err);
-                    }
-                }
-            }
-            DeploySource::Image(image) => {
-                let (source, config) = self.image_config(image, &request.overrides).await?;
-                (SourceKind::Image, source, config, Vec::new())
-            }
+        let kind = match &request.source {
+            DeploySource::Upload(_) => SourceKind::Directory,
+            DeploySource::Image(_) => SourceKind::Image,
         };
         if let Some(row) = &existing {
             if row.source_kind != kind {
-                let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
                 return Err(AppError::Conflict(format!(
                     "service {name} deploys from {}; delete it first to deploy from {}",
                     kind_name(row.source_kind),
@@ -209,7 +187,35 @@ impl App {
                 )));
             }
         }
-        let created = self.store.create_deployment(&NewDeployment {
+        let revision_id = RevisionId::generate();
+        // An upload's files: removed on any way out of this function until the revision
+        // row that owns them is written.
+        let mut files = None;
+        let (source, config, warnings) = match &request.source {
+            DeploySource::Upload(digest) => {
+                let prepared = self
+                    .prepare_upload(digest, request.overrides.clone())
+                    .await?;
+                files = Some(prepared.tree);
+                (
+                    RevisionSource::Directory {
+                        digest: digest.clone(),
+                    },
+                    prepared.config,
+                    prepared.warnings,
+                )
+            }
+            DeploySource::Image(image) => {
+                let (source, config) = self.image_config(image, &request.overrides).await?;
+                (source, config, Vec::new())
+            }
+        };
+        // No await from here to the row: the request cannot be dropped half-way. The
+        // store refuses a host another service owns, and the files go with the error.
+        if let Some(files) = &mut files {
+            files.rename_to(&self.data.revision_dir(&revision_id))?;
+        }
+        let (row, revision, operation) = self.store.create_deployment(&NewDeployment {
             service: &NewService {
                 name: name.clone(),
                 source_kind: kind,
@@ -217,14 +223,10 @@ impl App {
             source,
             config,
             revision_id: revision_id.clone(),
-        });
-        let (row, revision, operation) = match created {
-            Ok(created) => created,
-            Err(err) => {
-                let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
-                return Err(err.into());
-            }
-        };
+        })?;
+        if let Some(files) = files {
+            files.keep();
+        }
         self.store.add_operation_event(
             &operation.id,
             ferry_types::EventLevel::Info,
@@ -237,34 +239,6 @@ impl App {
             revision: Some(revision),
             warnings,
         })
-    }
-
-    fn source_config(
-        &self,
-        dir: &std::path::Path,
-        overrides: &ConfigOverrides,
-    ) -> Result<(ServiceConfig, Vec<String>), AppError> {
-        let loaded = ferry_types::config::load_dir(dir)
-            .map_err(|err| AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir)))?;
-        let mut config = loaded.config;
-        apply_overrides(overrides, &mut config)?;
-        validate(&config)?;
-        if config.run.command.is_none() {
-            let file = loaded
-                .file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Err(AppError::InvalidConfig(ConfigProblem {
-                message: format!(
-                    "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
-                ),
-                file: Some(file),
-                key: Some("run.command".into()),
-                ..ConfigProblem::default()
-            }));
-        }
-        Ok((config, loaded.warnings))
     }
 
     async fn image_config(
@@ -441,6 +415,36 @@ fn kind_name(kind: SourceKind) -> &'static str {
         SourceKind::Image => "an image",
         SourceKind::Directory => "a source directory",
     }
+}
+
+/// Reads an unpacked app's config file (bounded, inside the app: see
+/// [`ferry_types::config::read_app_file`]), applies the CLI's overrides and validates.
+/// Blocking: it reads files.
+pub(crate) fn source_config(
+    dir: &std::path::Path,
+    overrides: &ConfigOverrides,
+) -> Result<(ServiceConfig, Vec<String>), AppError> {
+    let loaded = ferry_types::config::load_dir(dir)
+        .map_err(|err| AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir)))?;
+    let mut config = loaded.config;
+    apply_overrides(overrides, &mut config)?;
+    validate(&config)?;
+    if config.run.command.is_none() {
+        let file = loaded
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(AppError::InvalidConfig(ConfigProblem {
+            message: format!(
+                "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
+            ),
+            file: Some(file),
+            key: Some("run.command".into()),
+            ..ConfigProblem::default()
+        }));
+    }
+    Ok((config, loaded.warnings))
 }
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {

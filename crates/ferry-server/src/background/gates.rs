@@ -11,6 +11,7 @@ use ferry_scan::inventory::Inventory;
 use ferry_scan::matcher::{gate_packages, Policy};
 use ferry_scan::severity::Severity;
 use ferry_scan::vulndb::VulnDb;
+use ferry_types::config::{read_app_file, AppFileError, MAX_APP_FILE_BYTES};
 use ferry_types::{LintThreshold, SecurityConfig, VulnThreshold};
 use serde_json::json;
 use std::collections::VecDeque;
@@ -37,21 +38,39 @@ pub struct GateResult {
     pub body: serde_json::Value,
 }
 
-/// Lints `dir/Dockerfile` (with `dir/.hadolint.yaml` when present). `None` when the
-/// directory has no Dockerfile.
+/// Lints `dir/Dockerfile` as `ferry lint` run in `dir` would: with `.hadolint.yaml` (or
+/// `.hadolint.yml`) when present, and the file decoded lossily (a Latin-1 byte in a
+/// comment is linted, not skipped). `None` when the directory has no Dockerfile.
+///
+/// Files are read with [`read_app_file`]: a Dockerfile that cannot be read (a link out
+/// of the app, a device, too large) blocks the deploy when `lint_fail_on` is set, with
+/// the reason; without a policy it is reported and skipped. Blocking: it reads files.
 pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResult> {
-    let text = std::fs::read_to_string(dir.join("Dockerfile")).ok()?;
+    let threshold = lint_threshold(security.lint_fail_on);
+    let strict = threshold != Threshold::None;
+    let text = match read_app_file(dir, "Dockerfile", MAX_APP_FILE_BYTES) {
+        Ok(None) => return None,
+        Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(err) => return Some(cannot_lint(&err, security, strict)),
+    };
     let mut config = LintConfig::default();
     let mut warnings = Vec::new();
-    let hadolint_yaml = dir.join(".hadolint.yaml");
-    if let Ok(yaml) = std::fs::read_to_string(&hadolint_yaml) {
-        match ferry_lint::config::parse_config_file(&yaml, Path::new(".hadolint.yaml")) {
-            Ok(layer) => config.merge(layer),
-            Err(err) => warnings.push(format!(".hadolint.yaml ignored: {err}")),
+    for name in [".hadolint.yaml", ".hadolint.yml"] {
+        match read_app_file(dir, name, MAX_APP_FILE_BYTES) {
+            Ok(None) => continue,
+            Ok(Some(bytes)) => {
+                let yaml = String::from_utf8_lossy(&bytes);
+                match ferry_lint::config::parse_config_file(&yaml, Path::new(name)) {
+                    Ok(layer) => config.merge(layer),
+                    Err(err) => warnings.push(format!("{name} ignored: {err}")),
+                }
+            }
+            // Its rules decide what blocks: unreadable, it cannot be honoured.
+            Err(err) => return Some(cannot_lint(&err, security, strict)),
         }
+        break;
     }
     let findings = ferry_lint::lint_str(&text, "Dockerfile", &config);
-    let threshold = lint_threshold(security.lint_fail_on);
     let blocking: Vec<&LintFinding> = findings
         .iter()
         .filter(|f| threshold.reached_by(f.severity))
@@ -101,6 +120,42 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
     })
 }
 
+/// A Dockerfile (or its lint config) that exists but cannot be read. Fails closed when
+/// the policy asks for the lint.
+fn cannot_lint(err: &AppFileError, security: &SecurityConfig, strict: bool) -> GateResult {
+    let reason = error_chain(err);
+    GateResult {
+        kind: DOCKERFILE_LINT,
+        blocked: strict,
+        summary: if strict {
+            format!(
+                "Dockerfile lint blocked the deploy: lint_fail_on is {} but {reason}",
+                security.lint_fail_on.map_or("none", LintThreshold::as_str)
+            )
+        } else {
+            format!("Dockerfile lint skipped: {reason}")
+        },
+        details: Vec::new(),
+        body: json!({
+            "file": err.name(),
+            "threshold": security.lint_fail_on,
+            "error": reason,
+        }),
+    }
+}
+
+/// An error and its sources on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
 /// The checks of a source revision: Dockerfile lint (when there is one) and the
 /// vulnerabilities of the dependencies its lock files and vendored packages pin.
 pub async fn source_checks(
@@ -108,7 +163,21 @@ pub async fn source_checks(
     db_path: &Path,
     security: &SecurityConfig,
 ) -> Vec<GateResult> {
-    let mut results: Vec<GateResult> = dockerfile_lint(dir, security).into_iter().collect();
+    let (owned, policy) = (dir.to_path_buf(), security.clone());
+    let lint = tokio::task::spawn_blocking(move || dockerfile_lint(&owned, &policy)).await;
+    let mut results: Vec<GateResult> = match lint {
+        Ok(result) => result.into_iter().collect(),
+        Err(err) => {
+            let strict = lint_threshold(security.lint_fail_on) != Threshold::None;
+            vec![GateResult {
+                kind: DOCKERFILE_LINT,
+                blocked: strict,
+                summary: format!("Dockerfile lint failed: {err}"),
+                details: Vec::new(),
+                body: json!({ "error": err.to_string() }),
+            }]
+        }
+    };
     let owned = dir.to_path_buf();
     let inventory =
         tokio::task::spawn_blocking(move || ferry_scan::inventory::inventory_dir(&owned))
@@ -317,14 +386,11 @@ async fn vulnerabilities(
         }
     }
     if let Some(dir) = ignore_dir {
-        for name in [".trivyignore", ".ferryignore.toml"] {
-            let path = dir.join(name);
-            if path.exists() {
-                match IgnoreRules::load(&path) {
-                    Ok(rules) => ignore.extend(rules),
-                    Err(err) => return cannot(format!("{name} is invalid: {err}")),
-                }
-            }
+        let dir = dir.to_path_buf();
+        match tokio::task::spawn_blocking(move || app_ignore_rules(&dir)).await {
+            Ok(Ok(rules)) => ignore.extend(rules),
+            Ok(Err(reason)) => return cannot(reason),
+            Err(err) => return cannot(format!("the scan task failed: {err}")),
         }
     }
     let policy = Policy {
@@ -396,6 +462,26 @@ async fn vulnerabilities(
         body: serde_json::to_value(report)
             .unwrap_or_else(|err| json!({ "error": err.to_string() })),
     }
+}
+
+/// `.trivyignore` and `.ferryignore.toml` at the app's root, read with
+/// [`read_app_file`]. Blocking: it reads files.
+fn app_ignore_rules(dir: &Path) -> Result<IgnoreRules, String> {
+    let mut ignore = IgnoreRules::default();
+    for name in [".trivyignore", ".ferryignore.toml"] {
+        let text = match read_app_file(dir, name, MAX_APP_FILE_BYTES) {
+            Ok(None) => continue,
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(err) => return Err(error_chain(&err)),
+        };
+        let parsed = if name == ".trivyignore" {
+            IgnoreRules::parse_trivyignore(&text, name)
+        } else {
+            IgnoreRules::parse_ferry_toml(&text, name)
+        };
+        ignore.extend(parsed.map_err(|err| format!("{name} is invalid: {err}"))?);
+    }
+    Ok(ignore)
 }
 
 #[cfg(test)]
@@ -483,6 +569,86 @@ mod tests {
         .unwrap();
         let result = dockerfile_lint(dir.path(), &policy(Some("warning"))).unwrap();
         assert!(!result.blocked, "{:?}", result.details);
+    }
+
+    #[test]
+    fn a_dockerfile_that_is_not_utf8_is_linted_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        // One Latin-1 byte in a comment, as `ferry lint` reads it: lossily.
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            b"# caf\xe9\nFROM debian:12\nRUN apt-get update && apt-get install -y curl\n",
+        )
+        .unwrap();
+        let result = dockerfile_lint(dir.path(), &policy(Some("warning")))
+            .expect("the Dockerfile is linted");
+        assert!(result.blocked, "{}", result.summary);
+        assert!(
+            result.summary.contains("DL3008 (line 3)"),
+            "{}",
+            result.summary
+        );
+    }
+
+    #[test]
+    fn an_unreadable_dockerfile_fails_closed_under_a_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("Dockerfile")).unwrap();
+        let blocked = dockerfile_lint(dir.path(), &policy(Some("error"))).unwrap();
+        assert!(blocked.blocked);
+        assert!(
+            blocked
+                .summary
+                .contains("Dockerfile is a symlink to /dev/zero, outside the app directory"),
+            "{}",
+            blocked.summary
+        );
+        let lenient = dockerfile_lint(dir.path(), &policy(None)).unwrap();
+        assert!(!lenient.blocked);
+        assert!(
+            lenient.summary.starts_with("Dockerfile lint skipped"),
+            "{}",
+            lenient.summary
+        );
+
+        // The lint config decides what blocks: unreadable, it fails closed too.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join(".hadolint.yaml")).unwrap();
+        let blocked = dockerfile_lint(dir.path(), &policy(Some("error"))).unwrap();
+        assert!(blocked.blocked);
+        assert!(
+            blocked.summary.contains(".hadolint.yaml is a symlink"),
+            "{}",
+            blocked.summary
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ignore_file_linking_out_fails_the_scan_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(".trivyignore")).unwrap();
+        let strict = SecurityConfig {
+            fail_on: Some(VulnThreshold::Critical),
+            ..SecurityConfig::default()
+        };
+        // The database must exist for the ignore files to be read.
+        let db = dir.path().join("osv.db");
+        std::fs::write(&db, b"").unwrap();
+        let result = vulnerabilities(
+            "source",
+            Inventory::default(),
+            &db,
+            &strict,
+            Some(dir.path()),
+        )
+        .await;
+        assert!(result.blocked);
+        assert!(
+            result.summary.contains(".trivyignore is a symlink"),
+            "{}",
+            result.summary
+        );
     }
 
     #[tokio::test]

@@ -110,7 +110,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "description": "Stable machine-readable code: unauthorized, not_found, conflict, invalid_config, bad_request, runtime_unavailable, internal"},
+                        "code": {"type": "string", "description": "Stable machine-readable code: unauthorized, not_found, conflict, invalid_config, bad_request, payload_too_large, runtime_unavailable, internal"},
                         "message": {"type": "string"}
                     }
                 }

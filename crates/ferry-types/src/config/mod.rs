@@ -2,10 +2,12 @@
 //! (accepted as it is). Both load into the same [`LoadedConfig`]; every error names the
 //! file, line, column and key.
 
+mod app_file;
 mod apprunner;
 mod ferry_toml;
 mod tree;
 
+pub use app_file::{app_file_exists, read_app_file, AppFileError, MAX_APP_FILE_BYTES};
 pub use apprunner::parse_apprunner_yaml;
 pub use ferry_toml::parse_ferry_toml;
 
@@ -45,12 +47,10 @@ pub struct LoadedConfig {
 pub enum ConfigError {
     #[error("{dir}: no ferry.toml or apprunner.yaml found; add a ferry.toml with at least\n\n  [run]\n  command = \"<how to start your app>\"   # it must listen on $PORT\n\n(language detection comes in a later release)", dir = .dir.display())]
     NotFound { dir: PathBuf },
-    #[error("{}: cannot read", file.display())]
-    Io {
-        file: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file is there but may not be read: a link out of the app, a device, too
+    /// large, or an I/O error.
+    #[error(transparent)]
+    File(#[from] AppFileError),
     #[error("{location}: {message}")]
     Invalid {
         location: Location,
@@ -76,11 +76,13 @@ impl fmt::Display for Location {
 
 /// Finds and parses the config file of an app directory: `ferry.toml` if there is one,
 /// else `apprunner.yaml`. When both exist the apprunner.yaml is ignored, with a warning.
+/// Each is read with [`read_app_file`]: a regular file inside `dir`, at most
+/// [`MAX_APP_FILE_BYTES`].
 pub fn load_dir(dir: &Path) -> Result<LoadedConfig, ConfigError> {
-    if let Some(bytes) = read_if_exists(&dir.join(FERRY_TOML))? {
+    if let Some(bytes) = read_app_file(dir, FERRY_TOML, MAX_APP_FILE_BYTES)? {
         let file = dir.join(FERRY_TOML);
         let mut loaded = parse_ferry_toml(&utf8(&bytes, &file)?, &file)?;
-        if dir.join(APPRUNNER_YAML).exists() {
+        if app_file_exists(dir, APPRUNNER_YAML) {
             loaded.warnings.push(format!(
                 "{APPRUNNER_YAML} is ignored because {FERRY_TOML} exists"
             ));
@@ -88,21 +90,10 @@ pub fn load_dir(dir: &Path) -> Result<LoadedConfig, ConfigError> {
         return Ok(loaded);
     }
     let file = dir.join(APPRUNNER_YAML);
-    match read_if_exists(&file)? {
+    match read_app_file(dir, APPRUNNER_YAML, MAX_APP_FILE_BYTES)? {
         Some(bytes) => parse_apprunner_yaml(&utf8(&bytes, &file)?, &file),
         None => Err(ConfigError::NotFound {
             dir: dir.to_path_buf(),
-        }),
-    }
-}
-
-fn read_if_exists(file: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
-    match std::fs::read(file) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Io {
-            file: file.to_path_buf(),
-            source,
         }),
     }
 }
