@@ -281,6 +281,15 @@ fn find_route(
             "CONNECT is not supported by this router.",
         ));
     }
+    // RFC 9112 §3.2: more than one Host is a 400, whatever the request target says;
+    // forwarding both would let the app and the router disagree on the host.
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    if hosts.next().is_some() && hosts.next().is_some() {
+        return Err(ProxyError::new(
+            ProxyErrorKind::BadRequest,
+            "The request has more than one Host header.",
+        ));
+    }
     let host = match request.uri().authority() {
         Some(authority) => authority.host(),
         None => request
