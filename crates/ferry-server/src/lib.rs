@@ -62,6 +62,8 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Lock(#[from] data_dir::LockError),
     #[error("cannot open the store")]
     Store(#[from] ferry_store::StoreError),
     #[error("cannot listen on {addr} (is another ferry server or program using it? pick another with --{flag})")]
@@ -90,6 +92,8 @@ pub async fn run(
         source,
     };
     data.ensure().map_err(data_err)?;
+    // Before anything else touches the data dir: a second server must not get further.
+    let _lock = data.lock()?;
     let token: Arc<str> = data.load_or_create_token().map_err(data_err)?.into();
     let store = Arc::new(ferry_store::Store::open(&data.database())?);
     let runtimes = select_runtimes(options.runtime, &data).await?;
