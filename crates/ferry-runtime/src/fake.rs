@@ -63,6 +63,8 @@ struct FakeState {
     start_failures: HashMap<RevisionId, ErrorFactory>,
     start_statuses: HashMap<RevisionId, RunStatus>,
     images: HashMap<String, ResolvedImage>,
+    /// How many of the next `stop` calls fail (leaving the instance running).
+    stop_failures: usize,
 }
 
 /// A scriptable in-memory runtime.
@@ -161,6 +163,12 @@ impl FakeRuntime {
             context: message.clone(),
             source: io::Error::other("scripted failure"),
         });
+    }
+
+    /// Makes the next `count` calls to `stop` fail with "Too many open files" and
+    /// leave their instance running (the call is still recorded).
+    pub fn fail_next_stops(&self, count: usize) {
+        lock(&self.state).stop_failures = count;
     }
 
     /// Lets `start` succeed again for `revision`.
@@ -319,6 +327,14 @@ impl Runtime for FakeRuntime {
             instance_id: id.clone(),
             grace,
         });
+        if state.stop_failures > 0 {
+            state.stop_failures -= 1;
+            return Err(RuntimeError::Io {
+                context: format!("reading instance record for {id}"),
+                // EMFILE: what a real driver hits when ferry is out of descriptors.
+                source: io::Error::from_raw_os_error(24),
+            });
+        }
         if let Some(mut entry) = state.instances.remove(id) {
             entry.close_port();
         }

@@ -30,6 +30,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// How soon a failed stop is tried again.
+const STOP_RETRY: Duration = Duration::from_secs(1);
+
+/// Stop attempts per instance when the server shuts down.
+const SHUTDOWN_STOP_ATTEMPTS: u32 = 3;
+
 /// Tunables; the defaults are what `ferry server` uses.
 #[derive(Clone, Debug)]
 pub struct DeployerSettings {
@@ -220,7 +226,12 @@ impl Deployer {
                     .stop(&instance.instance_id, self.settings.stop_grace)
                     .await
                 {
-                    tracing::warn!(instance = %instance.instance_id, error = %err, "cannot stop orphaned instance");
+                    // Kept for the next pass: a forgotten orphan would run unmanaged.
+                    tracing::warn!(instance = %instance.instance_id, error = %err, "cannot stop orphaned instance; will retry");
+                    lock(&self.recovered)
+                        .entry(instance.service_id.clone())
+                        .or_default()
+                        .push((kind, instance));
                 }
             }
         }
@@ -243,6 +254,9 @@ struct Inst {
     next_probe: Instant,
     last_probe_error: Option<String>,
     log_path: PathBuf,
+    /// Its stop was asked for and failed: it stays tracked (out of rotation) and is
+    /// stopped again on every pass until that works.
+    stop_pending: bool,
 }
 
 impl Inst {
@@ -271,6 +285,7 @@ impl Inst {
             next_probe: now,
             last_probe_error: None,
             log_path,
+            stop_pending: false,
         }
     }
 }
@@ -378,23 +393,37 @@ impl Worker {
             })
             .map(|inst| inst.id.clone())
             .collect();
-        self.stop_instances(&ids).await;
+        for attempt in 1..=SHUTDOWN_STOP_ATTEMPTS {
+            if self.stop_instances(&ids).await {
+                return;
+            }
+            if attempt < SHUTDOWN_STOP_ATTEMPTS {
+                tokio::time::sleep(STOP_RETRY).await;
+            }
+        }
+        tracing::error!(service = %self.name, "instances could not be stopped; their records let the next ferry server stop them");
     }
 
     async fn reconcile(&mut self, first: bool) -> Result<Next, WorkerError> {
         let Some(row) = self.store().get_service(&self.id)? else {
             let all: Vec<InstanceId> = self.instances.iter().map(|i| i.id.clone()).collect();
-            self.stop_instances(&all).await;
             self.deployer.routes.remove(&self.id);
+            if !self.stop_instances(&all).await {
+                return Ok(Next::After(STOP_RETRY));
+            }
             return Ok(Next::Exit);
         };
         self.name = row.name.to_string();
         if first {
             self.adopt_recovered(&row).await;
         }
+        self.retry_pending_stops().await;
         if row.deleting {
-            self.delete(&row).await?;
-            return Ok(Next::Exit);
+            return Ok(if self.delete(&row).await? {
+                Next::Exit
+            } else {
+                Next::After(STOP_RETRY)
+            });
         }
         if row.paused {
             self.pause(&row).await?;
@@ -454,8 +483,31 @@ impl Worker {
                 .stop(&found.instance_id, self.settings().stop_grace)
                 .await
             {
-                tracing::warn!(instance = %found.instance_id, error = %err, "cannot stop leftover instance");
+                tracing::warn!(instance = %found.instance_id, error = %err, "cannot stop leftover instance; will retry");
+                let mut inst = Inst::starting(
+                    found.instance_id.clone(),
+                    found.revision_id.clone(),
+                    kind,
+                    found.address,
+                    log_path,
+                );
+                inst.state = InstanceState::Draining;
+                inst.stop_pending = true;
+                self.instances.push(inst);
             }
+        }
+    }
+
+    /// Stops again the instances whose stop failed earlier.
+    async fn retry_pending_stops(&mut self) {
+        let pending: Vec<InstanceId> = self
+            .instances
+            .iter()
+            .filter(|i| i.stop_pending)
+            .map(|i| i.id.clone())
+            .collect();
+        if !pending.is_empty() {
+            self.stop_instances(&pending).await;
         }
     }
 
@@ -592,12 +644,19 @@ impl Worker {
         Ok(())
     }
 
-    async fn delete(&mut self, row: &ServiceRow) -> Result<(), WorkerError> {
+    /// Returns false when an instance could not be stopped yet (retried later: the
+    /// row stays until nothing of the service runs).
+    async fn delete(&mut self, row: &ServiceRow) -> Result<bool, WorkerError> {
         let ops = self.begin_operations(&[OperationKind::DeleteService], None)?;
-        self.event(&ops, EventLevel::Info, "Stopping all instances");
+        if self.instances.iter().any(|i| !i.stop_pending) {
+            self.event(&ops, EventLevel::Info, "Stopping all instances");
+        }
         let all: Vec<InstanceId> = self.instances.iter().map(|i| i.id.clone()).collect();
-        self.stop_instances(&all).await;
         self.deployer.routes.remove(&self.id);
+        if !self.stop_instances(&all).await {
+            self.phase = "deleting: waiting for instances to stop".to_string();
+            return Ok(false);
+        }
         for revision in self.store().list_revisions(&row.id)? {
             let dir = self.deployer.data.revision_dir(&revision.id);
             if dir.exists() {
@@ -620,14 +679,16 @@ impl Worker {
             }
         }
         self.phase = "deleted".to_string();
-        Ok(())
+        Ok(true)
     }
 
     async fn pause(&mut self, row: &ServiceRow) -> Result<(), WorkerError> {
         self.phase = "paused".to_string();
         if !self.instances.is_empty() {
             let ops = self.begin_operations(&[OperationKind::PauseService], None)?;
-            self.event(&ops, EventLevel::Info, "Stopping instances");
+            if self.instances.iter().any(|i| !i.stop_pending) {
+                self.event(&ops, EventLevel::Info, "Stopping instances");
+            }
             for inst in &mut self.instances {
                 inst.in_rotation = false;
             }
@@ -1080,7 +1141,7 @@ impl Worker {
         let strays: Vec<InstanceId> = self
             .instances
             .iter()
-            .filter(|i| i.revision != revision.id)
+            .filter(|i| i.revision != revision.id && !i.stop_pending)
             .map(|i| i.id.clone())
             .collect();
         if !strays.is_empty() {
@@ -1090,7 +1151,7 @@ impl Worker {
         let spec = probe_spec(config);
         let now = Instant::now();
         let mut failed: Vec<(InstanceId, String)> = Vec::new();
-        for inst in &mut self.instances {
+        for inst in self.instances.iter_mut().filter(|i| !i.stop_pending) {
             if let Ok(RunStatus::Exited { reason, .. }) = runtime.status(&inst.id).await {
                 failed.push((inst.id.clone(), reason));
                 continue;
@@ -1178,7 +1239,8 @@ impl Worker {
             self.crash_streak = 0;
         }
         let wanted = config.scaling.min.max(1) as usize;
-        let live = self.instances.len();
+        // An instance still being stopped does not count: it serves nothing.
+        let live = self.instances.iter().filter(|i| !i.stop_pending).count();
         if live < wanted && self.backoff_until.is_none_or(|t| Instant::now() >= t) {
             for _ in live..wanted {
                 match self.start_instance(&runtime, row, revision).await {
@@ -1199,6 +1261,7 @@ impl Worker {
                 .instances
                 .iter()
                 .rev()
+                .filter(|i| !i.stop_pending)
                 .take(live - wanted)
                 .map(|i| i.id.clone())
                 .collect();
@@ -1265,26 +1328,55 @@ impl Worker {
         self.stop_instances(ids).await;
     }
 
-    /// Stops instances (concurrently) and forgets them.
-    async fn stop_instances(&mut self, ids: &[InstanceId]) {
+    /// Stops instances (concurrently) and forgets those that stopped. One whose stop
+    /// failed (ferry out of file descriptors, the engine not answering) is kept, out
+    /// of rotation and marked, and stopped again on the next pass: forgetting it would
+    /// leave a process or container that nothing manages. Returns whether all stopped.
+    async fn stop_instances(&mut self, ids: &[InstanceId]) -> bool {
         if ids.is_empty() {
-            return;
+            return true;
         }
         let grace = self.settings().stop_grace;
         let mut stops = JoinSet::new();
-        for inst in self.instances.iter().filter(|i| ids.contains(&i.id)) {
+        let mut tasks = HashMap::new();
+        for inst in self.instances.iter_mut().filter(|i| ids.contains(&i.id)) {
+            inst.in_rotation = false;
             let Some(runtime) = self.deployer.runtimes.by_kind(inst.runtime).cloned() else {
                 continue;
             };
             let id = inst.id.clone();
-            stops.spawn(async move {
-                if let Err(err) = runtime.stop(&id, grace).await {
-                    tracing::warn!(instance = %id, error = %err, "cannot stop instance");
-                }
+            let task = stops.spawn({
+                let id = id.clone();
+                async move { runtime.stop(&id, grace).await }
             });
+            tasks.insert(task.id(), id);
         }
-        while stops.join_next().await.is_some() {}
-        self.instances.retain(|i| !ids.contains(&i.id));
+        let mut failed: Vec<InstanceId> = Vec::new();
+        while let Some(done) = stops.join_next_with_id().await {
+            let (task, error) = match done {
+                Ok((_, Ok(()))) => continue,
+                Ok((task, Err(err))) => (task, runtime_failure(&err)),
+                Err(err) => (err.id(), err.to_string()),
+            };
+            if let Some(id) = tasks.remove(&task) {
+                let first = self.instances.iter().any(|i| i.id == id && !i.stop_pending);
+                if first {
+                    tracing::warn!(service = %self.name, instance = %id, %error, "cannot stop instance; will retry");
+                } else {
+                    tracing::debug!(service = %self.name, instance = %id, %error, "cannot stop instance yet");
+                }
+                failed.push(id);
+            }
+        }
+        self.instances
+            .retain(|i| !ids.contains(&i.id) || failed.contains(&i.id));
+        for inst in &mut self.instances {
+            if failed.contains(&inst.id) {
+                inst.stop_pending = true;
+                inst.state = InstanceState::Draining;
+            }
+        }
+        failed.is_empty()
     }
 
     fn publish_route(&mut self, row: &ServiceRow, config: Option<&ServiceConfig>) {
@@ -1611,6 +1703,74 @@ mod tests {
             assert!(Instant::now() < deadline, "not replaced: {snapshot:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits until the fake runs exactly the instances routed for `web` (nothing
+    /// forgotten, nothing extra).
+    async fn until_only_routed_instances_run(h: &Harness) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut running: Vec<String> = h
+                .fake
+                .running()
+                .iter()
+                .map(|i| i.instance_id.to_string())
+                .collect();
+            let mut routed = h.routed();
+            running.sort();
+            routed.sort();
+            if !routed.is_empty() && running == routed {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "running {running:?}, routed {routed:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_instance_whose_stop_fails_is_stopped_again_not_forgotten() {
+        let h = Harness::start();
+        let first = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&first).await.status, OperationStatus::Succeeded);
+        let old = h.routed();
+        h.fake.fail_next_stops(2);
+        let second = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&second).await.status, OperationStatus::Succeeded);
+        until_only_routed_instances_run(&h).await;
+        assert_ne!(h.routed(), old);
+        let stops = h
+            .fake
+            .stopped()
+            .iter()
+            .filter(|id| id.as_str() == old[0])
+            .count();
+        assert_eq!(stops, 3, "two failed stops, then one that worked");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_service_goes_only_once_its_instances_stopped() {
+        let h = Harness::start();
+        let op = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+        let row = h.service();
+        h.fake.fail_next_stops(2);
+        let delete = h
+            .store
+            .create_operation(&row.id, "web", OperationKind::DeleteService, None)
+            .unwrap();
+        h.store.set_deleting(&row.id).unwrap();
+        h.deployer.wake(&row.id);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while h.store.get_service(&row.id).unwrap().is_some() {
+            assert!(Instant::now() < deadline, "service never deleted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(h.fake.running().is_empty(), "{:?}", h.fake.running());
+        assert_eq!(h.fake.stopped().len(), 3);
+        let _ = delete;
     }
 
     #[tokio::test]
