@@ -33,6 +33,9 @@ use tokio_util::sync::CancellationToken;
 /// How soon a failed stop is tried again.
 const STOP_RETRY: Duration = Duration::from_secs(1);
 
+/// How soon an instance whose probe was inconclusive is probed again.
+const INCONCLUSIVE_RETRY: Duration = Duration::from_millis(500);
+
 /// Stop attempts per instance when the server shuts down.
 const SHUTDOWN_STOP_ATTEMPTS: u32 = 3;
 
@@ -324,6 +327,8 @@ struct Worker {
     backoff_until: Option<Instant>,
     phase: String,
     published: Option<String>,
+    /// The last probes failed on ferry's side (see `ProbeError::is_inconclusive`).
+    probes_inconclusive: bool,
 }
 
 impl Worker {
@@ -340,6 +345,7 @@ impl Worker {
             backoff_until: None,
             phase: "starting".to_string(),
             published: None,
+            probes_inconclusive: false,
         }
     }
 
@@ -496,6 +502,20 @@ impl Worker {
                 self.instances.push(inst);
             }
         }
+    }
+
+    /// Logs when probes start or stop being inconclusive (once each way, not per probe).
+    fn note_inconclusive(&mut self, inconclusive: Option<String>) {
+        match (&inconclusive, self.probes_inconclusive) {
+            (Some(error), false) => {
+                tracing::warn!(service = %self.name, %error, "health checks inconclusive: ferry is out of sockets; not counted against instances");
+            }
+            (None, true) => {
+                tracing::info!(service = %self.name, "health checks conclusive again");
+            }
+            _ => {}
+        }
+        self.probes_inconclusive = inconclusive.is_some();
     }
 
     /// Stops again the instances whose stop failed earlier.
@@ -1055,10 +1075,11 @@ impl Worker {
         config: &ServiceConfig,
         ops: &[Operation],
     ) -> Result<(), String> {
-        let deadline = Instant::now() + start_deadline(config);
+        let mut deadline = Instant::now() + start_deadline(config);
         let spec = probe_spec(config);
         loop {
             let mut all_ready = true;
+            let mut inconclusive = None;
             for inst in self.instances.iter_mut().filter(|i| ids.contains(&i.id)) {
                 if inst.state == InstanceState::Ready {
                     continue;
@@ -1072,6 +1093,7 @@ impl Worker {
                     ));
                 }
                 match probe(inst.upstream.addr, &spec).await {
+                    Err(err) if err.is_inconclusive() => inconclusive = Some(err.to_string()),
                     Ok(()) => {
                         inst.successes += 1;
                         if inst.successes >= config.health_check.healthy_threshold {
@@ -1094,6 +1116,11 @@ impl Worker {
             if all_ready {
                 return Ok(());
             }
+            // The start deadline does not run while ferry cannot probe at all.
+            if inconclusive.is_some() {
+                deadline += self.settings().start_probe_interval;
+            }
+            self.note_inconclusive(inconclusive);
             if Instant::now() >= deadline {
                 let inst = self
                     .instances
@@ -1151,6 +1178,7 @@ impl Worker {
         let spec = probe_spec(config);
         let now = Instant::now();
         let mut failed: Vec<(InstanceId, String)> = Vec::new();
+        let mut inconclusive: Option<String> = None;
         for inst in self.instances.iter_mut().filter(|i| !i.stop_pending) {
             if let Ok(RunStatus::Exited { reason, .. }) = runtime.status(&inst.id).await {
                 failed.push((inst.id.clone(), reason));
@@ -1160,6 +1188,15 @@ impl Worker {
                 continue;
             }
             let result = probe(inst.upstream.addr, &spec).await;
+            if let Err(err) = &result {
+                if err.is_inconclusive() {
+                    // Ferry itself is out of sockets: this round says nothing about
+                    // the instance, so it neither fails nor passes; look again soon.
+                    inst.next_probe = Instant::now() + INCONCLUSIVE_RETRY;
+                    inconclusive = Some(err.to_string());
+                    continue;
+                }
+            }
             match inst.state {
                 InstanceState::Starting => {
                     inst.next_probe = Instant::now() + self.deployer.settings.start_probe_interval;
@@ -1207,6 +1244,7 @@ impl Worker {
                 _ => {}
             }
         }
+        self.note_inconclusive(inconclusive);
         if !failed.is_empty() {
             for inst in &mut self.instances {
                 if failed.iter().any(|(id, _)| id == &inst.id) {
