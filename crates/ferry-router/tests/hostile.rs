@@ -1,5 +1,5 @@
-//! The router against hostile clients: ambiguous Host headers and Connection headers
-//! that name end-to-end headers. Real sockets on
+//! The router against hostile clients: ambiguous Host headers, Connection headers that
+//! name end-to-end headers, and more connections than it may hold. Real sockets on
 //! 127.0.0.1 and raw HTTP bytes, so nothing a client library would tidy up is hidden.
 
 // Tests unwrap freely: a failure should stop the test at the line that failed.
@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferry_router::{
-    serve, RouteState, RouteTable, RouterConfig, ServiceRoute, ServiceStats, Upstream,
+    serve, ConnectionLimit, RouteState, RouteTable, RouterConfig, ServiceRoute, ServiceStats,
+    Upstream,
 };
 use http::{Request, Response};
 use http_body_util::Full;
@@ -159,4 +160,86 @@ async fn connection_naming_host_does_not_remove_it() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     // Not the instance's address (what hyper's client fills in for a missing Host).
     assert!(response.ends_with("hosts=a.localhost"), "{response}");
+}
+
+#[tokio::test]
+async fn past_the_cap_a_connection_waits_for_a_free_slot() {
+    let app = host_echo().await;
+    let limit = ConnectionLimit::new("router", 3);
+    let config = RouterConfig {
+        connections: limit.clone(),
+        ..RouterConfig::default()
+    };
+    let router = router_for(app.addr, config).await;
+
+    // Three clients that send half a request head and hold.
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(router.addr).await.unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        holders.push(stream);
+    }
+    tokio::time::timeout(HANG_GUARD, async {
+        while limit.in_use() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the holders were accepted");
+
+    // A fourth is connected by the kernel but not accepted, so it gets no answer...
+    let mut waiting = TcpStream::connect(router.addr).await.unwrap();
+    waiting
+        .write_all(b"GET / HTTP/1.1\r\nHost: a.localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(300), waiting.peek(&mut byte)).await;
+    assert!(early.is_err(), "answered past the cap");
+    assert_eq!(limit.in_use(), 3);
+
+    // ...until a holder goes away and frees its slot.
+    drop(holders.pop());
+    let mut response = Vec::new();
+    tokio::time::timeout(HANG_GUARD, waiting.read_to_end(&mut response))
+        .await
+        .expect("served once a slot was free")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    drop(holders);
+    tokio::time::timeout(HANG_GUARD, async {
+        while limit.in_use() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("every slot is given back");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_head_is_cut_off() {
+    let app = host_echo().await;
+    let limit = ConnectionLimit::new("router", 8);
+    let config = RouterConfig {
+        connections: limit.clone(),
+        header_read_timeout: Some(Duration::from_millis(300)),
+        ..RouterConfig::default()
+    };
+    let router = router_for(app.addr, config).await;
+    let mut stream = TcpStream::connect(router.addr).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(HANG_GUARD, stream.read_to_end(&mut rest))
+        .await
+        .expect("closed by the header timeout")
+        .ok();
+    tokio::time::timeout(HANG_GUARD, async {
+        while limit.in_use() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("its slot is given back");
 }

@@ -22,6 +22,15 @@ pub struct ServerArgs {
     /// Router threads, each with its own listener (default: one per CPU)
     #[arg(long, env = "FERRY_ROUTER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub router_threads: Option<u16>,
+    /// Most open API connections; more wait in the listen backlog (default: derived from the open-files limit, at most 512)
+    #[arg(long, env = "FERRY_API_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_max_connections: Option<u32>,
+    /// Most open router connections, all threads together; more wait in the listen backlog (default: derived from the open-files limit, at most 16384)
+    #[arg(long, env = "FERRY_ROUTER_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub router_max_connections: Option<u32>,
+    /// Seconds a client has to send a request's headers, on both listeners; idle keep-alive connections close after it too
+    #[arg(long, default_value_t = 30, env = "FERRY_HEADER_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -42,6 +51,9 @@ impl ServerArgs {
             options.router_threads = threads.into();
         }
         options.router_addr = self.router;
+        options.api_max_connections = self.api_max_connections.map(|n| n as usize);
+        options.router_max_connections = self.router_max_connections.map(|n| n as usize);
+        options.header_read_timeout = std::time::Duration::from_secs(self.header_read_timeout);
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
