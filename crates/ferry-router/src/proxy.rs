@@ -291,9 +291,11 @@ fn find_route(
         ));
     }
     // RFC 9112 §3.2: more than one Host is a 400, whatever the request target says;
-    // forwarding both would let the app and the router disagree on the host.
+    // forwarding both would let the app and the router disagree on the host. One
+    // lookup serves both the check and the routing.
     let mut hosts = request.headers().get_all(header::HOST).iter();
-    if hosts.next().is_some() && hosts.next().is_some() {
+    let host_header = hosts.next();
+    if host_header.is_some() && hosts.next().is_some() {
         return Err(ProxyError::new(
             ProxyErrorKind::BadRequest,
             "The request has more than one Host header.",
@@ -301,9 +303,7 @@ fn find_route(
     }
     let host = match request.uri().authority() {
         Some(authority) => authority.host(),
-        None => request
-            .headers()
-            .get(header::HOST)
+        None => host_header
             .and_then(|host| host.to_str().ok())
             .ok_or_else(|| {
                 ProxyError::new(
