@@ -219,10 +219,12 @@ fn wait_until(what: &str, platform: &TestPlatform, condition: impl Fn() -> bool)
 fn floods_of_both_listeners_replace_nothing_and_the_services_keep_answering() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let size = flood_size(FLOOD);
+    // A short header timeout lets the API flood drain within the test; long enough
+    // that a stalled machine does not close the load client's keep-alive connection.
     let mut platform = TestPlatform::start_custom(
         "process",
         &["prlimit", SERVER_NOFILE],
-        &["--header-read-timeout", "2"],
+        &["--header-read-timeout", "5"],
     );
     deploy_app(&platform, "alpha");
     deploy_app(&platform, "beta");
