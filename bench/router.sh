@@ -7,6 +7,8 @@
 #   bench/router.sh                      # defaults: wrk -t2 -c50 -d10s
 #   DURATION=30s CONNECTIONS=100 bench/router.sh
 #   ROUTER_THREADS=1 bench/router.sh     # ferry's router on one thread, like nginx's one worker
+#   FERRY_BIN=/path/to/ferry bench/router.sh  # measure that binary (no build), e.g. to
+#                                             # compare two builds run by run
 #
 # Prints requests/s and p99 for (a) the upstream directly, (b) ferry, (c) nginx, and
 # the ratios ferry/nginx and ferry/direct. Needs nginx, wrk, curl and cargo; only
@@ -60,11 +62,15 @@ wait_for() { # url [host]
     return 1
 }
 
-echo "== building ferry (release)"
-(cd "$repo" && cargo build --release --quiet -p ferry-cli)
-target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-ferry_bin="$target_dir/release/ferry"
+if [[ -n ${FERRY_BIN:-} ]]; then
+    ferry_bin=$FERRY_BIN
+else
+    echo "== building ferry (release)"
+    (cd "$repo" && cargo build --release --quiet -p ferry-cli)
+    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    ferry_bin="$target_dir/release/ferry"
+fi
 
 nginx_proxy_port=$(free_port)
 mkdir -p "$work/app/www" "$work/proxy"

@@ -56,6 +56,10 @@ pub enum ProbeError {
     ConnectionRefused,
     #[error("connection failed")]
     Connect(#[source] std::io::Error),
+    /// Ferry itself could not open a socket (out of file descriptors or buffers): the
+    /// probe says nothing about the instance, see [`ProbeError::is_inconclusive`].
+    #[error("ferry could not open a socket to probe it")]
+    LocalResources(#[source] std::io::Error),
     #[error("timed out after {}", format_duration(*.0))]
     TimedOut(Duration),
     #[error("HTTP {0}")]
@@ -70,6 +74,15 @@ pub enum ProbeError {
     InvalidPath(String),
 }
 
+impl ProbeError {
+    /// True when the failure is ferry's own (it ran out of descriptors or buffers),
+    /// so the instance's health is unknown: such a result must never count as a
+    /// failed check, or a flood against ferry would get healthy instances replaced.
+    pub fn is_inconclusive(&self) -> bool {
+        matches!(self, Self::LocalResources(_))
+    }
+}
+
 /// Probes `addr` once according to `spec`.
 pub async fn probe(addr: SocketAddr, spec: &ProbeSpec) -> Result<(), ProbeError> {
     // Validate before connecting so a bad path is reported as such, not as a timeout.
@@ -81,6 +94,8 @@ pub async fn probe(addr: SocketAddr, spec: &ProbeSpec) -> Result<(), ProbeError>
         let stream = TcpStream::connect(addr).await.map_err(|err| {
             if err.kind() == std::io::ErrorKind::ConnectionRefused {
                 ProbeError::ConnectionRefused
+            } else if crate::accept::is_resource_exhaustion(&err) {
+                ProbeError::LocalResources(err)
             } else {
                 ProbeError::Connect(err)
             }

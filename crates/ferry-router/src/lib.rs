@@ -2,11 +2,13 @@
 //! least outstanding requests, and proxies HTTP/1.1 (streaming, keep-alive, WebSocket).
 //! The deployer publishes a [`RouteTable`] on a watch channel; the router never asks.
 
+pub mod accept;
 pub mod health;
 pub mod proxy;
 pub mod stats;
 pub mod table;
 
+pub use accept::{is_resource_exhaustion, Accepted, ConnectionLimit, ConnectionSlot};
 pub use health::{probe, ProbeError, ProbeProtocol, ProbeSpec};
 pub use proxy::{serve, ErrorSide, ProxyError, ProxyErrorKind, RouterConfig};
 pub use table::{

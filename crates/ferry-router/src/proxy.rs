@@ -8,7 +8,6 @@ mod headers;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,12 +21,13 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::accept::{Accepted, ConnectionLimit};
 use crate::table::{InFlightGuard, RouteState, RouteTable, ServiceRoute, Upstream};
 use body::{RequestBodySource, UpstreamBody};
 
@@ -51,9 +51,18 @@ pub struct RouterConfig {
     /// out is retried on another instance.
     pub connect_timeout: Duration,
     /// A client must send a request's headers within this long (slow-client guard);
-    /// `None` disables the guard and saves a timer per request.
+    /// `None` disables the guard and saves a timer per request. It also closes idle
+    /// keep-alive connections: hyper starts it when it waits for the next request.
     pub header_read_timeout: Option<Duration>,
+    /// Open client connections allowed (shared by every `serve` given a clone of
+    /// this config); past it, new connections wait in the listen backlog.
+    pub connections: ConnectionLimit,
 }
+
+/// Client connections the router holds by default: each may also hold a connection
+/// to an instance, and an idle one costs some 10–20 KiB, so this bounds both file
+/// descriptors and memory. `ferry server` lowers it when the open-files limit is low.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
 impl Default for RouterConfig {
     fn default() -> Self {
@@ -63,6 +72,7 @@ impl Default for RouterConfig {
             upstream_max_idle_per_instance: 256,
             connect_timeout: Duration::from_secs(2),
             header_read_timeout: Some(Duration::from_secs(30)),
+            connections: ConnectionLimit::new("router", DEFAULT_MAX_CONNECTIONS),
         }
     }
 }
@@ -115,25 +125,20 @@ pub async fn serve(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+            // Waits for a free slot first: past the cap, connections queue in the
+            // kernel rather than taking descriptors ferry needs for probes and spawns.
+            accepted = config.connections.accept(&listener) => match accepted {
+                Ok(accepted) => {
                     connections.spawn(serve_connection(
-                        stream,
-                        peer,
+                        accepted,
                         Arc::clone(&shared),
                         http.clone(),
                         shutdown.clone(),
                     ));
                 }
-                Err(err) => {
-                    // Out of file descriptors or an aborted handshake: keep serving,
-                    // but back off briefly so a persistent error does not spin.
-                    tracing::warn!(error = %err, "router: accept failed");
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                    }
-                }
+                // Running out of descriptors was logged (rate-limited) and paused on;
+                // anything else is one client's aborted handshake.
+                Err(err) => tracing::debug!(error = %err, "router: accept failed"),
             },
             Some(finished) = connections.join_next(), if !connections.is_empty() => {
                 log_task_end(finished);
@@ -173,12 +178,16 @@ fn log_task_end(finished: Result<(), tokio::task::JoinError>) {
 }
 
 async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
+    accepted: Accepted,
     shared: Arc<Shared>,
     http: http1::Builder,
     shutdown: CancellationToken,
 ) {
+    let Accepted {
+        stream,
+        peer,
+        slot: _slot,
+    } = accepted;
     // Small responses must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let ip = peer.ip().to_canonical().to_string();
@@ -281,11 +290,20 @@ fn find_route(
             "CONNECT is not supported by this router.",
         ));
     }
+    // RFC 9112 §3.2: more than one Host is a 400, whatever the request target says;
+    // forwarding both would let the app and the router disagree on the host. One
+    // lookup serves both the check and the routing.
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let host_header = hosts.next();
+    if host_header.is_some() && hosts.next().is_some() {
+        return Err(ProxyError::new(
+            ProxyErrorKind::BadRequest,
+            "The request has more than one Host header.",
+        ));
+    }
     let host = match request.uri().authority() {
         Some(authority) => authority.host(),
-        None => request
-            .headers()
-            .get(header::HOST)
+        None => host_header
             .and_then(|host| host.to_str().ok())
             .ok_or_else(|| {
                 ProxyError::new(
@@ -535,6 +553,7 @@ impl std::fmt::Display for ErrorChain<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
 
     fn upstreams(loads: &[u64]) -> (Vec<Arc<Upstream>>, Vec<InFlightGuard>) {
         let mut guards = Vec::new();

@@ -341,8 +341,9 @@ impl Runtime for FakeRuntime {
         if state.stop_failures > 0 {
             state.stop_failures -= 1;
             return Err(RuntimeError::Io {
-                context: format!("fake: stopping {id}"),
-                source: io::Error::other("scripted stop failure"),
+                context: format!("reading instance record for {id}"),
+                // EMFILE: what a real driver hits when ferry is out of descriptors.
+                source: io::Error::from_raw_os_error(24),
             });
         }
         if let Some(mut entry) = state.instances.remove(id) {

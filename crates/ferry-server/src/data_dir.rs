@@ -1,6 +1,8 @@
 //! The data directory: where the database, uploads, revision snapshots, logs, runtime
 //! records and the admin token live, and the file that tells clients where we listen.
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -51,6 +53,10 @@ impl DataDir {
     }
     pub fn server_info_file(&self) -> PathBuf {
         self.root.join("server.json")
+    }
+    /// Locked (flock) by the server using this data dir; holds its pid.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("server.lock")
     }
     /// Uploaded source archives, named by their sha256.
     pub fn uploads(&self) -> PathBuf {
@@ -135,10 +141,69 @@ impl DataDir {
         std::fs::rename(tmp, self.server_info_file())
     }
 
+    /// Takes the data dir for this process: an exclusive `flock` on `server.lock`,
+    /// held until the returned guard is dropped (or the process dies, so a crash never
+    /// leaves a stale lock). A second server on the same data dir would stop the first
+    /// one's instances and start duplicates, so it must fail here, before it touches
+    /// anything else.
+    pub fn lock(&self) -> Result<DataDirLock, LockError> {
+        let path = self.lock_file();
+        let io_err = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        // Opened without truncating: the pid in it is the holder's until we hold it.
+        // Like every std file, it is close-on-exec: instances never inherit the lock.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err)?;
+        let locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(locked) => locked,
+            Err((_, Errno::EWOULDBLOCK)) => {
+                let pid = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u32>().ok());
+                return Err(LockError::Held {
+                    dir: self.root.display().to_string(),
+                    holder: pid
+                        .map_or_else(|| "another process".to_string(), |pid| format!("pid {pid}")),
+                });
+            }
+            Err((_, errno)) => return Err(io_err(std::io::Error::from(errno))),
+        };
+        locked.set_len(0).map_err(io_err)?;
+        writeln!(&*locked, "{}", std::process::id()).map_err(io_err)?;
+        Ok(DataDirLock { _file: locked })
+    }
+
     pub fn read_server_info(&self) -> Option<ServerInfo> {
         let bytes = std::fs::read(self.server_info_file()).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
+}
+
+/// This process's hold on a data dir (see [`DataDir::lock`]). The lock file stays
+/// when released: removing it would let two servers lock two different files.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: Flock<std::fs::File>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another ferry server ({holder}) is already using the data directory {dir}; stop it first, or give this one its own --data-dir (FERRY_DATA_DIR)")]
+    Held { dir: String, holder: String },
+    #[error("cannot lock {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[cfg(test)]
@@ -158,5 +223,30 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(data.load_or_create_token().unwrap(), token);
+    }
+
+    #[test]
+    fn a_locked_data_dir_refuses_a_second_holder_and_names_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        data.ensure().unwrap();
+        let held = data.lock().unwrap();
+        let pid = std::process::id();
+        assert_eq!(
+            std::fs::read_to_string(data.lock_file()).unwrap().trim(),
+            pid.to_string()
+        );
+        // flock belongs to the open file, so a second open in this process conflicts
+        // just as another process would.
+        let err = data.lock().unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err:?}");
+        assert!(err.to_string().contains(&format!("pid {pid}")), "{err}");
+        // The refused attempt left the holder's pid in place.
+        assert_eq!(
+            std::fs::read_to_string(data.lock_file()).unwrap().trim(),
+            pid.to_string()
+        );
+        drop(held);
+        let _again = data.lock().unwrap();
     }
 }

@@ -2,10 +2,12 @@
 //! router (its own listener), the store, the runtime drivers and the background
 //! reconcilers. [`run`] starts it all and stops it cleanly when told to.
 
+mod api_server;
 pub mod app;
 pub mod background;
 pub mod data_dir;
 pub mod http;
+pub mod limits;
 mod router_threads;
 pub mod runtimes;
 
@@ -40,6 +42,14 @@ pub struct ServerOptions {
     pub router_threads: usize,
     /// What one source upload may unpack to.
     pub upload_limits: app::unpack::UploadLimits,
+    /// Open API connections allowed; `None` derives it from the open-files limit.
+    pub api_max_connections: Option<usize>,
+    /// Open router connections allowed (all threads together); `None` derives it from
+    /// the open-files limit.
+    pub router_max_connections: Option<usize>,
+    /// On both listeners: a request's headers must arrive within this long, and an
+    /// idle keep-alive connection is closed after it.
+    pub header_read_timeout: Duration,
 }
 
 impl ServerOptions {
@@ -54,6 +64,9 @@ impl ServerOptions {
             shutdown_grace: Duration::from_secs(30),
             router_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             upload_limits: app::unpack::UploadLimits::default(),
+            api_max_connections: None,
+            router_max_connections: None,
+            header_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -66,6 +79,8 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Lock(#[from] data_dir::LockError),
     #[error("cannot open the store")]
     Store(#[from] ferry_store::StoreError),
     #[error("cannot listen on {addr} (is another ferry server or program using it? pick another with --{flag})")]
@@ -94,6 +109,9 @@ pub async fn run(
         source,
     };
     data.ensure().map_err(data_err)?;
+    // Before anything else touches the data dir: a second server must not get further.
+    let _lock = data.lock()?;
+    let caps = connection_caps(&options);
     let token: Arc<str> = data.load_or_create_token().map_err(data_err)?.into();
     let store = Arc::new(ferry_store::Store::open(&data.database())?);
     let runtimes = select_runtimes(options.runtime, &data).await?;
@@ -143,6 +161,8 @@ pub async fn run(
         routes.subscribe(),
         ferry_router::RouterConfig {
             shutdown_grace: options.shutdown_grace,
+            header_read_timeout: Some(options.header_read_timeout),
+            connections: ferry_router::ConnectionLimit::new("router", caps.router),
             ..Default::default()
         },
         front.clone(),
@@ -152,12 +172,16 @@ pub async fn run(
         token,
         shutdown: front.clone(),
     });
-    let api_shutdown = front.clone();
-    let api_task = tokio::spawn(async move {
-        axum::serve(api_listener, api)
-            .with_graceful_shutdown(async move { api_shutdown.cancelled().await })
-            .await
-    });
+    let api_task = tokio::spawn(api_server::serve(
+        api_listener,
+        api,
+        api_server::ApiListenerConfig {
+            connections: ferry_router::ConnectionLimit::new("api", caps.api),
+            header_read_timeout: options.header_read_timeout,
+            shutdown_grace: options.shutdown_grace,
+        },
+        front.clone(),
+    ));
 
     let info = ServerInfo {
         api: api_addr.to_string(),
@@ -178,10 +202,8 @@ pub async fn run(
     }
     tracing::info!("shutting down: draining requests");
     let grace = options.shutdown_grace + Duration::from_secs(1);
-    match tokio::time::timeout(grace, api_task).await {
-        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "API server ended with an error"),
-        Err(_) => tracing::warn!("API requests did not finish in time"),
-        _ => {}
+    if tokio::time::timeout(grace, api_task).await.is_err() {
+        tracing::warn!("API requests did not finish in time");
     }
     match tokio::time::timeout(grace, router_task).await {
         Ok(Ok(Err(err))) => tracing::warn!(error = %err, "router ended with an error"),
@@ -199,6 +221,37 @@ pub async fn run(
     let _ = std::fs::remove_file(data.server_info_file());
     tracing::info!("ferry server stopped");
     Ok(())
+}
+
+/// The listeners' connection caps: as configured, else derived from the open-files
+/// limit (raised to its hard limit first).
+fn connection_caps(options: &ServerOptions) -> limits::ConnectionCaps {
+    let open_files = limits::raise_open_files_limit();
+    let derived = limits::ConnectionCaps::for_open_files(
+        open_files,
+        ferry_router::proxy::DEFAULT_MAX_CONNECTIONS,
+    );
+    let caps = limits::ConnectionCaps {
+        api: options.api_max_connections.unwrap_or(derived.api),
+        router: options.router_max_connections.unwrap_or(derived.router),
+    };
+    if caps.descriptors_needed() > open_files {
+        tracing::warn!(
+            open_files,
+            api = caps.api,
+            router = caps.router,
+            "the connection caps exceed what the open-files limit allows: a flood of connections \
+             can leave ferry without descriptors for health checks and instances \
+             (raise `ulimit -n` or lower --api-max-connections / --router-max-connections)"
+        );
+    }
+    tracing::info!(
+        open_files,
+        api = caps.api,
+        router = caps.router,
+        "connection caps"
+    );
+    caps
 }
 
 async fn bind(

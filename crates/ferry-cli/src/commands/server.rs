@@ -35,6 +35,15 @@ pub struct ServerArgs {
     /// Most bytes in one path of a source upload
     #[arg(long, env = "FERRY_MAX_PATH_LENGTH", value_name = "BYTES", default_value_t = UploadLimits::default().max_path_bytes, value_parser = positive)]
     pub max_path_length: usize,
+    /// Most open API connections; more wait in the listen backlog (default: derived from the open-files limit, at most 512)
+    #[arg(long, env = "FERRY_API_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_max_connections: Option<u32>,
+    /// Most open router connections, all threads together; more wait in the listen backlog (default: derived from the open-files limit, at most 16384)
+    #[arg(long, env = "FERRY_ROUTER_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub router_max_connections: Option<u32>,
+    /// Seconds a client has to send a request's headers, on both listeners; idle keep-alive connections close after it too
+    #[arg(long, default_value_t = 30, env = "FERRY_HEADER_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
 }
 
 /// `4096`, `512K`, `100M`, `4G`, `1T` (powers of 1024; a trailing `B` or `iB` is fine).
@@ -93,6 +102,9 @@ impl ServerArgs {
             max_depth: self.max_path_depth,
             max_path_bytes: self.max_path_length,
         };
+        options.api_max_connections = self.api_max_connections.map(|n| n as usize);
+        options.router_max_connections = self.router_max_connections.map(|n| n as usize);
+        options.header_read_timeout = std::time::Duration::from_secs(self.header_read_timeout);
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,

@@ -24,8 +24,10 @@ pub struct TestPlatform {
     pub server: Option<Child>,
     pub info: ServerInfo,
     runtime: String,
-    /// More `ferry server` flags (limits, say), given on every boot.
-    server_args: Vec<String>,
+    /// Command the server is started through (e.g. `prlimit --nofile=…`), if any.
+    launcher: Vec<String>,
+    /// Arguments appended to `ferry server …`.
+    extra_args: Vec<String>,
 }
 
 impl TestPlatform {
@@ -36,11 +38,17 @@ impl TestPlatform {
 
     /// Starts a server with `--runtime <runtime>` (`process`, `docker`, `auto`).
     pub fn start_with(runtime: &str) -> Self {
-        Self::start_with_args(runtime, &[])
+        Self::start_custom(runtime, &[], &[])
     }
 
     /// Starts a server with `--runtime <runtime>` and more `ferry server` flags.
     pub fn start_with_args(runtime: &str, server_args: &[&str]) -> Self {
+        Self::start_custom(runtime, &[], server_args)
+    }
+
+    /// Starts a server with `--runtime <runtime>` and `extra_args`, launched through
+    /// `launcher` (a command that runs its arguments, like `prlimit --nofile=N:N`).
+    pub fn start_custom(runtime: &str, launcher: &[&str], extra_args: &[&str]) -> Self {
         let data = tempfile::Builder::new()
             .prefix("ferry-test-")
             .tempdir()
@@ -55,7 +63,8 @@ impl TestPlatform {
                 version: String::new(),
             },
             runtime: runtime.to_string(),
-            server_args: server_args.iter().map(|a| a.to_string()).collect(),
+            launcher: launcher.iter().map(|s| s.to_string()).collect(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         platform.boot();
         platform
@@ -73,7 +82,15 @@ impl TestPlatform {
             .append(true)
             .open(self.data.path().join("server.log"))
             .expect("server log");
-        let child = Command::new(FERRY)
+        let mut command = match self.launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(FERRY);
+                command
+            }
+            None => Command::new(FERRY),
+        };
+        let child = command
             .args([
                 "server",
                 "--api",
@@ -83,7 +100,7 @@ impl TestPlatform {
                 "--runtime",
                 &self.runtime,
             ])
-            .args(&self.server_args)
+            .args(&self.extra_args)
             .env("FERRY_DATA_DIR", self.data.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

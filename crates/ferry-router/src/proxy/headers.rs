@@ -26,6 +26,18 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// End-to-end headers a `Connection` header may name but never remove: routing and
+/// message framing depend on them, and ferry sets the `X-Forwarded-*` ones itself
+/// (RFC 9110 §7.6.1: a connection option must not name a header meant for all
+/// recipients; such a name is ignored, not obeyed).
+static NEVER_CONNECTION_SPECIFIC: [HeaderName; 5] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    X_FORWARDED_FOR,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_HOST,
+];
+
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 /// Returns the `Upgrade` value when `Connection` asked for an upgrade.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
@@ -47,7 +59,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
             {
                 // The usual tokens: not header names to remove (Keep-Alive is in the list).
             } else if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                if !HOP_BY_HOP.contains(&name) {
+                if !HOP_BY_HOP.contains(&name) && !NEVER_CONNECTION_SPECIFIC.contains(&name) {
                     named.push(name);
                 }
             }
@@ -141,6 +153,26 @@ mod tests {
         assert_eq!(strip_hop_by_hop(&mut headers), None);
         assert_eq!(headers.len(), 1, "{headers:?}");
         assert_eq!(headers["accept"], "*/*");
+    }
+
+    #[test]
+    fn connection_cannot_remove_host_or_framing_headers() {
+        let mut headers = map(&[
+            (
+                "connection",
+                "close, Host, content-length, X-Forwarded-Host, x-other",
+            ),
+            ("host", "a.localhost"),
+            ("content-length", "3"),
+            ("x-forwarded-host", "a.localhost"),
+            ("x-other", "1"),
+        ]);
+        assert_eq!(strip_hop_by_hop(&mut headers), None);
+        assert_eq!(headers["host"], "a.localhost");
+        assert_eq!(headers["content-length"], "3");
+        assert_eq!(headers["x-forwarded-host"], "a.localhost");
+        assert!(headers.get("x-other").is_none());
+        assert!(headers.get("connection").is_none());
     }
 
     #[test]

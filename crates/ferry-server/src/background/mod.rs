@@ -143,6 +143,20 @@ impl Background {
             return;
         };
         self.deploy.recover().await;
-        tokio::join!(deploy.run(shutdown.clone()), builds.run(shutdown));
+        let orphans = async {
+            // Instances of deleted services whose stop failed at start-up: retried
+            // until they are gone.
+            while self.deploy.stop_orphans().await {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        };
+        tokio::join!(
+            deploy.run(shutdown.clone()),
+            builds.run(shutdown.clone()),
+            orphans
+        );
     }
 }

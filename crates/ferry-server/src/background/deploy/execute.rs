@@ -359,6 +359,18 @@ fn stop(rec: &DeployReconciler, work: &mut ServiceWork, ids: &[InstanceId]) {
     }
 }
 
+/// Starts again the stops that failed, once their retry time has come.
+pub(super) fn retry_stops(rec: &DeployReconciler, work: &mut ServiceWork) {
+    let now = Instant::now();
+    let due: Vec<InstanceId> = work
+        .instances
+        .iter()
+        .filter(|i| matches!(i.stop, Some(StopState::Failed { retry_at }) if retry_at <= now))
+        .map(|i| i.id.clone())
+        .collect();
+    stop(rec, work, &due);
+}
+
 /// Stops everything and waits (the service's row is gone).
 pub(super) async fn stop_all_now(rec: &DeployReconciler, work: &mut ServiceWork) {
     let ids: Vec<InstanceId> = work.instances.iter().map(|i| i.id.clone()).collect();

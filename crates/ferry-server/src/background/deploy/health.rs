@@ -58,25 +58,14 @@ impl ProbeOutcome {
     pub fn from_result(result: Result<(), ProbeError>) -> Self {
         match result {
             Ok(()) => Self::Passed,
-            Err(err) if is_local_exhaustion(&err) => Self::Inconclusive(err.to_string()),
+            Err(err) if err.is_inconclusive() => Self::Inconclusive(err.to_string()),
             Err(err) => Self::Failed(err.to_string()),
         }
     }
 }
 
-/// Errors that mean "this process ran out of something", not "the app is unhealthy".
-fn is_local_exhaustion(err: &ProbeError) -> bool {
-    const EXHAUSTED: [i32; 4] = [
-        nix::libc::EMFILE,
-        nix::libc::ENFILE,
-        nix::libc::ENOBUFS,
-        nix::libc::ENOMEM,
-    ];
-    match err {
-        ProbeError::Connect(io) => io.raw_os_error().is_some_and(|c| EXHAUSTED.contains(&c)),
-        _ => false,
-    }
-}
+/// While ferry cannot probe, an instance is probed again this soon.
+const INCONCLUSIVE_RETRY: Duration = Duration::from_millis(500);
 
 impl HealthTracker {
     /// A just-started (or just-adopted) instance: probe at once.
@@ -151,7 +140,11 @@ impl HealthTracker {
                         self.successes = 0;
                         self.last_error = Some(err);
                     }
-                    ProbeOutcome::Inconclusive(err) => self.last_error = Some(err),
+                    ProbeOutcome::Inconclusive(err) => {
+                        // The start deadline waits while ferry cannot look.
+                        self.started += start_interval;
+                        self.last_error = Some(err);
+                    }
                 }
                 if self.health == Health::Starting && now - self.started > start_deadline(config) {
                     self.health = Health::Failed(self.never_healthy(config));
@@ -172,7 +165,8 @@ impl HealthTracker {
                         self.last_error = Some(err);
                     }
                     ProbeOutcome::Inconclusive(err) => {
-                        tracing::warn!(error = %err, "health probe inconclusive: ferry is short of resources");
+                        self.next_probe = now + INCONCLUSIVE_RETRY;
+                        tracing::warn!(error = %err, "health check inconclusive: ferry is out of sockets; not counted against the instance");
                     }
                 }
             }
@@ -272,7 +266,7 @@ mod tests {
             );
         }
         assert!(h.is_ready());
-        let emfile = ProbeError::Connect(std::io::Error::from_raw_os_error(nix::libc::EMFILE));
+        let emfile = ProbeError::LocalResources(std::io::Error::from_raw_os_error(24));
         assert!(matches!(
             ProbeOutcome::from_result(Err(emfile)),
             ProbeOutcome::Inconclusive(_)

@@ -18,7 +18,7 @@ use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
 use ferry_runtime::{RunStatus, RuntimeError, RuntimeInstance};
 use ferry_store::{BuildStatus, ServiceRow, Store, StoreError};
-use ferry_types::{Revision, RevisionId, RuntimeKind, ServiceId};
+use ferry_types::{InstanceId, Revision, RevisionId, RuntimeKind, ServiceId};
 use health::{probe_spec, ProbeOutcome, Prober};
 use plan::{BuildState, DesiredView, Observed, Wait};
 use state::{Phase, ServiceShared, ServiceWork};
@@ -104,7 +104,14 @@ pub struct DeployReconciler {
     /// Instances found at start-up, waiting for their service's first pass to adopt or
     /// stop them.
     recovered: Mutex<HashMap<ServiceId, Vec<(RuntimeKind, RuntimeInstance)>>>,
+    /// Instances of services that no longer exist, whose stop failed: retried.
+    orphans: Mutex<Vec<(RuntimeKind, RuntimeInstance)>>,
 }
+
+/// How soon a stop the runtime refused is tried again.
+const STOP_RETRY: Duration = Duration::from_secs(1);
+/// Attempts to stop host processes on shutdown before leaving them to the records.
+const SHUTDOWN_STOP_ATTEMPTS: u32 = 3;
 
 use crate::background::driver::lock;
 
@@ -126,6 +133,7 @@ impl DeployReconciler {
             prober,
             slots: Mutex::new(HashMap::new()),
             recovered: Mutex::new(HashMap::new()),
+            orphans: Mutex::new(Vec::new()),
         }
     }
 
@@ -178,16 +186,27 @@ impl DeployReconciler {
             }
             orphans
         };
+        lock(&self.orphans).extend(orphans);
+        self.stop_orphans().await;
+    }
+
+    /// Stops instances whose service no longer exists; those the runtime refuses stay
+    /// listed for the next try. Returns whether any are left.
+    pub async fn stop_orphans(&self) -> bool {
+        let orphans = std::mem::take(&mut *lock(&self.orphans));
         for (kind, instance) in orphans {
-            if let Some(runtime) = self.runtimes.by_kind(kind) {
-                if let Err(err) = runtime
-                    .stop(&instance.instance_id, self.settings.stop_grace)
-                    .await
-                {
-                    tracing::warn!(instance = %instance.instance_id, error = %err, "cannot stop orphaned instance");
-                }
+            let Some(runtime) = self.runtimes.by_kind(kind) else {
+                continue;
+            };
+            if let Err(err) = runtime
+                .stop(&instance.instance_id, self.settings.stop_grace)
+                .await
+            {
+                tracing::warn!(instance = %instance.instance_id, error = %err, "cannot stop orphaned instance; will retry");
+                lock(&self.orphans).push((kind, instance));
             }
         }
+        !lock(&self.orphans).is_empty()
     }
 
     /// Takes over (containers of the active revision) or stops (processes, other
@@ -218,7 +237,19 @@ impl DeployReconciler {
                 .stop(&found.instance_id, self.settings.stop_grace)
                 .await
             {
-                tracing::warn!(instance = %found.instance_id, error = %err, "cannot stop leftover instance");
+                // Tracked as one to stop: its stop is retried until the runtime confirms.
+                tracing::warn!(instance = %found.instance_id, error = %err, "cannot stop leftover instance; will retry");
+                let mut leftover = state::Inst::starting(
+                    found.instance_id.clone(),
+                    found.revision_id.clone(),
+                    kind,
+                    found.address,
+                    log_path,
+                );
+                leftover.stop = Some(state::StopState::Failed {
+                    retry_at: Instant::now() + STOP_RETRY,
+                });
+                work.instances.push(leftover);
             }
         }
     }
@@ -297,7 +328,8 @@ impl DeployReconciler {
             self.adopt_recovered(&row, work).await;
             work.recovered = true;
         }
-        work.collect_stops(Duration::from_secs(2));
+        work.collect_stops(STOP_RETRY);
+        execute::retry_stops(self, work);
 
         let mut revisions = HashMap::new();
         for id in [&row.active_revision, &row.desired_revision]
@@ -477,16 +509,37 @@ impl Reconciler for DeployReconciler {
             stops.spawn(async move {
                 let mut work = slot.work.lock().await;
                 while work.stops.join_next().await.is_some() {}
-                for inst in &work.instances {
-                    let Some(runtime) = runtimes.by_kind(inst.runtime) else {
-                        continue;
-                    };
-                    if runtime.can_adopt() {
-                        continue;
+                let mut left: Vec<(InstanceId, Arc<dyn ferry_runtime::Runtime>)> = work
+                    .instances
+                    .iter()
+                    .filter_map(|inst| {
+                        let runtime = runtimes.by_kind(inst.runtime)?;
+                        (!runtime.can_adopt()).then(|| (inst.id.clone(), Arc::clone(runtime)))
+                    })
+                    .collect();
+                for attempt in 1..=SHUTDOWN_STOP_ATTEMPTS {
+                    let stops = left.iter().map(|(id, runtime)| async move {
+                        (id.clone(), runtime.stop(id, grace).await)
+                    });
+                    let failed: Vec<InstanceId> = futures_util::future::join_all(stops)
+                        .await
+                        .into_iter()
+                        .filter_map(|(id, result)| {
+                            let err = result.err()?;
+                            tracing::warn!(instance = %id, error = %err, attempt, "cannot stop instance on shutdown");
+                            Some(id)
+                        })
+                        .collect();
+                    left.retain(|(id, _)| failed.contains(id));
+                    if left.is_empty() {
+                        break;
                     }
-                    if let Err(err) = runtime.stop(&inst.id, grace).await {
-                        tracing::warn!(instance = %inst.id, error = %err, "cannot stop instance on shutdown");
+                    if attempt < SHUTDOWN_STOP_ATTEMPTS {
+                        tokio::time::sleep(STOP_RETRY).await;
                     }
+                }
+                if !left.is_empty() {
+                    tracing::error!(service = %work.name, "instances could not be stopped; their records let the next ferry server stop them");
                 }
                 work.instances.clear();
             });

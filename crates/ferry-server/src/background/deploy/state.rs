@@ -127,11 +127,9 @@ impl Inst {
                 done: now >= deadline
                     || (now >= since + DRAIN_SETTLE && self.upstream.in_flight() == 0),
             }),
-            stopping: match self.stop {
-                None => false,
-                Some(StopState::Running) => true,
-                Some(StopState::Failed { retry_at }) => now < retry_at,
-            },
+            // Once asked to stop, an instance is only ever stopped (again, until the
+            // runtime confirms): never counted, admitted or replaced.
+            stopping: self.stop.is_some(),
         }
     }
 
