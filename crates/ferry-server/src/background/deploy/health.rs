@@ -43,6 +43,8 @@ pub struct HealthTracker {
     ready_since: Option<Instant>,
     next_probe: Instant,
     last_error: Option<String>,
+    /// The last probe could not be made (ferry out of sockets): logged once per spell.
+    inconclusive: bool,
 }
 
 /// How an instance's probe came out, for [`HealthTracker::record`].
@@ -78,6 +80,7 @@ impl HealthTracker {
             ready_since: None,
             next_probe: now,
             last_error: None,
+            inconclusive: false,
         }
     }
 
@@ -122,6 +125,17 @@ impl HealthTracker {
         start_interval: Duration,
     ) {
         let hc = &config.health_check;
+        match (&outcome, self.inconclusive) {
+            (ProbeOutcome::Inconclusive(err), false) => {
+                tracing::warn!(error = %err, "health checks inconclusive: ferry is out of sockets; not counted against instances");
+                self.inconclusive = true;
+            }
+            (ProbeOutcome::Passed | ProbeOutcome::Failed(_), true) => {
+                tracing::info!("health checks conclusive again");
+                self.inconclusive = false;
+            }
+            _ => {}
+        }
         match &self.health {
             Health::Failed(_) => {}
             Health::Starting => {
@@ -164,10 +178,7 @@ impl HealthTracker {
                         }
                         self.last_error = Some(err);
                     }
-                    ProbeOutcome::Inconclusive(err) => {
-                        self.next_probe = now + INCONCLUSIVE_RETRY;
-                        tracing::warn!(error = %err, "health check inconclusive: ferry is out of sockets; not counted against the instance");
-                    }
+                    ProbeOutcome::Inconclusive(_) => self.next_probe = now + INCONCLUSIVE_RETRY,
                 }
             }
         }
