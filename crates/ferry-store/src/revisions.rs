@@ -169,6 +169,21 @@ impl Store {
         )?;
         Ok(())
     }
+
+    /// Marks a revision that was never tried (still PENDING) as SUPERSEDED; a revision
+    /// that already ran or failed keeps its status. Returns whether it changed.
+    pub fn supersede_pending_revision(&self, id: &RevisionId) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let changed = conn.execute(
+            "UPDATE revisions SET status = ?2 WHERE id = ?1 AND status = ?3",
+            params![
+                id.as_str(),
+                RevisionStatus::Superseded.as_str(),
+                RevisionStatus::Pending.as_str()
+            ],
+        )?;
+        Ok(changed > 0)
+    }
 }
 
 fn insert_revision(conn: &rusqlite::Connection, revision: &Revision) -> Result<(), StoreError> {

@@ -31,6 +31,9 @@ pub enum RevisionStatus {
     Inactive,
     /// Never became healthy (or failed its build); kept for its logs.
     Failed,
+    /// Never tried: a later deployment or rollback replaced it first. It can still be
+    /// rolled back to by number.
+    Superseded,
 }
 
 impl RevisionStatus {
@@ -40,6 +43,7 @@ impl RevisionStatus {
             Self::Active => "ACTIVE",
             Self::Inactive => "INACTIVE",
             Self::Failed => "FAILED",
+            Self::Superseded => "SUPERSEDED",
         }
     }
 
@@ -49,6 +53,7 @@ impl RevisionStatus {
             "ACTIVE" => Self::Active,
             "INACTIVE" => Self::Inactive,
             "FAILED" => Self::Failed,
+            "SUPERSEDED" => Self::Superseded,
             _ => return None,
         })
     }

@@ -579,6 +579,11 @@ impl Worker {
                     {
                         Some(Ok(()))
                     } else if target != row.desired_revision.as_ref() {
+                        // A revision replaced before it was tried would otherwise stay
+                        // PENDING for ever.
+                        if let Some(id) = target {
+                            self.store().supersede_pending_revision(id)?;
+                        }
                         Some(Err("superseded by a later deployment".to_string()))
                     } else {
                         None
@@ -1583,6 +1588,30 @@ mod tests {
         let failed = h.store.get_revision(&bad_revision).unwrap().unwrap();
         assert_eq!(failed.status, RevisionStatus::Failed);
         assert_eq!(h.routed(), serving);
+    }
+
+    #[tokio::test]
+    async fn a_revision_replaced_before_it_ran_is_marked_superseded() {
+        let h = Harness::start();
+        let first_revision = RevisionId::generate();
+        // No await in between: the worker sees only the second as desired.
+        let first = h.deploy(&first_revision);
+        let second = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&second).await.status, OperationStatus::Succeeded);
+        let first = h.outcome(&first).await;
+        assert_eq!(first.status, OperationStatus::Failed);
+        assert!(first.error.unwrap_or_default().contains("superseded"));
+        let revision = h.store.get_revision(&first_revision).unwrap().unwrap();
+        assert_eq!(revision.status, RevisionStatus::Superseded);
+        // A revision that served keeps its status when a later one replaces it.
+        let third = h.deploy(&RevisionId::generate());
+        assert_eq!(h.outcome(&third).await.status, OperationStatus::Succeeded);
+        let second = h
+            .store
+            .get_revision(&second.revision_id.unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.status, RevisionStatus::Inactive);
     }
 
     #[tokio::test]
