@@ -200,7 +200,7 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(ErrorBody {
