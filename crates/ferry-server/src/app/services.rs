@@ -377,6 +377,8 @@ impl App {
         if image.trim().is_empty() {
             return Err(AppError::BadRequest("image reference is empty".into()));
         }
+        // A malformed reference is the client's mistake, whatever runtime is there.
+        ferry_scan::image::Reference::parse(image).map_err(AppError::BadRequest)?;
         let runtime = self
             .runtimes
             .for_source(SourceKind::Image)
@@ -386,6 +388,9 @@ impl App {
             // Recorded anyway: the operation fails with the reason and the previous
             // revision keeps serving, as for any failed deploy.
             Err(RuntimeError::ImageNotFound { .. }) => (None, None),
+            Err(err @ RuntimeError::InvalidSpec(_)) => {
+                return Err(AppError::BadRequest(err.to_string()))
+            }
             Err(err) => return Err(AppError::RuntimeUnavailable(err.to_string())),
         };
         let mut config = ServiceConfig::default();
