@@ -22,6 +22,45 @@ pub struct ServerArgs {
     /// Router threads, each with its own listener (default: one per CPU)
     #[arg(long, env = "FERRY_ROUTER_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub router_threads: Option<u16>,
+    /// Longest instance log line kept; longer lines are cut and marked (bytes, or 16K)
+    #[arg(long, env = "FERRY_LOG_MAX_LINE", default_value = "16K", value_parser = parse_size)]
+    pub log_max_line: u64,
+    /// Size at which an instance log is rotated (bytes, or 10M)
+    #[arg(long, env = "FERRY_LOG_MAX_SIZE", default_value = "10M", value_parser = parse_size)]
+    pub log_max_size: u64,
+    /// Rotated files kept per instance log (0: start over when full)
+    #[arg(long, env = "FERRY_LOG_FILES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub log_files: u32,
+    /// Log streams (`ferry logs -f`) open at once
+    #[arg(long, env = "FERRY_LOG_FOLLOWERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub log_followers: u32,
+}
+
+/// `4096`, `16K`, `10M`, `1G` (binary units; a trailing `B`/`iB` is accepted).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (number, unit) = match upper.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => (&upper[..at], &upper[at..]),
+        None => (upper, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("{text:?}: use a number of bytes, or K, M or G")),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: use a number of bytes, or K, M or G"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -42,6 +81,12 @@ impl ServerArgs {
             options.router_threads = threads.into();
         }
         options.router_addr = self.router;
+        options.logs = ferry_server::LogLimits {
+            max_line_bytes: usize::try_from(self.log_max_line).unwrap_or(usize::MAX),
+            max_file_bytes: self.log_max_size,
+            rotated_files: self.log_files,
+        };
+        options.log_followers = usize::try_from(self.log_followers).unwrap_or(usize::MAX);
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
@@ -80,4 +125,22 @@ pub async fn run(args: ServerArgs, data_dir: Option<PathBuf>) -> Result<()> {
     })
     .await
     .context("ferry server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("16K"), Ok(16 * 1024));
+        assert_eq!(parse_size("10m"), Ok(10 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2MB"), Ok(2 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5T").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
 }

@@ -44,6 +44,9 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         outln!("runtimes  {}", status.runtimes.join(", "));
         outln!("services  {}", status.services);
         outln!("data dir  {}", status.data_dir);
+        for limits in &status.limits {
+            outln!("limits    {limits}");
+        }
         return Ok(());
     };
     let detail: ServiceDetail = client.get(&format!("/services/{}", segment(name))).await?;

@@ -21,6 +21,8 @@ pub struct App {
     pub deployer: Arc<Deployer>,
     /// Port the router listens on, for service URLs.
     pub router_port: u16,
+    /// Bounds of instance logs (readers cut lines at the same length).
+    pub log_limits: ferry_runtime::LogLimits,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

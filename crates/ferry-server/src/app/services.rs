@@ -263,6 +263,15 @@ impl App {
                 )));
             }
         }
+        // Refused now, with the reason, rather than failing the rollout.
+        if let Ok(runtime) = self.runtimes.for_source(kind) {
+            if let Err(reason) =
+                runtime.check_limits(config.instance.cpu, config.instance.memory_mib)
+            {
+                let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
+                return Err(AppError::InvalidConfig(reason));
+            }
+        }
         if let Err(err) = self.check_domains(&name, &config) {
             let _ = std::fs::remove_dir_all(self.data.revision_dir(&revision_id));
             return Err(err);

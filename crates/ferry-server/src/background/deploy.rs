@@ -966,6 +966,14 @@ impl Worker {
             env.insert(name.clone(), app_port.to_string());
         }
         let log_path = self.log_path(&id);
+        if let Some(dir) = log_path.parent() {
+            let live = self.instances.iter().map(|i| i.id.to_string()).collect();
+            crate::app::logs::prune_instance_logs(
+                dir,
+                crate::app::logs::KEPT_STOPPED_INSTANCE_LOGS,
+                &live,
+            );
+        }
         let spec = InstanceSpec {
             instance_id: id.clone(),
             service_id: row.id.clone(),
@@ -1418,7 +1426,8 @@ fn runtime_failure(err: &RuntimeError) -> String {
 
 /// Appends the last lines of a log file to a failure reason, so the user sees why.
 fn with_log_tail(reason: String, log: &std::path::Path) -> String {
-    let tail = crate::app::logs::tail_lines(log, 20);
+    // Stored with the revision: 20 lines of at most 1 KiB each.
+    let tail = crate::app::logs::tail_lines(log, 20, 1024);
     if tail.is_empty() {
         reason
     } else {

@@ -1,7 +1,7 @@
 //! The HTTP API on the shared listener: `/api/v1/…` (token required). Handlers are thin:
 //! they parse, call the app layer, and turn its result into JSON.
 
-mod logs;
+pub mod logs;
 pub mod openapi;
 mod operations;
 pub mod services;
@@ -24,6 +24,8 @@ pub struct ApiState {
     pub token: Arc<str>,
     /// Ends long-lived responses (log follows) when the server stops.
     pub shutdown: CancellationToken,
+    /// Bounds how many log follows are open at once.
+    pub followers: logs::Followers,
 }
 
 /// The whole HTTP surface of the API listener.

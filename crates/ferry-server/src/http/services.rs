@@ -214,6 +214,9 @@ pub struct ServerStatus {
     pub runtimes: Vec<String>,
     pub services: usize,
     pub data_dir: String,
+    /// How each runtime enforces `[instance]` cpu and memory (`process: …`).
+    #[serde(default)]
+    pub limits: Vec<String>,
 }
 
 pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerStatus> {
@@ -228,5 +231,11 @@ pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerSta
             .collect(),
         services: app.list_services()?.len(),
         data_dir: app.data.root().display().to_string(),
+        limits: app
+            .runtimes
+            .all()
+            .iter()
+            .map(|r| format!("{}: {}", r.kind(), r.describe_limits()))
+            .collect(),
     }))
 }
