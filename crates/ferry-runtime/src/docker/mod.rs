@@ -342,6 +342,9 @@ impl Runtime for DockerRuntime {
                     &created.id,
                     Some(RemoveContainerOptions {
                         force: true,
+                        // With its anonymous volumes (an image's VOLUME): nothing else
+                        // would ever remove them.
+                        v: true,
                         ..Default::default()
                     }),
                 )
@@ -409,6 +412,9 @@ impl Runtime for DockerRuntime {
                 &container_id,
                 Some(RemoveContainerOptions {
                     force: true,
+                    // With its anonymous volumes (an image's VOLUME): nothing else
+                    // would ever remove them.
+                    v: true,
                     ..Default::default()
                 }),
             )
