@@ -37,7 +37,7 @@ impl ReadLimits {
     pub fn new(max_line_bytes: usize) -> Self {
         Self {
             max_line_bytes,
-            poll_budget: 256 * 1024,
+            poll_budget: 64 * 1024,
             max_behind: 1024 * 1024,
         }
     }
