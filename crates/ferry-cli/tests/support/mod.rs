@@ -24,6 +24,8 @@ pub struct TestPlatform {
     pub server: Option<Child>,
     pub info: ServerInfo,
     runtime: String,
+    /// Extra environment of the server process (its flags' variables).
+    env: Vec<(String, String)>,
 }
 
 impl TestPlatform {
@@ -34,6 +36,12 @@ impl TestPlatform {
 
     /// Starts a server with `--runtime <runtime>` (`process`, `docker`, `auto`).
     pub fn start_with(runtime: &str) -> Self {
+        Self::start_with_env(runtime, &[])
+    }
+
+    /// Starts a server with `--runtime <runtime>` and extra environment variables
+    /// (`FERRY_LOG_MAX_SIZE`, …) for its flags.
+    pub fn start_with_env(runtime: &str, env: &[(&str, &str)]) -> Self {
         let data = tempfile::Builder::new()
             .prefix("ferry-test-")
             .tempdir()
@@ -48,6 +56,10 @@ impl TestPlatform {
                 version: String::new(),
             },
             runtime: runtime.to_string(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         platform.boot();
         platform
@@ -77,6 +89,7 @@ impl TestPlatform {
             ])
             .env("FERRY_DATA_DIR", self.data.path())
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
