@@ -83,7 +83,10 @@ fn rollback_bodies_must_be_json_and_are_honoured() {
     assert_eq!(status, 415, "{body}");
     assert_eq!(body["code"], "unsupported_media_type", "{body}");
     let active = platform.ferry_json(&["status", "hello"]);
-    assert_eq!(active["active_revision_number"], 3, "nothing was rolled back");
+    assert_eq!(
+        active["active_revision_number"], 3,
+        "nothing was rolled back"
+    );
     // As JSON it is honoured.
     let (status, body) = api(
         &platform,
@@ -103,10 +106,18 @@ fn rollback_bodies_must_be_json_and_are_honoured() {
         &platform,
         "POST",
         "/services/hello/rollback",
-        &["-H", "content-type: application/json", "-d", r#"{"revison": 1}"#],
+        &[
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"revison": 1}"#,
+        ],
     );
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("revison"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("revison"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -197,12 +208,19 @@ fn an_oversized_command_is_refused_not_stored() {
     let long = format!("python3 app.py # {}", "x".repeat(40 * 1024));
     write_config(
         app.path(),
-        &config.replace(r#"command = "python3 app.py""#, &format!("command = \"{long}\"")),
+        &config.replace(
+            r#"command = "python3 app.py""#,
+            &format!("command = \"{long}\""),
+        ),
     );
     let err = platform.ferry_fails(&["deploy", app.path().to_str().unwrap()]);
     assert!(err.contains("run.command"), "{err}");
     assert!(err.contains("32 KiB"), "{err}");
-    assert!(err.len() < 4096, "the command is not echoed back: {} bytes", err.len());
+    assert!(
+        err.len() < 4096,
+        "the command is not echoed back: {} bytes",
+        err.len()
+    );
     assert!(platform.ferry_json(&["ls"]).as_array().unwrap().is_empty());
 }
 

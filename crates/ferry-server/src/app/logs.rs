@@ -349,7 +349,7 @@ pub fn prune_instance_logs(dir: &Path, keep: usize, live: &HashSet<String>) {
             (modified, p)
         })
         .collect();
-    stopped.sort_by(|a, b| b.0.cmp(&a.0));
+    stopped.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, path) in stopped.into_iter().skip(keep) {
         let mut doomed = vec![path.clone()];
         let mut cursor = path.as_os_str().to_owned();

@@ -137,7 +137,10 @@ async fn hide_data_dir(State(state): State<ApiState>, request: Request, next: Ne
     if let Ok(canonical) = root.canonicalize() {
         roots.push(canonical.display().to_string());
     }
-    if !roots.iter().any(|r| !r.is_empty() && text.contains(r.as_str())) {
+    if !roots
+        .iter()
+        .any(|r| !r.is_empty() && text.contains(r.as_str()))
+    {
         return Response::from_parts(parts, axum::body::Body::from(bytes));
     }
     let mut hidden = text.into_owned();
