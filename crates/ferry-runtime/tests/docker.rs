@@ -4,8 +4,8 @@
 
 mod support;
 
-use ferry_testenv::Need;
 use ferry_runtime::{DockerRuntime, RunStatus, Runtime, RuntimeError, Workload};
+use ferry_testenv::Need;
 use ferry_types::InstanceId;
 use std::time::Duration;
 use support::*;

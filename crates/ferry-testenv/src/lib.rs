@@ -176,11 +176,11 @@ fn static_busybox_missing(path: &Path) -> Option<String> {
     };
     match elf_has_interpreter(&bytes) {
         Some(false) => None,
-        Some(true) => Some(format!(
-            "{} is dynamically linked {REASON}",
+        Some(true) => Some(format!("{} is dynamically linked {REASON}", path.display())),
+        None => Some(format!(
+            "{} is not a 64-bit ELF file {REASON}",
             path.display()
         )),
-        None => Some(format!("{} is not a 64-bit ELF file {REASON}", path.display())),
     }
 }
 
@@ -241,7 +241,10 @@ mod tests {
     #[test]
     fn a_missing_tool_names_its_package() {
         let reason = tool_missing("ferry-no-such-tool", "ferry-pkg").unwrap_or_default();
-        assert_eq!(reason, "no ferry-no-such-tool on PATH (Debian package ferry-pkg)");
+        assert_eq!(
+            reason,
+            "no ferry-no-such-tool on PATH (Debian package ferry-pkg)"
+        );
         assert_eq!(tool_missing("sh", "dash"), None);
     }
 

@@ -1,8 +1,8 @@
 //! Inventory tests on images built at run time.
 
-use ferry_testenv::Need;
 use super::*;
 use crate::image::tests::{docker_archive, LayerBuilder};
+use ferry_testenv::Need;
 
 const DPKG_STATUS: &str = "\
 Package: libc6
