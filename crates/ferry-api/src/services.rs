@@ -131,4 +131,7 @@ pub struct ServerStatus {
     /// Background reconcilers whose last pass over a service failed or panicked.
     #[serde(default)]
     pub failing_tasks: Vec<TaskStatus>,
+    /// How each runtime enforces `[instance]` cpu and memory (`process: …`).
+    #[serde(default)]
+    pub limits: Vec<String>,
 }

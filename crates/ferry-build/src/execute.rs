@@ -20,7 +20,9 @@ pub enum BuildError {
         command: String,
         timeout: Duration,
     },
-    #[error("cannot run the build in {}", .dir.display())]
+    /// Said without the directory: it is a data-dir path, not the user's business
+    /// (`dir` is kept for logs and `Debug`).
+    #[error("cannot run the build in the revision's directory")]
     Io {
         dir: PathBuf,
         #[source]

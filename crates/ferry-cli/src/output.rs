@@ -32,7 +32,7 @@ pub fn status_cell(status: &str) -> Cell {
     let color = match status {
         "RUNNING" | "SUCCEEDED" | "ACTIVE" | "ready" | "serving" => Color::Green,
         "FAILED" | "CREATE_FAILED" | "ROLLBACK_FAILED" | "failed" => Color::Red,
-        "PAUSED" | "INACTIVE" | "draining" | "stopped" => Color::Yellow,
+        "PAUSED" | "INACTIVE" | "SUPERSEDED" | "draining" | "stopped" => Color::Yellow,
         _ => Color::Cyan,
     };
     cell.fg(color)
@@ -70,6 +70,41 @@ pub fn ago(at: OffsetDateTime) -> String {
 }
 
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Exit code when stdout is closed early (`ferry ls | head -1`): 128 + SIGPIPE, what a
+/// shell reports for coreutils and git in the same pipeline.
+pub const CLOSED_PIPE_EXIT: i32 = 141;
+
+/// `println!` that ends the process quietly when stdout is closed instead of panicking:
+/// Rust ignores SIGPIPE, so the write fails with EPIPE and `println!` would panic.
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// One line to stdout (line-buffered, so a closed pipe shows up here, not at exit).
+pub fn write_line(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        stdout_failed(&err);
+    }
+}
+
+/// Ends the process after a failed write to stdout: quietly for a closed pipe (the
+/// reader has all it wanted), with a message otherwise.
+pub fn stdout_failed(err: &std::io::Error) -> ! {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(CLOSED_PIPE_EXIT);
+    }
+    eprintln!("error: cannot write to stdout: {err}");
+    std::process::exit(1)
 }

@@ -4,11 +4,13 @@
 
 pub mod docker;
 pub mod fake;
+pub mod logs;
 mod ports;
 pub mod process;
 
 pub use docker::DockerRuntime;
 pub use fake::{FakeCall, FakeRuntime};
+pub use logs::{LogLimits, LogWriter};
 pub use ports::allocate_port;
 pub use process::ProcessRuntime;
 
@@ -32,9 +34,9 @@ pub struct InstanceSpec {
     pub env: BTreeMap<String, String>,
     /// Loopback port allocated on the host; the router connects to `127.0.0.1:host_port`.
     pub host_port: u16,
-    /// vCPU limit (docker only; the process runtime records it).
+    /// vCPU limit (a cgroup's `cpu.max` for host processes, when ferry can create one).
     pub cpu: f64,
-    /// Memory limit in MiB (docker only).
+    /// Memory limit in MiB (a cgroup's `memory.max` or `RLIMIT_DATA` for host processes).
     pub memory_mib: u32,
     /// File the instance's stdout and stderr are appended to.
     pub log_path: PathBuf,
@@ -121,6 +123,17 @@ pub trait Runtime: Send + Sync + 'static {
     /// Whether instances found by [`Runtime::list`] after a restart of ferry can be kept
     /// (containers can; host processes lost their supervisor and are replaced).
     fn can_adopt(&self) -> bool;
+
+    /// Why this driver cannot hold an instance to `cpu` vCPU and `memory_mib` MiB, if it
+    /// cannot (checked at deploy time, so the deploy is refused with the reason).
+    fn check_limits(&self, _cpu: f64, _memory_mib: u32) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// How this driver enforces cpu and memory, in one line for logs and `ferry status`.
+    fn describe_limits(&self) -> String {
+        "enforced by the driver".to_string()
+    }
 
     /// Starts an instance and returns once it has been launched (not once it is healthy).
     async fn start(&self, spec: &InstanceSpec) -> Result<RuntimeInstance, RuntimeError>;

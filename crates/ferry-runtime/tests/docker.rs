@@ -280,3 +280,71 @@ async fn needs_docker_unknown_instances_and_process_workloads() {
     let err = rt.start(&process).await.unwrap_err();
     assert!(matches!(err, RuntimeError::InvalidSpec(_)), "{err:?}");
 }
+
+/// [`TEST_IMAGE`] with `VOLUME /data`: the engine gives each container an anonymous
+/// volume for it.
+fn volume_image() -> &'static str {
+    const TAG: &str = "ferry-test-busybox-volume:1";
+    let base = ensure_test_image();
+    let exists = std::process::Command::new("docker")
+        .args(["image", "inspect", TAG])
+        .output()
+        .unwrap();
+    if exists.status.success() {
+        return TAG;
+    }
+    let script = format!(
+        "id=$(docker create {base}) && docker export \"$id\" | docker import \
+         --change 'VOLUME /data' \
+         --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' \
+         --change 'EXPOSE 8080' - {TAG}; status=$?; docker rm \"$id\" >/dev/null; exit $status"
+    );
+    let output = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "building {TAG} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    TAG
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn needs_docker_anonymous_volumes_are_removed_with_the_container() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = connect().await;
+    let mut spec = container_spec(&tmp, None);
+    spec.workload = Workload::Container {
+        image: volume_image().to_string(),
+        command: None,
+        container_port: 8080,
+    };
+    let started = rt.start(&spec).await.unwrap();
+    let inspect = rt
+        .client()
+        .inspect_container(&started.runtime_ref, None)
+        .await
+        .unwrap();
+    let volumes: Vec<String> = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.destination.as_deref() == Some("/data"))
+        .filter_map(|m| m.name)
+        .collect();
+    assert_eq!(volumes.len(), 1, "the image's VOLUME got no volume");
+    rt.stop(&spec.instance_id, GRACE).await.unwrap();
+    for volume in volumes {
+        let gone = matches!(
+            rt.client().inspect_volume(&volume).await,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
+        );
+        assert!(gone, "volume {volume} outlived its container");
+    }
+}

@@ -3,6 +3,8 @@
 
 mod support;
 
+use ferry_runtime::logs::{rotated_path, LogLimits};
+use ferry_runtime::process::limits::Limits;
 use ferry_runtime::{ProcessRuntime, RunStatus, Runtime, RuntimeError, Workload};
 use ferry_types::InstanceId;
 use std::os::unix::process::CommandExt;
@@ -270,10 +272,105 @@ async fn a_missing_directory_or_bad_id_is_a_clear_error() {
         .start(&process_spec(&missing, "true", tmp.path().join("log")))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("nope"), "{err}");
+    assert!(err.to_string().contains("source directory"), "{err}");
+    // Said without the data dir's layout: the path is not the user's business.
+    assert!(
+        !format!("{err:?}").contains(tmp.path().to_str().unwrap()),
+        "{err:?}"
+    );
 
     let mut bad = process_spec(tmp.path(), "true", tmp.path().join("log"));
     bad.instance_id = InstanceId::from_string("../escape");
     let err = rt.start(&bad).await.unwrap_err();
     assert!(matches!(err, RuntimeError::InvalidSpec(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_is_enforced_and_unenforceable_cpu_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = runtime(&tmp);
+    eprintln!("limits: {}", rt.limits().describe());
+    let log = tmp.path().join("mem.log");
+    // `b'x' * n` writes every byte, so the memory is really used (not lazily mapped).
+    let mut spec = process_spec(
+        tmp.path(),
+        "python3 -c \"x = b'x' * (64 << 20); print('small ok', flush=True); \
+         y = b'y' * (1 << 30); print('allocated 1 GiB', flush=True)\"",
+        log.clone(),
+    );
+    spec.memory_mib = 128;
+    rt.start(&spec).await.unwrap();
+    let status = eventually("the exit", || async {
+        match rt.status(&spec.instance_id).await.unwrap() {
+            RunStatus::Running => None,
+            exited => Some(exited),
+        }
+    })
+    .await;
+    let text = read_log(&log);
+    assert!(text.contains("small ok"), "{text}");
+    assert!(!text.contains("allocated 1 GiB"), "{text}");
+    // MemoryError (RLIMIT_DATA) or the OOM killer (cgroup): never a clean exit.
+    assert!(
+        !matches!(status, RunStatus::Exited { code: Some(0), .. }),
+        "{status:?}"
+    );
+    rt.stop(&spec.instance_id, GRACE).await.unwrap();
+
+    // Where CPU cannot be capped, a CPU other than the default is refused, saying why.
+    let rlimit = ProcessRuntime::new(tmp.path().join("other"))
+        .unwrap()
+        .with_limits(Limits::Rlimit {
+            reason: "no cgroup v2 here".to_string(),
+        });
+    let mut spec = process_spec(tmp.path(), "sleep 30", tmp.path().join("cpu.log"));
+    spec.cpu = 2.0;
+    let err = rlimit.start(&spec).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::InvalidSpec(_)), "{err:?}");
+    assert!(err.to_string().contains("no cgroup v2 here"), "{err}");
+    assert_eq!(
+        rlimit.check_limits(2.0, 128),
+        Err(err.to_string().replace("invalid instance spec: ", ""))
+    );
+    assert!(rlimit.list().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_is_cut_and_rotated_within_the_log_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let limits = LogLimits {
+        max_line_bytes: 1024,
+        max_file_bytes: 64 * 1024,
+        rotated_files: 1,
+    };
+    let rt = runtime(&tmp).with_log_limits(limits);
+    let log = tmp.path().join("logs/flood.log");
+    // A 5 MB line without a newline, then many short lines on both streams.
+    let spec = process_spec(
+        tmp.path(),
+        "head -c 5000000 /dev/zero | tr '\\0' x; echo; \
+         i=0; while [ $i -lt 20000 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); done; \
+         echo done; exec sleep 30",
+        log.clone(),
+    );
+    rt.start(&spec).await.unwrap();
+    eventually("the last line", || async {
+        read_log(&log).contains("done\n").then_some(())
+    })
+    .await;
+    let current = std::fs::metadata(&log).unwrap().len();
+    let rotated = std::fs::metadata(rotated_path(&log, 1)).unwrap().len();
+    assert!(!rotated_path(&log, 2).exists());
+    assert!(
+        current + rotated <= limits.max_disk_bytes(),
+        "{current} + {rotated} bytes on disk"
+    );
+    let text = read_log(&log);
+    // stderr and stdout share the log, in the order written.
+    assert!(
+        text.ends_with("out 19999\nerr 19999\ndone\n"),
+        "{}",
+        &text[text.len().saturating_sub(200)..]
+    );
+    rt.stop(&spec.instance_id, GRACE).await.unwrap();
 }

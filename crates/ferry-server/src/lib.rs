@@ -19,6 +19,7 @@ use crate::data_dir::{DataDir, ServerInfo};
 use crate::runtimes::{RuntimeChoice, Runtimes};
 use ferry_runtime::docker::DockerRuntime;
 use ferry_runtime::process::ProcessRuntime;
+pub use ferry_runtime::LogLimits;
 use ferry_runtime::Runtime;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,10 @@ pub struct ServerOptions {
     /// On both listeners: a request's headers must arrive within this long, and an
     /// idle keep-alive connection is closed after it.
     pub header_read_timeout: Duration,
+    /// Bounds of instance logs: line length, rotation size, rotated files kept.
+    pub logs: ferry_runtime::LogLimits,
+    /// Log streams (`logs?follow=true`) open at once, server-wide.
+    pub log_followers: usize,
 }
 
 impl ServerOptions {
@@ -67,6 +72,8 @@ impl ServerOptions {
             api_max_connections: None,
             router_max_connections: None,
             header_read_timeout: Duration::from_secs(30),
+            logs: ferry_runtime::LogLimits::default(),
+            log_followers: 64,
         }
     }
 }
@@ -94,6 +101,8 @@ pub enum ServerError {
     Runtime(#[from] ferry_runtime::RuntimeError),
     #[error("API server failed")]
     Serve(#[source] std::io::Error),
+    #[error("invalid log limits: {0}")]
+    LogLimits(String),
 }
 
 /// Runs until `shutdown` is cancelled. `on_ready` is called once both listeners are
@@ -108,13 +117,17 @@ pub async fn run(
         path: options.data_dir.display().to_string(),
         source,
     };
+    options.logs.validate().map_err(ServerError::LogLimits)?;
     data.ensure().map_err(data_err)?;
     // Before anything else touches the data dir: a second server must not get further.
     let _lock = data.lock()?;
     let caps = connection_caps(&options);
     let token: Arc<str> = data.load_or_create_token().map_err(data_err)?.into();
     let store = Arc::new(ferry_store::Store::open(&data.database())?);
-    let runtimes = select_runtimes(options.runtime, &data).await?;
+    let runtimes = select_runtimes(options.runtime, &data, options.logs).await?;
+    for runtime in runtimes.all() {
+        tracing::info!(runtime = %runtime.kind(), limits = %runtime.describe_limits(), "instance limits");
+    }
 
     let api_listener = bind(options.api_addr, "api").await?;
     let router_listeners = router_threads::bind(options.router_addr, options.router_threads)
@@ -148,6 +161,7 @@ pub async fn run(
         background: Arc::clone(&background),
         router_port: router_addr.port(),
         upload_limits: options.upload_limits.clone(),
+        log_limits: options.logs,
     });
     app.clean_partial_files();
 
@@ -171,6 +185,7 @@ pub async fn run(
         app,
         token,
         shutdown: front.clone(),
+        followers: http::logs::Followers::new(options.log_followers),
     });
     let api_task = tokio::spawn(api_server::serve(
         api_listener,
@@ -263,17 +278,25 @@ async fn bind(
         .map_err(|source| ServerError::Bind { addr, flag, source })
 }
 
-async fn select_runtimes(choice: RuntimeChoice, data: &DataDir) -> Result<Runtimes, ServerError> {
-    let process: Arc<dyn Runtime> = Arc::new(ProcessRuntime::new(data.process_state())?);
+async fn select_runtimes(
+    choice: RuntimeChoice,
+    data: &DataDir,
+    logs: ferry_runtime::LogLimits,
+) -> Result<Runtimes, ServerError> {
+    let process: Arc<dyn Runtime> =
+        Arc::new(ProcessRuntime::new(data.process_state())?.with_log_limits(logs));
+    let docker_for = |docker: DockerRuntime| {
+        Arc::new(
+            docker
+                .with_namespace(&docker_namespace(data))
+                .with_log_limits(logs),
+        )
+    };
     let docker: Option<Arc<dyn Runtime>> = match choice {
         RuntimeChoice::Process => None,
-        RuntimeChoice::Docker => Some(Arc::new(
-            DockerRuntime::connect()
-                .await?
-                .with_namespace(&docker_namespace(data)),
-        )),
+        RuntimeChoice::Docker => Some(docker_for(DockerRuntime::connect().await?)),
         RuntimeChoice::Auto => match DockerRuntime::connect().await {
-            Ok(docker) => Some(Arc::new(docker.with_namespace(&docker_namespace(data)))),
+            Ok(docker) => Some(docker_for(docker)),
             Err(err) => {
                 tracing::info!(reason = %err, "no Docker Engine: source deploys use the process runtime, image deploys are unavailable");
                 None

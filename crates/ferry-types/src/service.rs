@@ -360,11 +360,42 @@ impl ServiceConfig {
         if self.run.port == 0 {
             problems.push(("run.port".to_string(), "must be 1 to 65535".to_string()));
         }
-        if hc.protocol == HealthProtocol::Http && !hc.path.starts_with('/') {
-            problems.push((
-                "health_check.path".to_string(),
-                format!("must start with '/', got {:?}", hc.path),
-            ));
+        if hc.protocol == HealthProtocol::Http {
+            if let Some(problem) = health_path_problem(&hc.path) {
+                problems.push(("health_check.path".to_string(), problem));
+            }
+        }
+        let mut command = |key: &str, what: String, text: &str| {
+            if text.len() > MAX_COMMAND_BYTES {
+                problems.push((
+                    key.to_string(),
+                    format!(
+                        "{what}is {} bytes; commands are limited to {} KiB (put a long script in a file and run that)",
+                        text.len(),
+                        MAX_COMMAND_BYTES / 1024
+                    ),
+                ));
+            }
+        };
+        if let Some(run) = &self.run.command {
+            command("run.command", String::new(), run);
+        }
+        for (index, build) in self.build.commands.iter().enumerate() {
+            command("build.commands", format!("step {} ", index + 1), build);
+        }
+        for (section, env) in [("run.env", &self.run.env), ("build.env", &self.build.env)] {
+            for (name, value) in env {
+                if value.len() > MAX_ENV_VALUE_BYTES {
+                    problems.push((
+                        format!("{section}.{name}"),
+                        format!(
+                            "is {} bytes; values are limited to {} KiB",
+                            value.len(),
+                            MAX_ENV_VALUE_BYTES / 1024
+                        ),
+                    ));
+                }
+            }
         }
         if let Some(name) = &self.run.port_env {
             if !is_env_name(name) {
@@ -394,6 +425,50 @@ impl ServiceConfig {
         }
         problems
     }
+}
+
+/// Longest `run.command` or build command: far beyond any real command line, well below
+/// what the kernel accepts for one argument (128 KiB), and small enough to echo back in
+/// every listing of revisions.
+pub const MAX_COMMAND_BYTES: usize = 32 * 1024;
+
+/// Longest value of one environment variable (same reasons as commands).
+pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
+
+/// Longest HTTP health-check path.
+pub const MAX_HEALTH_PATH_BYTES: usize = 1024;
+
+/// Why an HTTP health-check path cannot be sent as a request target, if it cannot:
+/// checked at deploy time so the deploy is refused with the reason at once, rather than
+/// failing every probe until the start deadline.
+fn health_path_problem(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return Some(format!("must start with '/', got {path:?}"));
+    }
+    if path.len() > MAX_HEALTH_PATH_BYTES {
+        return Some(format!(
+            "is {} bytes; at most {MAX_HEALTH_PATH_BYTES}",
+            path.len()
+        ));
+    }
+    if let Some(bad) = path.chars().find(|c| !c.is_ascii_graphic()) {
+        let what = match bad {
+            ' ' => "a space".to_string(),
+            '\r' | '\n' => "a line break".to_string(),
+            c if c.is_control() => format!("the control character {c:?}"),
+            c => format!("the non-ASCII character {c:?}"),
+        };
+        return Some(format!(
+            "contains {what}, which cannot appear in an HTTP request line; \
+             percent-encode it (a space is %20), got {path:?}"
+        ));
+    }
+    if path.contains('#') {
+        return Some(format!(
+            "contains '#': a fragment is never sent to the server, got {path:?}"
+        ));
+    }
+    None
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -448,5 +523,62 @@ mod tests {
             keys,
             ["health_check.interval", "scaling.max", "instance.cpu"]
         );
+    }
+
+    #[test]
+    fn health_paths_must_be_sendable_request_targets() {
+        let mut config = ServiceConfig::default();
+        config.health_check.protocol = HealthProtocol::Http;
+        for good in ["/", "/healthz?full=1", "/a%20b", "/~x/y-z_1.2"] {
+            config.health_check.path = good.to_string();
+            assert!(
+                config.validate().is_empty(),
+                "{good}: {:?}",
+                config.validate()
+            );
+        }
+        for (bad, reason) in [
+            ("/a b", "a space"),
+            ("/a\r\nX-Injected: 1", "line break"),
+            ("/\u{0}", "control character"),
+            ("/caf\u{e9}", "non-ASCII"),
+            ("/x#top", "fragment"),
+            ("healthz", "must start with '/'"),
+        ] {
+            config.health_check.path = bad.to_string();
+            let problems = config.validate();
+            assert_eq!(problems.len(), 1, "{bad:?}: {problems:?}");
+            assert_eq!(problems[0].0, "health_check.path");
+            assert!(problems[0].1.contains(reason), "{bad:?}: {}", problems[0].1);
+        }
+        config.health_check.path = format!("/{}", "a".repeat(MAX_HEALTH_PATH_BYTES));
+        assert_eq!(config.validate().len(), 1);
+        // TCP checks never send the path.
+        config.health_check.protocol = HealthProtocol::Tcp;
+        config.health_check.path = "/a b".to_string();
+        assert!(config.validate().is_empty());
+    }
+
+    #[test]
+    fn commands_and_environment_values_are_capped() {
+        let mut config = ServiceConfig::default();
+        config.run.command = Some("x".repeat(MAX_COMMAND_BYTES));
+        config.build.commands = vec!["make".into(), "y".repeat(MAX_COMMAND_BYTES)];
+        config
+            .run
+            .env
+            .insert("OK".into(), "v".repeat(MAX_ENV_VALUE_BYTES));
+        assert!(config.validate().is_empty(), "{:?}", config.validate());
+        config.run.command = Some("x".repeat(20 * 1024 * 1024));
+        config.build.commands[1].push('y');
+        config
+            .build
+            .env
+            .insert("BIG".into(), "v".repeat(MAX_ENV_VALUE_BYTES + 1));
+        let problems = config.validate();
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["run.command", "build.commands", "build.env.BIG"]);
+        assert!(problems[0].1.contains("32 KiB"), "{}", problems[0].1);
+        assert!(problems[1].1.starts_with("step 2 is"), "{}", problems[1].1);
     }
 }

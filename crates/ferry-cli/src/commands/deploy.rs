@@ -3,6 +3,7 @@
 
 use crate::client::{segment, Client};
 use crate::commands::follow::{detached, done, follow};
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ferry_api::Uploaded;
@@ -178,7 +179,7 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
         "{name} revision {revision} is live: {}",
         accepted.service.url
     ));
-    println!("{}", accepted.service.url);
+    outln!("{}", accepted.service.url);
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `ferry logs`: the last lines of a service's instances and builds; `-f` follows.
 
 use crate::client::{segment, Client};
-use crate::output::dim;
+use crate::output::{dim, stdout_failed};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use std::io::Write;
@@ -31,15 +31,20 @@ pub async fn run(client: &Client, name: &str, follow: bool, tail: usize, json: b
         while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
             let raw: Vec<u8> = buffer.drain(..=end).collect();
             let mut out = stdout.lock();
-            if json {
-                out.write_all(&raw)?;
-                continue;
-            }
-            if let Ok(line) = serde_json::from_slice::<LogLine>(&raw) {
-                writeln!(out, "{} {}", dim(&format!("[{}]", line.source)), line.line)?;
+            let written = if json {
+                out.write_all(&raw)
+            } else if let Ok(line) = serde_json::from_slice::<LogLine>(&raw) {
+                writeln!(out, "{} {}", dim(&format!("[{}]", line.source)), line.line)
+            } else {
+                Ok(())
+            };
+            if let Err(err) = written {
+                stdout_failed(&err);
             }
         }
-        stdout.lock().flush()?;
+        if let Err(err) = stdout.lock().flush() {
+            stdout_failed(&err);
+        }
     }
     Ok(())
 }

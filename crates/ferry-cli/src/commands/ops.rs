@@ -1,7 +1,7 @@
 //! `ferry ops`: operations of a service (or all), or one operation's timeline.
 
 use crate::client::{segment, Client};
-use crate::output::{ago, print_json, status_cell, table};
+use crate::output::{ago, outln, print_json, status_cell, table};
 use anyhow::Result;
 use comfy_table::Cell;
 use ferry_types::Operation;
@@ -12,9 +12,9 @@ pub async fn run(client: &Client, name: Option<&str>, id: Option<&str>, json: bo
         if json {
             return print_json(&op);
         }
-        println!("{}  {} {}  {}", op.id, op.kind, op.service_name, op.status);
+        outln!("{}  {} {}  {}", op.id, op.kind, op.service_name, op.status);
         for event in &op.events {
-            println!(
+            outln!(
                 "  {}  {:5}  {}",
                 event
                     .at
@@ -25,7 +25,7 @@ pub async fn run(client: &Client, name: Option<&str>, id: Option<&str>, json: bo
             );
         }
         if let Some(error) = &op.error {
-            println!("\n{error}");
+            outln!("\n{error}");
         }
         return Ok(());
     }
@@ -53,6 +53,6 @@ pub async fn run(client: &Client, name: Option<&str>, id: Option<&str>, json: bo
             ),
         ]);
     }
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }

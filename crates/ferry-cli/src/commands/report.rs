@@ -2,7 +2,7 @@
 //! security checks found in the active revision.
 
 use crate::client::{segment, Client};
-use crate::output::{ago, green, print_json, red};
+use crate::output::{ago, green, outln, print_json, red};
 use anyhow::Result;
 use ferry_api::ServiceReport;
 
@@ -13,23 +13,23 @@ pub async fn run(client: &Client, name: &str, json: bool) -> Result<()> {
     if json {
         return print_json(&report);
     }
-    println!(
+    outln!(
         "{} revision {} — {}",
         report.service,
         report.revision.map_or("none".into(), |n| n.to_string()),
         report.source
     );
-    println!("\nFerry runs for you:");
+    outln!("\nFerry runs for you:");
     for item in &report.platform {
-        println!("  {:<18} {}", item.area, item.detail);
+        outln!("  {:<18} {}", item.area, item.detail);
     }
-    println!("\nYou own:");
+    outln!("\nYou own:");
     for item in &report.user {
-        println!("  {:<18} {}", item.area, item.detail);
+        outln!("  {:<18} {}", item.area, item.detail);
     }
-    println!("\nWhat the checks found:");
+    outln!("\nWhat the checks found:");
     if report.reports.is_empty() {
-        println!("  no reports yet (they are made when a revision is deployed)");
+        outln!("  no reports yet (they are made when a revision is deployed)");
     }
     for stored in &report.reports {
         let mark = if stored.blocked {
@@ -37,7 +37,7 @@ pub async fn run(client: &Client, name: &str, json: bool) -> Result<()> {
         } else {
             green("✔")
         };
-        println!(
+        outln!(
             "  {mark} {:<16} {} ({})",
             stored.kind,
             stored.summary,

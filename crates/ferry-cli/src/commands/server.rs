@@ -44,6 +44,18 @@ pub struct ServerArgs {
     /// Seconds a client has to send a request's headers, on both listeners; idle keep-alive connections close after it too
     #[arg(long, default_value_t = 30, env = "FERRY_HEADER_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout: u64,
+    /// Longest instance log line kept; longer lines are cut and marked (bytes, or 16K)
+    #[arg(long, env = "FERRY_LOG_MAX_LINE", default_value = "16K", value_parser = parse_size)]
+    pub log_max_line: u64,
+    /// Size at which an instance log is rotated (bytes, or 10M)
+    #[arg(long, env = "FERRY_LOG_MAX_SIZE", default_value = "10M", value_parser = parse_size)]
+    pub log_max_size: u64,
+    /// Rotated files kept per instance log (0: start over when full)
+    #[arg(long, env = "FERRY_LOG_FILES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub log_files: u32,
+    /// Log streams (`ferry logs -f`) open at once
+    #[arg(long, env = "FERRY_LOG_FOLLOWERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub log_followers: u32,
 }
 
 /// `4096`, `512K`, `100M`, `4G`, `1T` (powers of 1024; a trailing `B` or `iB` is fine).
@@ -105,6 +117,12 @@ impl ServerArgs {
         options.api_max_connections = self.api_max_connections.map(|n| n as usize);
         options.router_max_connections = self.router_max_connections.map(|n| n as usize);
         options.header_read_timeout = std::time::Duration::from_secs(self.header_read_timeout);
+        options.logs = ferry_server::LogLimits {
+            max_line_bytes: usize::try_from(self.log_max_line).unwrap_or(usize::MAX),
+            max_file_bytes: self.log_max_size,
+            rotated_files: self.log_files,
+        };
+        options.log_followers = usize::try_from(self.log_followers).unwrap_or(usize::MAX);
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
@@ -153,11 +171,14 @@ mod tests {
     fn sizes_take_binary_suffixes() {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("16K"), Ok(16 * 1024));
         assert_eq!(parse_size("100m"), Ok(100 << 20));
+        assert_eq!(parse_size("2MB"), Ok(2 << 20));
         assert_eq!(parse_size("4G"), Ok(4 << 30));
         assert_eq!(parse_size("4GiB"), Ok(4 << 30));
         assert_eq!(parse_size("1T"), Ok(1 << 40));
         assert!(parse_size("0").is_err());
+        assert!(parse_size("").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999T").is_err());
     }

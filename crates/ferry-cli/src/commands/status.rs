@@ -1,7 +1,7 @@
 //! `ferry ls` and `ferry status`: services, and one service in detail.
 
 use crate::client::{segment, Client};
-use crate::output::{ago, print_json, status_cell, table};
+use crate::output::{ago, outln, print_json, status_cell, table};
 use anyhow::Result;
 use comfy_table::Cell;
 use ferry_api::ServerStatus;
@@ -30,7 +30,7 @@ pub async fn list(client: &Client, json: bool) -> Result<()> {
             Cell::new(ago(service.updated_at)),
         ]);
     }
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }
 
@@ -40,14 +40,20 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         if json {
             return print_json(&status);
         }
-        println!("server    {} (ferry {})", client.base(), status.version);
-        println!("runtimes  {}", status.runtimes.join(", "));
-        println!("services  {}", status.services);
-        println!("data dir  {}", status.data_dir);
+        outln!("server    {} (ferry {})", client.base(), status.version);
+        outln!("runtimes  {}", status.runtimes.join(", "));
+        outln!("services  {}", status.services);
+        outln!("data dir  {}", status.data_dir);
+        for limits in &status.limits {
+            outln!("limits    {limits}");
+        }
         for task in &status.failing_tasks {
-            println!(
+            outln!(
                 "failing   {} {}: {} ({} in a row)",
-                task.task, task.key, task.last_outcome, task.failures
+                task.task,
+                task.key,
+                task.last_outcome,
+                task.failures
             );
         }
         return Ok(());
@@ -57,30 +63,32 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         return print_json(&detail);
     }
     let service = &detail.service;
-    println!("{}  {}", service.name, service.status);
-    println!("  url        {}", service.url);
+    outln!("{}  {}", service.name, service.status);
+    outln!("  url        {}", service.url);
     for domain in &service.domains {
-        println!("  domain     http://{domain}");
+        outln!("  domain     http://{domain}");
     }
-    println!(
+    outln!(
         "  revision   {}",
         detail
             .active_revision_number
             .map_or("none".to_string(), |n| n.to_string())
     );
-    println!("  phase      {}", detail.runtime.phase);
-    println!("  restarts   {}", detail.runtime.restarts);
+    outln!("  phase      {}", detail.runtime.phase);
+    outln!("  restarts   {}", detail.runtime.restarts);
     if let Some(exit) = &detail.runtime.last_exit {
-        println!("  last exit  {exit}");
+        outln!("  last exit  {exit}");
     }
     for task in detail.tasks.iter().filter(|t| t.failures > 0) {
-        println!(
+        outln!(
             "  {:<10} {} ({} in a row)",
-            task.task, task.last_outcome, task.failures
+            task.task,
+            task.last_outcome,
+            task.failures
         );
     }
     let m = &detail.metrics;
-    println!(
+    outln!(
         "  requests   {} (2xx {}, 4xx {}, 5xx {}, router errors {}), p50 {:.1} ms, p99 {:.1} ms",
         m.requests,
         m.responses_2xx,
@@ -91,7 +99,7 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
         m.latency_p99_ms
     );
     if let Some(op) = &detail.last_operation {
-        println!(
+        outln!(
             "  last op    {} {} {} ({})",
             op.id,
             op.kind,
@@ -128,8 +136,8 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
                 Cell::new(ago(inst.started_at)),
             ]);
         }
-        println!();
-        println!("{out}");
+        outln!();
+        outln!("{out}");
     }
     Ok(())
 }
@@ -163,6 +171,6 @@ pub async fn revisions(client: &Client, name: &str, json: bool) -> Result<()> {
             ),
         ]);
     }
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }

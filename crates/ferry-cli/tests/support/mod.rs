@@ -28,6 +28,8 @@ pub struct TestPlatform {
     launcher: Vec<String>,
     /// Arguments appended to `ferry server …`.
     extra_args: Vec<String>,
+    /// Extra environment of the server process (its flags' variables).
+    env: Vec<(String, String)>,
 }
 
 impl TestPlatform {
@@ -46,9 +48,19 @@ impl TestPlatform {
         Self::start_custom(runtime, &[], server_args)
     }
 
+    /// Starts a server with `--runtime <runtime>` and extra environment variables
+    /// (`FERRY_LOG_MAX_SIZE`, …) for its flags.
+    pub fn start_with_env(runtime: &str, env: &[(&str, &str)]) -> Self {
+        Self::launch(runtime, &[], &[], env)
+    }
+
     /// Starts a server with `--runtime <runtime>` and `extra_args`, launched through
     /// `launcher` (a command that runs its arguments, like `prlimit --nofile=N:N`).
     pub fn start_custom(runtime: &str, launcher: &[&str], extra_args: &[&str]) -> Self {
+        Self::launch(runtime, launcher, extra_args, &[])
+    }
+
+    fn launch(runtime: &str, launcher: &[&str], extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let data = tempfile::Builder::new()
             .prefix("ferry-test-")
             .tempdir()
@@ -65,6 +77,10 @@ impl TestPlatform {
             runtime: runtime.to_string(),
             launcher: launcher.iter().map(|s| s.to_string()).collect(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         platform.boot();
         platform
@@ -103,6 +119,7 @@ impl TestPlatform {
             .args(&self.extra_args)
             .env("FERRY_DATA_DIR", self.data.path())
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

@@ -42,14 +42,17 @@ pub fn spec(workload: Workload, host_port: u16, log_path: PathBuf) -> InstanceSp
 
 pub fn process_spec(dir: &Path, command: &str, log_path: PathBuf) -> InstanceSpec {
     let port = ferry_runtime::allocate_port().expect("free port");
-    spec(
+    let mut spec = spec(
         Workload::Process {
             dir: dir.to_path_buf(),
             command: command.to_string(),
         },
         port,
         log_path,
-    )
+    );
+    // The default vCPU: the only value a machine without cgroup v2 accepts.
+    spec.cpu = ferry_runtime::process::limits::DEFAULT_CPU;
+    spec
 }
 
 /// Polls `check` (async) until it returns Some, panicking after [`PATIENCE`].

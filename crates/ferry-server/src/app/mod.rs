@@ -26,6 +26,8 @@ pub struct App {
     pub router_port: u16,
     /// What one source upload may unpack to.
     pub upload_limits: unpack::UploadLimits,
+    /// Bounds of instance logs (readers cut lines at the same length).
+    pub log_limits: ferry_runtime::LogLimits,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

@@ -210,6 +210,17 @@ impl App {
                 (source, config, Vec::new())
             }
         };
+        // Refused now, with the reason, rather than failing the rollout.
+        if let Ok(runtime) = self.runtimes.for_source(kind) {
+            if let Err(reason) =
+                runtime.check_limits(config.instance.cpu, config.instance.memory_mib)
+            {
+                return Err(AppError::InvalidConfig(ConfigProblem {
+                    key: Some("instance".into()),
+                    ..ConfigProblem::new(reason)
+                }));
+            }
+        }
         // No await from here to the row: the request cannot be dropped half-way. The
         // store refuses a host another service owns, and the files go with the error.
         if let Some(files) = &mut files {
@@ -249,6 +260,8 @@ impl App {
         if image.trim().is_empty() {
             return Err(AppError::BadRequest("image reference is empty".into()));
         }
+        // A malformed reference is the client's mistake, whatever runtime is there.
+        ferry_scan::image::Reference::parse(image).map_err(AppError::BadRequest)?;
         let runtime = self
             .runtimes
             .for_source(SourceKind::Image)
@@ -258,6 +271,9 @@ impl App {
             // Recorded anyway: the operation fails with the reason and the previous
             // revision keeps serving, as for any failed deploy.
             Err(RuntimeError::ImageNotFound { .. }) => (None, None),
+            Err(err @ RuntimeError::InvalidSpec(_)) => {
+                return Err(AppError::BadRequest(err.to_string()))
+            }
             Err(err) => return Err(AppError::RuntimeUnavailable(err.to_string())),
         };
         let mut config = ServiceConfig::default();

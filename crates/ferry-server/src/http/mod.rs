@@ -1,7 +1,7 @@
 //! The HTTP API on the shared listener: `/api/v1/…` (token required). Handlers are thin:
 //! they parse, call the app layer, and turn its result into JSON.
 
-mod logs;
+pub mod logs;
 pub mod openapi;
 mod operations;
 pub mod services;
@@ -24,6 +24,8 @@ pub struct ApiState {
     pub token: Arc<str>,
     /// Ends long-lived responses (log follows) when the server stops.
     pub shutdown: CancellationToken,
+    /// Bounds how many log follows are open at once.
+    pub followers: logs::Followers,
 }
 
 /// The whole HTTP surface of the API listener.
@@ -57,7 +59,11 @@ pub fn router(state: ApiState) -> Router {
             post(uploads::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .fallback(api_not_found)
-        .layer(axum::middleware::from_fn(json_errors));
+        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hide_data_dir,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/", get(index))
@@ -109,6 +115,40 @@ async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     json
+}
+
+/// Errors say what went wrong, not where in the data dir: a path a lower layer put in a
+/// message (an unpacking error naming the temporary directory, say) is replaced by
+/// `<data dir>` before it leaves the server.
+async fn hide_data_dir(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are one short JSON object; a longer one is not passed on whole.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return error_response(status, "internal", "error details too long to show");
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let root = state.app.data.root();
+    let mut roots = vec![root.display().to_string()];
+    if let Ok(canonical) = root.canonicalize() {
+        roots.push(canonical.display().to_string());
+    }
+    if !roots
+        .iter()
+        .any(|r| !r.is_empty() && text.contains(r.as_str()))
+    {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let mut hidden = text.into_owned();
+    for root in roots.iter().filter(|r| !r.is_empty()) {
+        hidden = hidden.replace(root.as_str(), "<data dir>");
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(hidden))
 }
 
 async fn api_not_found() -> ApiError {
@@ -195,7 +235,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub use ferry_api::ErrorBody;
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(ErrorBody {

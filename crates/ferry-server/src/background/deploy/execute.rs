@@ -156,7 +156,8 @@ async fn start(
         Err(err) => return Err(err.into()),
     };
     for _ in 0..count {
-        match start_instance(rec, &runtime, row, revision, &work.name).await {
+        let live = work.instances.iter().map(|i| i.id.to_string()).collect();
+        match start_instance(rec, &runtime, row, revision, &work.name, &live).await {
             Ok(inst) => work.instances.push(inst),
             Err(reason) if rolling_out => {
                 let started: Vec<InstanceId> = work
@@ -187,6 +188,7 @@ async fn start_instance(
     row: &ServiceRow,
     revision: &Revision,
     service_name: &str,
+    live: &std::collections::HashSet<String>,
 ) -> Result<Inst, String> {
     let config = &revision.config;
     let host_port = allocate_port().map_err(|err| format!("cannot allocate a port: {err}"))?;
@@ -219,6 +221,15 @@ async fn start_instance(
         env.insert(name.clone(), app_port.to_string());
     }
     let log_path = rec.log_path(service_name, &id);
+    // Logs of stopped instances are kept for a while, not for ever: a crash loop must
+    // not fill the disk one log at a time.
+    if let Some(dir) = log_path.parent() {
+        crate::app::logs::prune_instance_logs(
+            dir,
+            crate::app::logs::KEPT_STOPPED_INSTANCE_LOGS,
+            live,
+        );
+    }
     let spec = InstanceSpec {
         instance_id: id.clone(),
         service_id: row.id.clone(),
@@ -506,7 +517,8 @@ pub(crate) fn runtime_failure(err: &RuntimeError) -> String {
 
 /// Appends the last lines of a log file to a failure reason, so the user sees why.
 pub(crate) fn with_log_tail(reason: String, log: &std::path::Path) -> String {
-    let tail = crate::app::logs::tail_lines(log, 20);
+    // Stored with the revision: 20 lines of at most 1 KiB each.
+    let tail = crate::app::logs::tail_lines(log, 20, 1024);
     if tail.is_empty() {
         reason
     } else {

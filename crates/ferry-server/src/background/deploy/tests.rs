@@ -501,3 +501,27 @@ async fn shutdown_stops_host_processes_and_returns() {
         .unwrap();
     assert!(h.process.running().is_empty());
 }
+
+#[tokio::test]
+async fn a_revision_replaced_before_it_ran_is_marked_superseded() {
+    let h = Harness::start();
+    let first_revision = RevisionId::generate();
+    // No await in between: the reconciler sees only the second as desired.
+    let first = h.deploy_revision(first_revision.clone(), |_| {});
+    let second = h.deploy();
+    assert_eq!(h.outcome(&second).await.status, OperationStatus::Succeeded);
+    let first = h.outcome(&first).await;
+    assert_eq!(first.status, OperationStatus::Failed);
+    assert!(first.error.unwrap_or_default().contains("superseded"));
+    let revision = h.store.get_revision(&first_revision).unwrap().unwrap();
+    assert_eq!(revision.status, RevisionStatus::Superseded);
+    // A revision that served keeps its status when a later one replaces it.
+    let third = h.deploy();
+    assert_eq!(h.outcome(&third).await.status, OperationStatus::Succeeded);
+    let second = h
+        .store
+        .get_revision(&second.revision_id.unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.status, RevisionStatus::Inactive);
+}

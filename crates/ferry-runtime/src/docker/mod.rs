@@ -2,6 +2,9 @@
 //! found again after a restart of ferry through their `ferry.*` labels, with ports
 //! published on 127.0.0.1 only and output followed into the instance's log file.
 
+mod logs;
+
+use crate::logs::LogLimits;
 use crate::{
     check_instance_id, lock, InstanceSpec, ResolvedImage, RunStatus, Runtime, RuntimeError,
     RuntimeInstance, Workload,
@@ -10,23 +13,21 @@ use async_trait::async_trait;
 use bollard::errors::Error as DockerError;
 use bollard::models::{
     ContainerCreateBody, ContainerState, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerSummaryStateEnum, HostConfig, HostConfigLogConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, LogsOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    StopContainerOptions,
 };
 use bollard::Docker;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt;
 use tokio::task::JoinHandle;
 
 /// Label set on every container ferry creates; `list()` filters on it.
@@ -54,6 +55,8 @@ pub struct DockerRuntime {
     namespace: String,
     /// One task per instance appending the container's output to its log file.
     followers: Mutex<HashMap<InstanceId, JoinHandle<()>>>,
+    /// Bounds of the instance logs (and of the engine's own copy of them).
+    log_limits: LogLimits,
 }
 
 impl DockerRuntime {
@@ -78,7 +81,15 @@ impl DockerRuntime {
             init: true,
             namespace: DEFAULT_NAMESPACE.to_string(),
             followers: Mutex::new(HashMap::new()),
+            log_limits: LogLimits::default(),
         }
+    }
+
+    /// Bounds of the instance logs this driver writes; the engine's own log of each
+    /// container (json-file) gets the same size and file count.
+    pub fn with_log_limits(mut self, limits: LogLimits) -> Self {
+        self.log_limits = limits;
+        self
     }
 
     /// Whether containers run with the engine's init process (`docker run --init`,
@@ -173,8 +184,7 @@ impl DockerRuntime {
         }
     }
 
-    /// Starts (or restarts) the task appending the container's output to `log_path`:
-    /// everything the container wrote after `after`, or all of it when `None`.
+    /// Starts (or restarts) the task appending the container's output to `log_path`.
     async fn follow_logs(
         &self,
         id: &InstanceId,
@@ -182,156 +192,19 @@ impl DockerRuntime {
         log_path: &Path,
         after: Option<OffsetDateTime>,
     ) -> Result<(), RuntimeError> {
-        let io_err = |source| RuntimeError::Io {
-            context: format!("opening log file {}", log_path.display()),
-            source,
-        };
-        if let Some(parent) = log_path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io_err)?;
-        }
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log_path)
-            .await
-            .map_err(io_err)?;
-        // The engine filters by whole seconds; each line's timestamp does the rest.
-        let since = after.map_or(0, |t| i32::try_from(t.unix_timestamp()).unwrap_or(i32::MAX));
-        let mut stream = self.docker.logs(
+        let task = logs::follow(
+            &self.docker,
+            id,
             container_id,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                since,
-                timestamps: true,
-                ..Default::default()
-            }),
-        );
-        let cursor = LogCursor::open(log_path).await.map_err(io_err)?;
-        let instance = id.clone();
-        let task = tokio::spawn(async move {
-            // Ends when the container stops (the engine closes a followed stream).
-            while let Some(chunk) = stream.next().await {
-                let result = match chunk {
-                    Ok(output) => match split_timestamp(output.as_ref(), after) {
-                        Frame::Old => Ok(()),
-                        Frame::New { stamp, line } => match file.write_all(line).await {
-                            Ok(()) => cursor.record(stamp),
-                            Err(e) => Err(e),
-                        },
-                    },
-                    Err(e) => {
-                        tracing::warn!(%instance, error = %e, "log stream of container failed");
-                        break;
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::warn!(%instance, error = %e, "could not write instance log");
-                    break;
-                }
-            }
-            let _ = file.flush().await;
-        });
+            log_path,
+            after,
+            self.log_limits,
+        )
+        .await?;
         if let Some(previous) = lock(&self.followers).insert(id.clone(), task) {
             previous.abort();
         }
         Ok(())
-    }
-}
-
-/// A log frame, requested with timestamps, sorted against what the log already holds.
-#[derive(Debug, PartialEq)]
-enum Frame<'a> {
-    /// Written at or before the cursor: already in the instance log.
-    Old,
-    /// To append: the line without its timestamp, and the timestamp's text.
-    New {
-        stamp: Option<&'a str>,
-        line: &'a [u8],
-    },
-}
-
-/// A frame is `<RFC 3339 time> <line>`. One without a readable timestamp is kept
-/// whole rather than lost.
-fn split_timestamp(frame: &[u8], after: Option<OffsetDateTime>) -> Frame<'_> {
-    let whole = Frame::New {
-        stamp: None,
-        line: frame,
-    };
-    let Some(space) = frame.iter().position(|&b| b == b' ') else {
-        return whole;
-    };
-    let Ok(text) = std::str::from_utf8(&frame[..space]) else {
-        return whole;
-    };
-    let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) else {
-        return whole;
-    };
-    if after.is_some_and(|after| at <= after) {
-        return Frame::Old;
-    }
-    Frame::New {
-        stamp: Some(text),
-        line: &frame[space + 1..],
-    }
-}
-
-/// `<log>.cursor`: the engine's timestamp of the last line appended to an instance
-/// log, so a server that adopts the container after a crash appends exactly the lines
-/// it has not seen (a file's modification time is too coarse for that).
-struct LogCursor {
-    file: std::fs::File,
-}
-
-/// Room for any RFC 3339 timestamp with nanoseconds; the rest is padding.
-const CURSOR_WIDTH: usize = 40;
-
-impl LogCursor {
-    fn path(log_path: &Path) -> std::path::PathBuf {
-        let mut path = log_path.as_os_str().to_owned();
-        path.push(".cursor");
-        path.into()
-    }
-
-    async fn open(log_path: &Path) -> std::io::Result<LogCursor> {
-        let file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(Self::path(log_path))
-            .await?;
-        Ok(LogCursor {
-            file: file.into_std().await,
-        })
-    }
-
-    /// Overwrites the cursor in place with one fixed-width positional write: a 40-byte
-    /// pwrite to the page cache, done inline rather than as another blocking-pool hop
-    /// per log line.
-    fn record(&self, stamp: Option<&str>) -> std::io::Result<()> {
-        use std::os::unix::fs::FileExt;
-        let Some(stamp) = stamp.filter(|s| s.len() < CURSOR_WIDTH) else {
-            return Ok(());
-        };
-        let mut record = [b' '; CURSOR_WIDTH];
-        record[..stamp.len()].copy_from_slice(stamp.as_bytes());
-        record[CURSOR_WIDTH - 1] = b'\n';
-        self.file.write_all_at(&record, 0)
-    }
-
-    /// Where an adopting follower starts: after the recorded line, or after the log
-    /// file's last change when there is no cursor; `None` (everything) with no log.
-    fn resume_after(log_path: &Path) -> Option<OffsetDateTime> {
-        let recorded = std::fs::read_to_string(Self::path(log_path))
-            .ok()
-            .and_then(|text| OffsetDateTime::parse(text.trim(), &Rfc3339).ok());
-        recorded.or_else(|| {
-            std::fs::metadata(log_path)
-                .and_then(|meta| meta.modified())
-                .ok()
-                .map(OffsetDateTime::from)
-        })
     }
 }
 
@@ -353,6 +226,10 @@ impl Runtime for DockerRuntime {
 
     fn can_adopt(&self) -> bool {
         true
+    }
+
+    fn describe_limits(&self) -> String {
+        "container limits set on the Docker Engine (memory, nano_cpus)".to_string()
     }
 
     async fn start(&self, spec: &InstanceSpec) -> Result<RuntimeInstance, RuntimeError> {
@@ -406,6 +283,20 @@ impl Runtime for DockerRuntime {
             memory: (spec.memory_mib > 0).then(|| i64::from(spec.memory_mib) * 1024 * 1024),
             nano_cpus: (spec.cpu > 0.0).then(|| (spec.cpu * 1e9).round() as i64),
             init: Some(self.init),
+            // The engine keeps its own copy of the output: bound it like ferry's.
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".to_string()),
+                config: Some(HashMap::from([
+                    (
+                        "max-size".to_string(),
+                        self.log_limits.max_file_bytes.to_string(),
+                    ),
+                    (
+                        "max-file".to_string(),
+                        (self.log_limits.rotated_files + 1).to_string(),
+                    ),
+                ])),
+            }),
             // Ferry's deployer decides about restarts, not the engine.
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),
@@ -451,6 +342,9 @@ impl Runtime for DockerRuntime {
                     &created.id,
                     Some(RemoveContainerOptions {
                         force: true,
+                        // With its anonymous volumes (an image's VOLUME): nothing else
+                        // would ever remove them.
+                        v: true,
                         ..Default::default()
                     }),
                 )
@@ -518,6 +412,9 @@ impl Runtime for DockerRuntime {
                 &container_id,
                 Some(RemoveContainerOptions {
                     force: true,
+                    // With its anonymous volumes (an image's VOLUME): nothing else
+                    // would ever remove them.
+                    v: true,
                     ..Default::default()
                 }),
             )
@@ -569,7 +466,7 @@ impl Runtime for DockerRuntime {
 
     async fn adopt(&self, instance: &RuntimeInstance, log_path: &Path) -> Result<(), RuntimeError> {
         // Lines written while no server was following are appended now.
-        let after = LogCursor::resume_after(log_path);
+        let after = logs::LogCursor::resume_after(log_path);
         self.follow_logs(
             &instance.instance_id,
             &instance.runtime_ref,
@@ -595,6 +492,15 @@ impl Runtime for DockerRuntime {
                 return Err(RuntimeError::ImageNotFound {
                     image: image.to_string(),
                 })
+            }
+            // The engine refuses a malformed reference: the caller's mistake.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 400,
+                message,
+            }) => {
+                return Err(RuntimeError::InvalidSpec(format!(
+                    "invalid image reference {image:?}: {message}"
+                )))
             }
             Err(e) => return Err(docker_error(format!("inspecting image {image}"))(e)),
         };
@@ -706,49 +612,6 @@ mod tests {
             error: Some(String::new()),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn timestamps_are_split_off_and_old_lines_skipped() {
-        let frame = b"2026-11-28T02:10:00.5Z tick 7\n";
-        let new = Frame::New {
-            stamp: Some("2026-11-28T02:10:00.5Z"),
-            line: b"tick 7\n",
-        };
-        assert_eq!(split_timestamp(frame, None), new);
-        let before = time::macros::datetime!(2026-11-28 02:10:00.4 UTC);
-        let same = time::macros::datetime!(2026-11-28 02:10:00.5 UTC);
-        assert_eq!(split_timestamp(frame, Some(before)), new);
-        assert_eq!(split_timestamp(frame, Some(same)), Frame::Old);
-        // Frames without a timestamp are kept whole, never dropped.
-        for whole in [&b"no-stamp\n"[..], b"x y"] {
-            let kept = Frame::New {
-                stamp: None,
-                line: whole,
-            };
-            assert_eq!(split_timestamp(whole, Some(same)), kept);
-        }
-    }
-
-    #[tokio::test]
-    async fn the_cursor_resumes_after_the_last_recorded_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("ins-a.log");
-        assert_eq!(LogCursor::resume_after(&log), None, "no log: everything");
-        std::fs::write(&log, "a\n").unwrap();
-        assert!(
-            LogCursor::resume_after(&log).is_some(),
-            "log only: its mtime"
-        );
-        let cursor = LogCursor::open(&log).await.unwrap();
-        cursor
-            .record(Some("2026-11-28T02:10:00.123456789Z"))
-            .unwrap();
-        cursor.record(Some("2026-11-28T02:10:01.5Z")).unwrap();
-        assert_eq!(
-            LogCursor::resume_after(&log),
-            Some(time::macros::datetime!(2026-11-28 02:10:01.5 UTC))
-        );
     }
 
     #[test]

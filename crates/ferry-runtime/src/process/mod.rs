@@ -5,19 +5,27 @@
 //! Ownership checks use `/proc/<pid>/environ`: every instance carries
 //! `FERRY_INSTANCE_ID=<id>` in its environment, so a reused pid is never mistaken for
 //! (or signalled as) one of ours.
+//!
+//! An instance's stdout and stderr are one pipe that a thread per instance copies into
+//! its log file through [`LogWriter`] (lines cut, file rotated), so the log stays bounded
+//! however much the app writes; `[instance]` cpu and memory are applied by [`limits`].
 
+pub mod limits;
+
+use crate::logs::{LogLimits, LogWriter};
 use crate::{
     check_instance_id, lock, InstanceSpec, ResolvedImage, RunStatus, Runtime, RuntimeError,
     RuntimeInstance, Workload,
 };
 use async_trait::async_trait;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
+use limits::Limits;
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::ExitStatusExt;
@@ -63,6 +71,10 @@ struct InstanceRecord {
     dir: PathBuf,
     command: String,
     log_path: PathBuf,
+    /// The instance's cgroup, when limits are enforced with one (absent in records
+    /// written before ferry used cgroups).
+    #[serde(default)]
+    cgroup: Option<PathBuf>,
     #[serde(with = "time::serde::rfc3339")]
     started_at: OffsetDateTime,
 }
@@ -80,11 +92,14 @@ struct Supervised {
 pub struct ProcessRuntime {
     state_dir: PathBuf,
     supervised: Mutex<HashMap<InstanceId, Supervised>>,
+    log_limits: LogLimits,
+    limits: Limits,
 }
 
 impl ProcessRuntime {
     /// Creates the driver; `state_dir` holds one record per instance and is created if
     /// missing. Records left there by an earlier ferry process show up in `list()`.
+    /// How cpu and memory are enforced is detected ([`Limits::detect`]).
     pub fn new(state_dir: PathBuf) -> Result<Self, RuntimeError> {
         std::fs::create_dir_all(&state_dir).map_err(|source| RuntimeError::Io {
             context: format!("creating process state directory {}", state_dir.display()),
@@ -93,7 +108,26 @@ impl ProcessRuntime {
         Ok(Self {
             state_dir,
             supervised: Mutex::new(HashMap::new()),
+            log_limits: LogLimits::default(),
+            limits: Limits::detect(),
         })
+    }
+
+    /// Bounds of the instance logs this driver writes.
+    pub fn with_log_limits(mut self, limits: LogLimits) -> Self {
+        self.log_limits = limits;
+        self
+    }
+
+    /// Replaces the detected enforcement of cpu and memory (tests use rlimits).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How cpu and memory are enforced.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The directory holding instance records.
@@ -123,7 +157,7 @@ impl ProcessRuntime {
     async fn write_record(&self, record: &InstanceRecord) -> Result<(), RuntimeError> {
         let path = self.record_path(&record.instance_id);
         let io_err = |source| RuntimeError::Io {
-            context: format!("writing instance record {}", path.display()),
+            context: "writing the instance record".to_string(),
             source,
         };
         let json = serde_json::to_vec_pretty(record).map_err(|e| io_err(io::Error::other(e)))?;
@@ -194,6 +228,14 @@ impl Runtime for ProcessRuntime {
         false
     }
 
+    fn check_limits(&self, cpu: f64, memory_mib: u32) -> Result<(), String> {
+        self.limits.check(cpu, memory_mib)
+    }
+
+    fn describe_limits(&self) -> String {
+        self.limits.describe()
+    }
+
     async fn start(&self, spec: &InstanceSpec) -> Result<RuntimeInstance, RuntimeError> {
         let (dir, command) = match &spec.workload {
             Workload::Process { dir, command } => (dir, command),
@@ -210,46 +252,97 @@ impl Runtime for ProcessRuntime {
         }
         match tokio::fs::metadata(dir).await {
             Ok(meta) if meta.is_dir() => {}
+            // Said without the path: it is the data dir's business, not the user's.
             Ok(_) => {
-                return Err(RuntimeError::InvalidSpec(format!(
-                    "{} is not a directory",
-                    dir.display()
-                )))
+                return Err(RuntimeError::InvalidSpec(
+                    "the revision's source directory is not a directory".to_string(),
+                ))
             }
             Err(source) => {
                 return Err(RuntimeError::Io {
-                    context: format!("source directory {}", dir.display()),
+                    context: "the revision's source directory".to_string(),
                     source,
                 })
             }
         }
 
-        let (stdout, stderr) = open_log(&spec.log_path)?;
-        let mut child = tokio::process::Command::new("sh")
+        self.limits
+            .check(spec.cpu, spec.memory_mib)
+            .map_err(RuntimeError::InvalidSpec)?;
+        let log = LogWriter::open(&spec.log_path, self.log_limits).map_err(|source| {
+            RuntimeError::Io {
+                context: "opening the instance's log file".to_string(),
+                source,
+            }
+        })?;
+        let io_err = |context: &str| {
+            let context = context.to_string();
+            move |source| RuntimeError::Io { context, source }
+        };
+        // One pipe for stdout and stderr keeps their lines in the order written.
+        let (reader, writer) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| {
+                io_err("creating the instance's output pipe")(io::Error::from(errno))
+            })?;
+        let stderr = writer
+            .try_clone()
+            .map_err(io_err("creating the instance's output pipe"))?;
+        let prepared = self
+            .limits
+            .prepare(id.as_str(), spec.cpu, spec.memory_mib)
+            .map_err(io_err("creating the instance's cgroup"))?;
+        let spawned = tokio::process::Command::new("sh")
             .arg("-c")
+            .arg(&prepared.script)
+            .arg("ferry")
             .arg(command)
+            .args(&prepared.args)
             .current_dir(dir)
             .envs(&spec.env)
             .env(INSTANCE_ENV, id.as_str())
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::from(stderr))
             // Its own group, so stop() reaches every process the command starts.
             .process_group(0)
-            .spawn()
-            .map_err(|source| RuntimeError::Io {
-                context: format!("starting `sh -c {command:?}` in {}", dir.display()),
-                source,
-            })?;
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(source) => {
+                if let Some(group) = &prepared.cgroup {
+                    limits::release(group).await;
+                }
+                return Err(RuntimeError::Io {
+                    context: format!("starting `sh -c {}`", shorten(command)),
+                    source,
+                });
+            }
+        };
         let pid = child
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
             .ok_or_else(|| RuntimeError::Io {
-                context: format!("starting `sh -c {command:?}`"),
+                context: format!("starting `sh -c {}`", shorten(command)),
                 source: io::Error::other("the spawned process has no pid"),
             })?;
         // process_group(0) makes the child the leader of a new group named by its pid.
         let pgid = pid;
+        // The write ends went to the child with the Command; the thread ends at EOF,
+        // when every process of the instance has closed its output.
+        let pumped = std::thread::Builder::new()
+            .name(format!("log-{id}"))
+            .spawn({
+                let id = id.clone();
+                move || pump_output(File::from(reader), log, &id)
+            });
+        if let Err(source) = pumped {
+            Self::kill_group_now(pgid);
+            let _ = child.wait().await;
+            return Err(RuntimeError::Io {
+                context: "starting the instance's log thread".to_string(),
+                source,
+            });
+        }
 
         let record = InstanceRecord {
             instance_id: id.clone(),
@@ -264,12 +357,16 @@ impl Runtime for ProcessRuntime {
             dir: dir.clone(),
             command: command.clone(),
             log_path: spec.log_path.clone(),
+            cgroup: prepared.cgroup.clone(),
             started_at: OffsetDateTime::now_utc(),
         };
         if let Err(e) = self.write_record(&record).await {
             // Without a record a later ferry could not find it: do not leave it running.
             Self::kill_group_now(pgid);
             let _ = child.wait().await;
+            if let Some(group) = &prepared.cgroup {
+                limits::release(group).await;
+            }
             return Err(e);
         }
 
@@ -340,6 +437,9 @@ impl Runtime for ProcessRuntime {
             }
         }
 
+        if let Some(group) = record.as_ref().and_then(|r| r.cgroup.as_ref()) {
+            limits::release(group).await;
+        }
         self.remove_record(id).await?;
         lock(&self.supervised).remove(id);
         tracing::info!(instance = %id, pgid, "stopped process group");
@@ -411,24 +511,43 @@ fn parse_record(path: &Path, bytes: &[u8]) -> Result<InstanceRecord, RuntimeErro
     })
 }
 
-/// Opens the log file for appending (creating it and its directory) twice: once for
-/// stdout, once for stderr. The child writes to it directly, so output keeps flowing
-/// when ferry is not running.
-fn open_log(path: &Path) -> Result<(File, File), RuntimeError> {
-    let io_err = |source| RuntimeError::Io {
-        context: format!("opening log file {}", path.display()),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_err)?;
+/// Copies an instance's output into its log until every writer is gone. A failing log
+/// (disk full) does not stop the copy: the app must not block on a full pipe.
+fn pump_output(mut output: File, mut log: LogWriter, id: &InstanceId) {
+    use std::io::Read;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut failed = false;
+    loop {
+        match output.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                if let Err(e) = log.write(&buffer[..n]) {
+                    if !failed {
+                        tracing::warn!(instance = %id, error = %e, "cannot write the instance log; dropping its output");
+                    }
+                    failed = true;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::warn!(instance = %id, error = %e, "cannot read the instance's output");
+                break;
+            }
+        }
     }
-    let stdout = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io_err)?;
-    let stderr = stdout.try_clone().map_err(io_err)?;
-    Ok((stdout, stderr))
+}
+
+/// A command as an error message shows it: its start, when it is long.
+fn shorten(command: &str) -> String {
+    const SHOWN: usize = 200;
+    if command.len() <= SHOWN {
+        return format!("{command:?}");
+    }
+    let mut end = SHOWN;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}… ({} bytes)", &command[..end], command.len())
 }
 
 /// Turns a wait status into the words the deployer shows the user.
