@@ -1118,15 +1118,18 @@ async fn auth_challenges_denials_and_tokens() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.code(), "DENIED");
-    // Another repository's scope was not requested: 401 asking for it.
+    // The token stands for its credentials, not for the scopes asked (oras-py reuses
+    // one token for a whole push): another repository is pulled with it.
+    let (other, _) = api.push_image("other", "v1", "two").await;
     let reply = api
-        .send_as(Method::GET, "/v2/other/tags/list", &bearer, Body::empty())
+        .send_as(
+            Method::GET,
+            &format!("/v2/other/manifests/{other}"),
+            &bearer,
+            Body::empty(),
+        )
         .await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert!(reply
-        .header("www-authenticate")
-        .unwrap()
-        .contains(r#"error="insufficient_scope""#));
+    assert_eq!(reply.status, StatusCode::OK);
     // A forged token.
     let forged = [("authorization", format!("Bearer {token}x"))];
     let reply = api

@@ -32,7 +32,11 @@ async fn gc_removes_only_unreachable_content() {
     let api = Api::new();
     let (manifest, body) = api.push_image("app", "v1", "kept").await;
     let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let layer: Digest = parsed["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
+    let layer: Digest = parsed["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let orphan = api.push_blob("app", b"nobody references me").await;
 
     // Within the grace period nothing goes, not even the orphan.
@@ -46,13 +50,29 @@ async fn gc_removes_only_unreachable_content() {
     assert!(!blob_path(&api, &orphan).exists());
     assert!(blob_path(&api, &layer).exists());
     assert!(blob_path(&api, &manifest).exists());
-    let head = api.send(Method::HEAD, &format!("/v2/app/blobs/{orphan}"), &[], Body::empty()).await;
+    let head = api
+        .send(
+            Method::HEAD,
+            &format!("/v2/app/blobs/{orphan}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
     assert_eq!(head.status, StatusCode::NOT_FOUND);
     assert_eq!(api.get("/v2/app/manifests/v1").await.status, StatusCode::OK);
-    assert_eq!(api.get(&format!("/v2/app/blobs/{layer}")).await.status, StatusCode::OK);
+    assert_eq!(
+        api.get(&format!("/v2/app/blobs/{layer}")).await.status,
+        StatusCode::OK
+    );
 
     // A dry run counts without removing.
-    api.send(Method::DELETE, &format!("/v2/app/manifests/{manifest}"), &[], Body::empty()).await;
+    api.send(
+        Method::DELETE,
+        &format!("/v2/app/manifests/{manifest}"),
+        &[],
+        Body::empty(),
+    )
+    .await;
     let dry = api
         .registry
         .gc(&GcOptions {
@@ -66,7 +86,10 @@ async fn gc_removes_only_unreachable_content() {
 
     // Once its manifest is deleted, the image goes.
     let report = api.registry.gc(&now_options()).await.unwrap();
-    assert_eq!(report.blobs_removed, 3, "manifest, config, layer: {report:?}");
+    assert_eq!(
+        report.blobs_removed, 3,
+        "manifest, config, layer: {report:?}"
+    );
     assert!(!blob_path(&api, &layer).exists());
 }
 
@@ -75,8 +98,18 @@ async fn gc_keeps_pinned_revisions_and_what_indexes_reach() {
     let api = Api::new();
     let (pinned, body) = api.push_image("app", "v1", "rollback target").await;
     let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let layer: Digest = parsed["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
-    api.send(Method::DELETE, &format!("/v2/app/manifests/{pinned}"), &[], Body::empty()).await;
+    let layer: Digest = parsed["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    api.send(
+        Method::DELETE,
+        &format!("/v2/app/manifests/{pinned}"),
+        &[],
+        Body::empty(),
+    )
+    .await;
     let options = GcOptions {
         pinned: [pinned.clone()].into_iter().collect(),
         ..now_options()
@@ -87,7 +120,8 @@ async fn gc_keeps_pinned_revisions_and_what_indexes_reach() {
 
     // An index keeps its child's layers even after the child's own delete.
     let (child, child_body) = api.push_image("multi", "child", "child").await;
-    let child_layer: Digest = serde_json::from_slice::<serde_json::Value>(&child_body).unwrap()["layers"][0]["digest"]
+    let child_layer: Digest = serde_json::from_slice::<serde_json::Value>(&child_body).unwrap()
+        ["layers"][0]["digest"]
         .as_str()
         .unwrap()
         .parse()
@@ -97,9 +131,22 @@ async fn gc_keeps_pinned_revisions_and_what_indexes_reach() {
         "manifests": [{"mediaType": OCI_MANIFEST, "digest": child.to_string(), "size": child_body.len()}],
     })
     .to_string();
-    let put = api.send(Method::PUT, "/v2/multi/manifests/all", &[("content-type", OCI_INDEX)], index).await;
+    let put = api
+        .send(
+            Method::PUT,
+            "/v2/multi/manifests/all",
+            &[("content-type", OCI_INDEX)],
+            index,
+        )
+        .await;
     assert_eq!(put.status, StatusCode::CREATED);
-    api.send(Method::DELETE, &format!("/v2/multi/manifests/{child}"), &[], Body::empty()).await;
+    api.send(
+        Method::DELETE,
+        &format!("/v2/multi/manifests/{child}"),
+        &[],
+        Body::empty(),
+    )
+    .await;
     api.registry.gc(&options).await.unwrap();
     assert!(blob_path(&api, &child_layer).exists());
     assert!(blob_path(&api, &child).exists());
@@ -113,9 +160,12 @@ async fn gc_keeps_pinned_revisions_and_what_indexes_reach() {
 #[tokio::test]
 async fn gc_leaves_live_uploads_and_removes_abandoned_ones_and_leftovers() {
     let api = Api::new();
-    let start = api.send(Method::POST, "/v2/app/blobs/uploads/", &[], Body::empty()).await;
+    let start = api
+        .send(Method::POST, "/v2/app/blobs/uploads/", &[], Body::empty())
+        .await;
     let location = start.header("location").unwrap();
-    api.send(Method::PATCH, &location, &[], b"partial".to_vec()).await;
+    api.send(Method::PATCH, &location, &[], b"partial".to_vec())
+        .await;
 
     // Leftovers of a crash: a temp file, a manifest blob stored but never linked.
     let root = api.dir.path().join("registry");
@@ -154,7 +204,8 @@ async fn uploads_survive_a_reopen() {
     let repo = "app".parse().unwrap();
     let registry = Registry::open(&root, Limits::default()).unwrap();
     let id = registry.start_upload(&repo).await.unwrap();
-    let first: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from_static(b"first half, "))];
+    let first: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"first half, "))];
     registry
         .append_upload(&repo, &id, None, None, futures_util::stream::iter(first))
         .await
@@ -167,13 +218,22 @@ async fn uploads_survive_a_reopen() {
     assert_eq!(registry.upload_status(&repo, &id).await.unwrap(), 12);
     let whole = b"first half, second half";
     let digest = Digest::of(Algorithm::Sha256, whole);
-    let last: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from_static(b"second half"))];
+    let last: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"second half"))];
     let size = registry
-        .complete_upload(&repo, &id, &digest, Some((None, None, futures_util::stream::iter(last))))
+        .complete_upload(
+            &repo,
+            &id,
+            &digest,
+            Some((None, None, futures_util::stream::iter(last))),
+        )
         .await
         .unwrap();
     assert_eq!(size, whole.len() as u64);
-    assert_eq!(registry.blob_size(&repo, &digest).await.unwrap(), Some(size));
+    assert_eq!(
+        registry.blob_size(&repo, &digest).await.unwrap(),
+        Some(size)
+    );
 }
 
 #[tokio::test]
@@ -182,7 +242,8 @@ async fn a_broken_body_rolls_the_chunk_back() {
     let registry = Registry::open(dir.path(), Limits::default()).unwrap();
     let repo = "app".parse().unwrap();
     let id = registry.start_upload(&repo).await.unwrap();
-    let ok: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from_static(b"good "))];
+    let ok: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"good "))];
     registry
         .append_upload(&repo, &id, None, None, futures_util::stream::iter(ok))
         .await
@@ -198,10 +259,16 @@ async fn a_broken_body_rolls_the_chunk_back() {
     assert!(err.to_string().contains("connection reset"), "{err}");
     assert_eq!(registry.upload_status(&repo, &id).await.unwrap(), 5);
     // The running hash was rolled back too: the blob verifies.
-    let rest: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(bytes::Bytes::from_static(b"rest"))];
+    let rest: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"rest"))];
     let digest = Digest::of(Algorithm::Sha256, b"good rest");
     registry
-        .complete_upload(&repo, &id, &digest, Some((None, None, futures_util::stream::iter(rest))))
+        .complete_upload(
+            &repo,
+            &id,
+            &digest,
+            Some((None, None, futures_util::stream::iter(rest))),
+        )
         .await
         .unwrap();
 }

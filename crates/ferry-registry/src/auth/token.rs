@@ -1,14 +1,18 @@
-//! Bearer tokens that `/v2/token` issues (Docker's token flow): who authenticated,
-//! the scopes granted, and an expiry, HMAC-SHA256 signed with the registry's key.
-//! They prove identity and intent only: every request still asks the authorizer.
+//! Bearer tokens that `/v2/token` issues (Docker's token flow): who authenticated and
+//! until when, HMAC-SHA256 signed with the registry's key.
+//!
+//! A token stands for the credentials it was issued for, for its lifetime, and
+//! nothing more: every request is authorized afresh against the principal's current
+//! permissions (so a revoked credential stops working at once). Scopes asked for at
+//! the token endpoint are not narrowed into the token: clients such as oras-py reuse
+//! one token for every request of a push, and a narrowed token would fail them.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 
-use super::{Access, Action, Principal};
-use crate::name::RepositoryName;
+use super::{Action, Principal};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -16,62 +20,6 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const PREFIX: &str = "ferry-registry.";
 /// Tokens longer than this are not ours.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
-/// Scopes one token request may ask for.
-pub const MAX_SCOPES: usize = 32;
-
-/// A `scope` of a token request: `repository:<name>:<actions>` or
-/// `registry:catalog:*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    Repository {
-        name: RepositoryName,
-        actions: Vec<Action>,
-    },
-    Catalog,
-}
-
-impl Scope {
-    /// Parses one scope; None for one this registry does not know (it is ignored, as
-    /// Distribution's token servers do).
-    pub fn parse(s: &str) -> Option<Scope> {
-        let (kind, rest) = s.split_once(':')?;
-        let (name, actions) = rest.rsplit_once(':')?;
-        // `repository(plugin):name:pull` has a resource class; it does not matter here.
-        let kind = kind.split('(').next().unwrap_or(kind);
-        match kind {
-            "repository" => {
-                let name = name.parse().ok()?;
-                let mut parsed: Vec<Action> = Vec::new();
-                for action in actions.split(',') {
-                    match action {
-                        "*" => parsed.extend([Action::Pull, Action::Push, Action::Delete]),
-                        other => parsed.extend(Action::parse(other)),
-                    }
-                }
-                parsed.sort();
-                parsed.dedup();
-                Some(Scope::Repository {
-                    name,
-                    actions: parsed,
-                })
-            }
-            "registry" if name == "catalog" => Some(Scope::Catalog),
-            _ => None,
-        }
-    }
-
-    /// Every `scope` parameter value (each may hold several, space-separated).
-    pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Scope> {
-        values
-            .into_iter()
-            .flat_map(|v| v.split(' '))
-            .filter(|s| !s.is_empty())
-            .take(MAX_SCOPES)
-            .filter_map(Scope::parse)
-            .collect()
-    }
-}
-
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -79,26 +27,6 @@ pub struct Claims {
     pub sub: Option<Principal>,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
-    /// Granted repository actions.
-    #[serde(default)]
-    pub repositories: Vec<(String, Vec<Action>)>,
-    #[serde(default)]
-    pub catalog: bool,
-}
-
-impl Claims {
-    /// Whether the token's scopes cover `access` (any valid token covers the base
-    /// check).
-    pub fn covers(&self, access: &Access) -> bool {
-        match access {
-            Access::Registry => true,
-            Access::Catalog => self.catalog,
-            Access::Repository { name, action } => self
-                .repositories
-                .iter()
-                .any(|(n, actions)| n == name.as_str() && actions.contains(action)),
-        }
-    }
 }
 
 impl Serialize for Action {
@@ -199,38 +127,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scopes() {
-        assert_eq!(
-            Scope::parse("repository:a/b:pull,push"),
-            Some(Scope::Repository {
-                name: "a/b".parse().unwrap(),
-                actions: vec![Action::Pull, Action::Push]
-            })
-        );
-        assert_eq!(
-            Scope::parse("repository:a:*"),
-            Some(Scope::Repository {
-                name: "a".parse().unwrap(),
-                actions: vec![Action::Pull, Action::Push, Action::Delete]
-            })
-        );
-        assert_eq!(Scope::parse("registry:catalog:*"), Some(Scope::Catalog));
-        assert_eq!(Scope::parse("repository:../x:pull"), None);
-        assert_eq!(Scope::parse("nonsense"), None);
-        assert_eq!(
-            Scope::parse_all(["repository:a:pull repository:b:push", "registry:catalog:*"]).len(),
-            3
-        );
-    }
-
-    #[test]
     fn tokens_verify_and_expire() {
         let signer = TokenSigner::new([7; 32]);
         let claims = Claims {
             sub: Some(Principal("admin".into())),
             exp: 1000,
-            repositories: vec![("a".into(), vec![Action::Pull])],
-            catalog: false,
         };
         let token = signer.issue(&claims);
         assert!(TokenSigner::is_ours(&token));
@@ -244,15 +145,5 @@ mod tests {
         let (head, sig) = token.rsplit_once('.').unwrap();
         let forged = format!("{}A.{sig}", head);
         assert!(signer.verify(&forged, 0).is_err());
-        assert!(claims.covers(&Access::Repository {
-            name: "a".parse().unwrap(),
-            action: Action::Pull
-        }));
-        assert!(!claims.covers(&Access::Repository {
-            name: "a".parse().unwrap(),
-            action: Action::Push
-        }));
-        assert!(!claims.covers(&Access::Catalog));
-        assert!(claims.covers(&Access::Registry));
     }
 }

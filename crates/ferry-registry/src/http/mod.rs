@@ -289,18 +289,10 @@ pub(crate) async fn authorize(
                 }
             };
             let allowed = state.authorizer.allows(claims.sub.as_ref(), &access).await;
-            return match (allowed, claims.covers(&access), claims.sub.is_some()) {
-                (true, true, _) => Ok(()),
-                // Allowed, but the client asked for other scopes: it fetches a new token.
-                (true, false, _) => Err(unauthorized(
-                    state,
-                    headers,
-                    &access,
-                    Some("insufficient_scope"),
-                    "the token does not cover this request",
-                )),
-                (false, _, true) => Err(denied(&access)),
-                (false, _, false) => Err(unauthorized(
+            return match (allowed, claims.sub.is_some()) {
+                (true, _) => Ok(()),
+                (false, true) => Err(denied(&access)),
+                (false, false) => Err(unauthorized(
                     state,
                     headers,
                     &access,

@@ -1,14 +1,14 @@
 //! `GET /v2/token`: Docker's token endpoint. Credentials (Basic, as `docker login`
-//! sends them, or Bearer) are checked once here; the token carries who they belong
-//! to and the requested scopes the authorizer grants.
+//! sends them, or Bearer) are checked here; the token carries who they belong to.
+//! The requested `scope`s are not needed: each request is authorized on its own.
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use super::{json_error, now_secs, query_pairs, AppState};
-use crate::auth::token::{Claims, Scope};
+use super::{json_error, now_secs, AppState};
+use crate::auth::token::Claims;
 use crate::auth::{Access, Authentication, Credentials};
 
 /// The token endpoint's answer (Docker reads `token`, OAuth clients `access_token`).
@@ -52,46 +52,12 @@ pub(super) async fn token(State(state): State<AppState>, request: Request) -> Re
             Some(principal)
         }
     };
-    let pairs = query_pairs(request.uri().query());
-    let scopes = Scope::parse_all(
-        pairs
-            .iter()
-            .filter(|(k, _)| k == "scope")
-            .map(|(_, v)| v.as_str()),
-    );
     let now = now_secs();
     let ttl = state.config.token_ttl.as_secs().max(60);
-    let mut claims = Claims {
+    let claims = Claims {
         sub,
         exp: now + ttl,
-        repositories: Vec::new(),
-        catalog: false,
     };
-    for scope in scopes {
-        match scope {
-            Scope::Catalog => {
-                claims.catalog = state
-                    .authorizer
-                    .allows(claims.sub.as_ref(), &Access::Catalog)
-                    .await;
-            }
-            Scope::Repository { name, actions } => {
-                let mut granted = Vec::new();
-                for action in actions {
-                    let access = Access::Repository {
-                        name: name.clone(),
-                        action,
-                    };
-                    if state.authorizer.allows(claims.sub.as_ref(), &access).await {
-                        granted.push(action);
-                    }
-                }
-                if !granted.is_empty() {
-                    claims.repositories.push((name.to_string(), granted));
-                }
-            }
-        }
-    }
     let token = state.signer.issue(&claims);
     let issued_at = time::OffsetDateTime::from_unix_timestamp(now as i64)
         .ok()
