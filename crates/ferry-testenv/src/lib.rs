@@ -1,5 +1,5 @@
 //! Whether this machine has what an engine-backed test needs (a Docker Engine,
-//! skopeo, Distribution, a static busybox), and what a test does when it does not.
+//! skopeo, Distribution, a static busybox, oras), and what a test does when it does not.
 //!
 //! Tests named `needs_docker_*` start with [`require!`]. On a developer's machine
 //! without the engine they print one line — `<test>: not run: <reason>` — and pass,
@@ -31,6 +31,8 @@ pub enum Need {
     Skopeo,
     /// Distribution, the reference registry (Debian's `docker-registry`).
     DockerRegistry,
+    /// The `oras` Python package (`pip install oras`), importable by `python3`.
+    Oras,
 }
 
 impl Need {
@@ -41,6 +43,7 @@ impl Need {
             Need::StaticBusybox => static_busybox_missing(Path::new("/bin/busybox")),
             Need::Skopeo => tool_missing("skopeo", "skopeo"),
             Need::DockerRegistry => tool_missing("docker-registry", "docker-registry"),
+            Need::Oras => oras_missing(),
         }
     }
 }
@@ -155,6 +158,21 @@ fn ping(host: &str) -> std::io::Result<()> {
     }
 }
 
+/// Whether `python3 -c "import oras"` works (the package has no CLI of its own).
+fn oras_missing() -> Option<String> {
+    const REASON: &str = "the oras Python package is not importable (pip install oras)";
+    if let Some(reason) = tool_missing("python3", "python3") {
+        return Some(reason);
+    }
+    let imported = std::process::Command::new("python3")
+        .args(["-c", "import oras.client"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!imported).then(|| REASON.to_string())
+}
+
 /// Why `program` cannot be run from `$PATH`, naming the Debian package that has it.
 fn tool_missing(program: &str, package: &str) -> Option<String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -176,11 +194,11 @@ fn static_busybox_missing(path: &Path) -> Option<String> {
     };
     match elf_has_interpreter(&bytes) {
         Some(false) => None,
-        Some(true) => Some(format!(
-            "{} is dynamically linked {REASON}",
+        Some(true) => Some(format!("{} is dynamically linked {REASON}", path.display())),
+        None => Some(format!(
+            "{} is not a 64-bit ELF file {REASON}",
             path.display()
         )),
-        None => Some(format!("{} is not a 64-bit ELF file {REASON}", path.display())),
     }
 }
 
@@ -241,7 +259,10 @@ mod tests {
     #[test]
     fn a_missing_tool_names_its_package() {
         let reason = tool_missing("ferry-no-such-tool", "ferry-pkg").unwrap_or_default();
-        assert_eq!(reason, "no ferry-no-such-tool on PATH (Debian package ferry-pkg)");
+        assert_eq!(
+            reason,
+            "no ferry-no-such-tool on PATH (Debian package ferry-pkg)"
+        );
         assert_eq!(tool_missing("sh", "dash"), None);
     }
 

@@ -1,5 +1,6 @@
-"""oras (the Python package) against a ferry registry: log in, push an artifact whose
-subject is an existing image, then discover it through the referrers API.
+"""oras (the Python package) against a ferry registry: log in, push an artifact under
+SUBJECT_TAG, push a second one whose subject is the first, then discover it through
+the referrers API.
 
 usage: oras_push_discover.py HOST TOKEN REPO SUBJECT_TAG WORKDIR
 Prints one JSON object: {"pushed": <status>, "subject": <digest>, "referrers": <index>,
@@ -18,6 +19,11 @@ client = oras.client.OrasClient(hostname=host, insecure=True)
 client.login(username="ferry", password=token, hostname=host, tls_verify=False,
              config_path=os.path.join(workdir, "oras-config.json"))
 
+os.chdir(workdir)
+with open("subject.txt", "w") as f:
+    f.write("the subject artifact\n")
+client.push(target=f"{host}/{repo}:{subject_tag}", files=["subject.txt"])
+
 manifest_types = ",".join([
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -31,14 +37,12 @@ subject = oras.oci.Subject(
     size=int(head.headers["Content-Length"]),
 )
 
-os.chdir(workdir)
 with open("sbom.json", "w") as f:
     json.dump({"packages": ["busybox"]}, f)
 pushed = client.push(
     target=f"{host}/{repo}:sbom",
     files=["sbom.json:application/vnd.example.sbom.v1+json"],
-    manifest_config="config.json:application/vnd.example.sbom.config.v1+json"
-    if os.path.exists("config.json") else None,
+    manifest_annotations={"org.example.kind": "sbom"},
     subject=subject,
 )
 

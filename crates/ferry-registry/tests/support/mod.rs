@@ -226,3 +226,4 @@ pub fn image_manifest(
     }
     serde_json::to_vec(&manifest).unwrap()
 }
+pub mod process;
