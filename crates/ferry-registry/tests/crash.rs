@@ -57,13 +57,16 @@ fn hash_reader(mut reader: impl Read) -> (usize, Digest) {
     }
 }
 
+/// A response's status and headers, and the connection positioned at its body.
+type Head = (u16, Vec<(String, String)>, BufReader<TcpStream>);
+
 /// A raw HTTP/1.1 request on a fresh connection; the body is written by `body`.
 /// Returns the status and headers (the caller reads the rest from the stream).
 fn request(
     addr: &str,
     head: &str,
     body: impl FnOnce(&mut TcpStream) -> std::io::Result<()>,
-) -> std::io::Result<(u16, Vec<(String, String)>, BufReader<TcpStream>)> {
+) -> std::io::Result<Head> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     stream.write_all(head.as_bytes())?;
