@@ -1,5 +1,5 @@
 //! Whether this machine has what an engine-backed test needs (a Docker Engine,
-//! skopeo, Distribution, a static busybox), and what a test does when it does not.
+//! skopeo, Distribution, a static busybox, oras), and what a test does when it does not.
 //!
 //! Tests named `needs_docker_*` start with [`require!`]. On a developer's machine
 //! without the engine they print one line — `<test>: not run: <reason>` — and pass,
@@ -31,6 +31,8 @@ pub enum Need {
     Skopeo,
     /// Distribution, the reference registry (Debian's `docker-registry`).
     DockerRegistry,
+    /// The `oras` Python package (`pip install oras`), importable by `python3`.
+    Oras,
 }
 
 impl Need {
@@ -41,6 +43,7 @@ impl Need {
             Need::StaticBusybox => static_busybox_missing(Path::new("/bin/busybox")),
             Need::Skopeo => tool_missing("skopeo", "skopeo"),
             Need::DockerRegistry => tool_missing("docker-registry", "docker-registry"),
+            Need::Oras => oras_missing(),
         }
     }
 }
@@ -153,6 +156,21 @@ fn ping(host: &str) -> std::io::Result<()> {
             String::from_utf8_lossy(status_line).trim()
         )))
     }
+}
+
+/// Whether `python3 -c "import oras"` works (the package has no CLI of its own).
+fn oras_missing() -> Option<String> {
+    const REASON: &str = "the oras Python package is not importable (pip install oras)";
+    if let Some(reason) = tool_missing("python3", "python3") {
+        return Some(reason);
+    }
+    let imported = std::process::Command::new("python3")
+        .args(["-c", "import oras.client"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!imported).then(|| REASON.to_string())
 }
 
 /// Why `program` cannot be run from `$PATH`, naming the Debian package that has it.
