@@ -8,6 +8,7 @@ pub mod background;
 pub mod data_dir;
 pub mod http;
 pub mod limits;
+pub mod registry;
 mod router_threads;
 pub mod runtimes;
 
@@ -55,6 +56,8 @@ pub struct ServerOptions {
     pub logs: ferry_runtime::LogLimits,
     /// Log streams (`logs?follow=true`) open at once, server-wide.
     pub log_followers: usize,
+    /// Bounds of ferry's own registry (`/v2/`): manifest and blob sizes, uploads.
+    pub registry: ferry_registry::Limits,
 }
 
 impl ServerOptions {
@@ -74,6 +77,7 @@ impl ServerOptions {
             header_read_timeout: Duration::from_secs(30),
             logs: ferry_runtime::LogLimits::default(),
             log_followers: 64,
+            registry: ferry_registry::Limits::default(),
         }
     }
 }
@@ -101,6 +105,10 @@ pub enum ServerError {
     Runtime(#[from] ferry_runtime::RuntimeError),
     #[error("API server failed")]
     Serve(#[source] std::io::Error),
+    #[error("cannot open the registry")]
+    Registry(#[from] ferry_registry::RegistryError),
+    #[error("cannot set up the registry API")]
+    RegistryApi(#[from] ferry_registry::http::RouterError),
     #[error("invalid log limits: {0}")]
     LogLimits(String),
 }
@@ -124,6 +132,7 @@ pub async fn run(
     let caps = connection_caps(&options);
     let token: Arc<str> = data.load_or_create_token().map_err(data_err)?.into();
     let store = Arc::new(ferry_store::Store::open(&data.database())?);
+    let registry = registry::open(&data, options.registry.clone())?;
     let runtimes = select_runtimes(options.runtime, &data, options.logs).await?;
     for runtime in runtimes.all() {
         tracing::info!(runtime = %runtime.kind(), limits = %runtime.describe_limits(), "instance limits");
@@ -181,12 +190,14 @@ pub async fn run(
         },
         front.clone(),
     ));
+    let registry_api = registry::routes(registry, registry::authorizer(&token))?;
     let api = http::router(http::ApiState {
         app,
         token,
         shutdown: front.clone(),
         followers: http::logs::Followers::new(options.log_followers),
-    });
+    })
+    .merge(registry_api);
     let api_task = tokio::spawn(api_server::serve(
         api_listener,
         api,

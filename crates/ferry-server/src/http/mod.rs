@@ -160,7 +160,8 @@ async fn api_not_found() -> ApiError {
 /// API's shape is not readable without the token.
 async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let protected = path.starts_with("/api/") || path == "/api" || path.starts_with("/v2");
+    // `/v2/` is the registry's: it checks credentials itself, with its own challenge.
+    let protected = path.starts_with("/api/") || path == "/api";
     if !protected {
         return next.run(request).await;
     }
