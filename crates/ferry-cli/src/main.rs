@@ -105,6 +105,8 @@ enum Command {
         #[arg(long)]
         detach: bool,
     },
+    /// Print the admin token (for `ferry token | docker login HOST -u ferry --password-stdin`)
+    Token,
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
     /// Lint Dockerfiles with Hadolint's rules, config and output formats
@@ -229,11 +231,11 @@ fn run_async(global: Global, command: Command) -> Result<()> {
             }
             _ => {}
         }
-        let client = Client::new(Connection::resolve(
-            global.server,
-            global.token,
-            global.data_dir,
-        ))?;
+        let connection = Connection::resolve(global.server, global.token, global.data_dir);
+        if let Command::Token = command {
+            return commands::token::print(&connection);
+        }
+        let client = Client::new(connection)?;
         match command {
             Command::Deploy(args) => commands::deploy::run(&client, args, json).await,
             Command::Ls => commands::status::list(&client, json).await,

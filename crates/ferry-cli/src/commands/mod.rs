@@ -9,4 +9,5 @@ pub mod ops;
 pub mod report;
 pub mod server;
 pub mod status;
+pub mod token;
 pub mod up;
