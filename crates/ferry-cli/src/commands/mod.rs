@@ -3,10 +3,12 @@
 pub mod completions;
 pub mod deploy;
 pub mod follow;
+pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod ops;
 pub mod report;
 pub mod server;
 pub mod status;
+pub mod tokens;
 pub mod up;

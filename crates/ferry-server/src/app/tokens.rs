@@ -51,7 +51,8 @@ impl App {
                     "an expiry is at most ten years away (leave it out for a token that does not expire)".into(),
                 ))
             }
-            seconds => expiry_after(now, seconds),
+            // Whole seconds: what the CLI shows and what anyone compares against.
+            seconds => expiry_after(now, seconds).and_then(|at| at.replace_nanosecond(0).ok()),
         };
         let secret = new_secret()?;
         let token = RegistryToken {
