@@ -192,6 +192,14 @@ fn needs_docker_scoped_tokens_anonymous_pull_images_and_gc() {
     assert!(login(reader, &host, &reader_secret).0);
     let denied = fails(docker(reader).args(["push", &shop_web]));
     assert!(denied.to_lowercase().contains("denied"), "{denied}");
+    // Registry tokens are not API tokens.
+    let api = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+        .arg(format!("Authorization: Bearer {reader_secret}"))
+        .arg(format!("http://{host}/api/v1/tokens"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&api.stdout), "401");
     let reader_creds = format!("reader:{reader_secret}");
     assert!(skopeo_inspect(&host, "shop/web:1", Some(&reader_creds)).0);
 

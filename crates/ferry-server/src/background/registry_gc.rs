@@ -95,6 +95,9 @@ pub async fn collect(
     })
 }
 
+/// The longest wait before the first scheduled collection.
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(3600);
+
 /// Runs [`collect`] every `interval` (never when it is zero) until `shutdown`, keeping
 /// the outcome in `local.gc_status`.
 pub async fn run(
@@ -107,12 +110,16 @@ pub async fn run(
         tracing::info!("scheduled registry gc is off");
         return;
     }
+    // The first run comes within the hour, so a server restarted more often than the
+    // interval still collects.
+    let mut wait = interval.min(FIRST_RUN_AFTER);
     loop {
-        set_next(&local, interval);
+        set_next(&local, wait);
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
+        wait = interval;
         update(&local, |status| status.running = true);
         let outcome = collect(&store, &local, None, false).await;
         let now = ferry_types::now();
@@ -294,5 +301,60 @@ mod tests {
         assert!(exists(&by_digest) && exists(&by_tag));
         assert!(exists(&sha(b"layer one")) && exists(&sha(b"layer two")));
         assert!(!exists(&unused) && !exists(&sha(b"layer three")));
+    }
+
+    #[tokio::test]
+    async fn the_schedule_collects_and_keeps_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let registry = Registry::open(
+            dir.path(),
+            Limits {
+                gc_grace: Duration::ZERO,
+                ..Limits::default()
+            },
+        )
+        .unwrap();
+        let local = Arc::new(LocalRegistry::new(
+            registry.clone(),
+            Arc::new(TokenCache::new(Arc::clone(&store))),
+            LocalHosts::new("127.0.0.1:7070".parse().unwrap()),
+        ));
+        let (digest, _) = push(&registry, "a", "1", b"scheduled").await;
+        registry
+            .delete_manifest(&"a".parse().unwrap(), &Reference::Digest(digest.clone()))
+            .await
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            Arc::clone(&store),
+            Arc::clone(&local),
+            Duration::from_millis(20),
+            shutdown.clone(),
+        ));
+        // A generous bound for a loop that runs every 20 ms.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while local.gc_status().runs == 0 {
+            assert!(std::time::Instant::now() < deadline, "no scheduled run");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        shutdown.cancel();
+        task.await.unwrap();
+        let status = local.gc_status();
+        assert_eq!(
+            (status.task.as_str(), status.last_outcome.as_str()),
+            ("registry-gc", "ok")
+        );
+        assert_eq!(status.failures, 0);
+        let hex = digest.to_string().trim_start_matches("sha256:").to_string();
+        assert!(!dir
+            .path()
+            .join("blobs/sha256")
+            .join(&hex[..2])
+            .join(&hex)
+            .exists());
+
+        // Zero turns the schedule off: it returns at once.
+        run(store, local, Duration::ZERO, CancellationToken::new()).await;
     }
 }
