@@ -53,7 +53,7 @@ impl Scope {
 #[derive(Default)]
 struct Snapshot {
     by_hash: HashMap<String, TokenId>,
-    by_id: HashMap<TokenId, Scope>,
+    by_id: HashMap<TokenId, Arc<Scope>>,
 }
 
 /// The token rows in memory. [`TokenCache::invalidate`] after every change; the next
@@ -100,7 +100,9 @@ impl TokenCache {
         } in self.store.tokens()?
         {
             snapshot.by_hash.insert(secret_sha256, token.id.clone());
-            snapshot.by_id.insert(token.id.clone(), Scope::new(token));
+            snapshot
+                .by_id
+                .insert(token.id.clone(), Arc::new(Scope::new(token)));
         }
         let snapshot = Arc::new(snapshot);
         let mut slot = self
@@ -115,7 +117,7 @@ impl TokenCache {
 
     /// The token a secret belongs to, whatever its state; None when unknown or when
     /// the store cannot be read (failing closed).
-    fn by_secret(&self, secret: &str) -> Option<Scope> {
+    fn by_secret(&self, secret: &str) -> Option<Arc<Scope>> {
         // A HashMap lookup is not constant-time, but it compares hashes of secrets:
         // timing tells nothing about the secret itself.
         let hash = hash_secret(secret);
@@ -124,7 +126,7 @@ impl TokenCache {
         snapshot.by_id.get(id).cloned()
     }
 
-    fn by_id(&self, id: &str) -> Option<Scope> {
+    fn by_id(&self, id: &str) -> Option<Arc<Scope>> {
         self.load()?.by_id.get(&TokenId::from_string(id)).cloned()
     }
 
