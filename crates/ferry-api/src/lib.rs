@@ -3,11 +3,16 @@
 
 pub mod errors;
 pub mod metrics;
+pub mod registry;
 pub mod reports;
 pub mod services;
 
 pub use errors::{ConfigProblem, ErrorBody};
 pub use metrics::StatsSnapshot;
+pub use registry::{
+    CreateTokenRequest, CreatedToken, GcRequest, GcResult, ImageList, ImageRemoved,
+    ImageRepository, ImageTag, RegistryToken,
+};
 pub use reports::{Responsibility, SecurityReport, ServiceReport};
 pub use services::{
     Accepted, ConfigOverrides, DeployRequest, DeploySource, RollbackRequest, ServerStatus,

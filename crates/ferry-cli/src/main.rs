@@ -107,6 +107,21 @@ enum Command {
     },
     /// Print the admin token (for `ferry token | docker login HOST -u ferry --password-stdin`)
     Token,
+    /// Scoped tokens for ferry's registry: create, ls, revoke
+    Tokens {
+        #[command(subcommand)]
+        command: commands::tokens::TokensCommand,
+    },
+    /// Images in ferry's registry: ls, rm
+    Images {
+        #[command(subcommand)]
+        command: commands::images::ImagesCommand,
+    },
+    /// Ferry's registry: gc
+    Registry {
+        #[command(subcommand)]
+        command: commands::images::RegistryCommand,
+    },
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
     /// Lint Dockerfiles with Hadolint's rules, config and output formats
@@ -267,6 +282,9 @@ fn run_async(global: Global, command: Command) -> Result<()> {
             Command::Delete { name, detach } => {
                 commands::lifecycle::run(&client, &name, Action::Delete, detach, json).await
             }
+            Command::Tokens { command } => commands::tokens::run(&client, command, json).await,
+            Command::Images { command } => commands::images::run(&client, command, json).await,
+            Command::Registry { command } => commands::images::gc(&client, command, json).await,
             _ => unreachable_command(),
         }
     })

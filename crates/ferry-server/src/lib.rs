@@ -58,6 +58,10 @@ pub struct ServerOptions {
     pub log_followers: usize,
     /// Bounds of ferry's own registry (`/v2/`): manifest and blob sizes, uploads.
     pub registry: ferry_registry::Limits,
+    /// Repository globs anyone may pull from without credentials (`public/*`).
+    pub registry_anonymous_pull: Vec<String>,
+    /// How often the registry's garbage is collected in the background (zero: never).
+    pub registry_gc_interval: Duration,
 }
 
 impl ServerOptions {
@@ -78,6 +82,8 @@ impl ServerOptions {
             logs: ferry_runtime::LogLimits::default(),
             log_followers: 64,
             registry: ferry_registry::Limits::default(),
+            registry_anonymous_pull: Vec::new(),
+            registry_gc_interval: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -111,6 +117,8 @@ pub enum ServerError {
     RegistryApi(#[from] ferry_registry::http::RouterError),
     #[error("invalid log limits: {0}")]
     LogLimits(String),
+    #[error("invalid --registry-anonymous-pull: {0}")]
+    AnonymousPull(String),
 }
 
 /// Runs until `shutdown` is cancelled. `on_ready` is called once both listeners are
@@ -126,6 +134,9 @@ pub async fn run(
         source,
     };
     options.logs.validate().map_err(ServerError::LogLimits)?;
+    for glob in &options.registry_anonymous_pull {
+        registry::check_glob(glob).map_err(ServerError::AnonymousPull)?;
+    }
     data.ensure().map_err(data_err)?;
     // Before anything else touches the data dir: a second server must not get further.
     let _lock = data.lock()?;
@@ -155,6 +166,12 @@ pub async fn run(
         }
     }
 
+    let local_registry = Arc::new(registry::LocalRegistry::new(
+        registry,
+        Arc::new(registry::access::TokenCache::new(Arc::clone(&store))),
+        registry::LocalHosts::new(api_addr),
+    ));
+
     let routes = Arc::new(RoutePublisher::new());
     let background = Arc::new(Background::new(
         Arc::clone(&store),
@@ -164,13 +181,14 @@ pub async fn run(
         options.deployer.clone(),
     ));
     let app = Arc::new(App {
-        store,
+        store: Arc::clone(&store),
         data: data.clone(),
         runtimes,
         background: Arc::clone(&background),
         router_port: router_addr.port(),
         upload_limits: options.upload_limits.clone(),
         log_limits: options.logs,
+        registry: Arc::clone(&local_registry),
     });
     app.clean_partial_files();
 
@@ -190,7 +208,20 @@ pub async fn run(
         },
         front.clone(),
     ));
-    let registry_api = registry::routes(registry, registry::authorizer(&token))?;
+    let registry_gc_task = tokio::spawn(background::registry_gc::run(
+        store,
+        Arc::clone(&local_registry),
+        options.registry_gc_interval,
+        back.clone(),
+    ));
+    let registry_api = registry::routes(
+        local_registry.registry.clone(),
+        registry::authorizer(
+            Arc::clone(&token),
+            Arc::clone(&local_registry.tokens),
+            &options.registry_anonymous_pull,
+        ),
+    )?;
     let api = http::router(http::ApiState {
         app,
         token,
@@ -243,6 +274,14 @@ pub async fn run(
     if !background_task.is_finished() && tokio::time::timeout(bound, background_task).await.is_err()
     {
         tracing::warn!("background work did not stop in time");
+    }
+    // A collection in progress finishes its blocking sweep on its own; only the
+    // schedule is waited for.
+    if tokio::time::timeout(Duration::from_secs(5), registry_gc_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the registry gc did not stop in time");
     }
     let _ = std::fs::remove_file(data.server_info_file());
     tracing::info!("ferry server stopped");

@@ -10,9 +10,11 @@ mod operations;
 mod reports;
 mod revisions;
 mod services;
+mod tokens;
 
 pub use db::Store;
 pub use error::StoreError;
 pub use reports::StoredReport;
 pub use revisions::{BuildStatus, NewDeployment};
 pub use services::{NewService, ServiceRow};
+pub use tokens::{expiry_after, hash_secret, StoredToken};

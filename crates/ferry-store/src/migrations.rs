@@ -81,4 +81,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     UPDATE revisions SET build = 'built' WHERE status IN ('ACTIVE', 'INACTIVE');
     UPDATE revisions SET build = 'failed' WHERE status = 'FAILED';
     "#,
+    // 4: scoped tokens for ferry's registry: only a hash of the secret is kept; the
+    // repository globs are JSON arrays.
+    r#"
+    CREATE TABLE registry_tokens (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        pull          TEXT NOT NULL,
+        push          TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT,
+        revoked_at    TEXT
+    );
+    "#,
 ];

@@ -159,6 +159,29 @@ impl Store {
         Ok(revisions)
     }
 
+    /// The image of every image revision of every service (whatever its state: any may
+    /// be rolled back to while its service exists), for the registry's gc to pin.
+    pub fn revision_images(&self) -> Result<Vec<(RevisionId, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, source FROM revisions ORDER BY id")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        let mut images = Vec::new();
+        for row in rows {
+            let (id, source) = row?;
+            let source: RevisionSource =
+                serde_json::from_str(&source).map_err(|err| StoreError::Corrupt {
+                    what: "revision source",
+                    detail: err.to_string(),
+                })?;
+            if let RevisionSource::Image { image, .. } = source {
+                images.push((RevisionId::from_string(id), image));
+            }
+        }
+        Ok(images)
+    }
+
     pub fn set_revision_status(
         &self,
         id: &RevisionId,
@@ -402,5 +425,59 @@ mod tests {
         assert_eq!(got.status, RevisionStatus::Failed);
         assert_eq!(got.failure.as_deref(), Some("boom"));
         assert_eq!(got.source, first.source);
+    }
+
+    #[test]
+    fn revision_images_lists_every_image_revision() {
+        let store = Store::open_in_memory().unwrap();
+        let service = |name: &str, kind| NewService {
+            name: ServiceName::parse(name).unwrap(),
+            source_kind: kind,
+        };
+        let web = service("web", SourceKind::Image);
+        let app = service("app", SourceKind::Directory);
+        let mut ids = Vec::new();
+        for (svc, source) in [
+            (
+                &web,
+                RevisionSource::Image {
+                    image: "localhost:7070/shop/web:1".into(),
+                    image_id: None,
+                },
+            ),
+            (
+                &app,
+                RevisionSource::Directory {
+                    digest: "sha256:ab".into(),
+                },
+            ),
+            (
+                &web,
+                RevisionSource::Image {
+                    image: "busybox:1".into(),
+                    image_id: Some("sha256:cd".into()),
+                },
+            ),
+        ] {
+            let revision_id = RevisionId::generate();
+            ids.push(revision_id.clone());
+            store
+                .create_deployment(&NewDeployment {
+                    service: svc,
+                    source,
+                    config: ServiceConfig::default(),
+                    revision_id,
+                })
+                .unwrap();
+        }
+        let mut images = store.revision_images().unwrap();
+        images.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            images,
+            [
+                (ids[2].clone(), "busybox:1".to_string()),
+                (ids[0].clone(), "localhost:7070/shop/web:1".to_string()),
+            ]
+        );
     }
 }

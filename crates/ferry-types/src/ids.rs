@@ -59,6 +59,11 @@ typed_id!(
     InstanceId,
     "ins"
 );
+typed_id!(
+    /// Identifies a scoped registry token (its secret is never stored, only a hash).
+    TokenId,
+    "tok"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ pub mod policy;
 pub mod revision;
 pub mod service;
 
-pub use ids::{InstanceId, OperationId, RevisionId, ServiceId};
+pub use ids::{InstanceId, OperationId, RevisionId, ServiceId, TokenId};
 pub use instance::{InstanceInfo, InstanceState, RuntimeKind};
 pub use operation::{EventLevel, Operation, OperationEvent, OperationKind, OperationStatus};
 pub use policy::{LintThreshold, VulnThreshold};

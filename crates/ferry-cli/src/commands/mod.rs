@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod deploy;
 pub mod follow;
+pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod ops;
@@ -10,4 +11,5 @@ pub mod report;
 pub mod server;
 pub mod status;
 pub mod token;
+pub mod tokens;
 pub mod up;

@@ -56,6 +56,49 @@ pub struct ServerArgs {
     /// Log streams (`ferry logs -f`) open at once
     #[arg(long, env = "FERRY_LOG_FOLLOWERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub log_followers: u32,
+    /// Let anyone pull from ferry's registry repositories matching this glob without credentials (repeatable; `*` matches anything)
+    #[arg(long, value_name = "GLOB")]
+    pub registry_anonymous_pull: Vec<String>,
+    /// How often the registry's unused blobs are collected (90s, 30m, 24h, 7d; 0 turns it off)
+    #[arg(long, env = "FERRY_REGISTRY_GC_INTERVAL", value_name = "DURATION", default_value = "24h", value_parser = parse_duration_or_zero)]
+    pub registry_gc_interval: std::time::Duration,
+}
+
+/// `90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds); zero is refused.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration_or_zero(text)? {
+        d if d.is_zero() => Err("the duration must be more than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// As [`parse_duration`], zero allowed (it means "off" or "none").
+pub fn parse_duration_or_zero(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration (e.g. 90s, 15m, 12h, 30d, 2w)"
+            ))
+        }
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90s, 15m, 12h, 30d, 2w)"))?;
+    number
+        .checked_mul(seconds)
+        .filter(|s| *s <= 100 * 366 * 86_400)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 /// `4096`, `512K`, `100M`, `4G`, `1T` (powers of 1024; a trailing `B` or `iB` is fine).
@@ -123,6 +166,8 @@ impl ServerArgs {
             rotated_files: self.log_files,
         };
         options.log_followers = usize::try_from(self.log_followers).unwrap_or(usize::MAX);
+        options.registry_anonymous_pull = self.registry_anonymous_pull.clone();
+        options.registry_gc_interval = self.registry_gc_interval;
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
@@ -181,5 +226,29 @@ mod tests {
         assert!(parse_size("").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn durations_take_unit_suffixes() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_secs());
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs("12h"), Ok(43_200));
+        assert_eq!(secs("30d"), Ok(2_592_000));
+        assert_eq!(secs("2w"), Ok(1_209_600));
+        for bad in [
+            "0",
+            "0s",
+            "",
+            "d",
+            "1y",
+            "-1d",
+            "1.5h",
+            "99999999999999999w",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration_or_zero("0").map(|d| d.as_secs()), Ok(0));
     }
 }

@@ -2,10 +2,12 @@
 //! the only code that talks to the store.
 
 mod blocking;
+pub mod images;
 pub mod logs;
 pub mod operations;
 pub mod reports;
 pub mod services;
+pub mod tokens;
 pub mod unpack;
 pub mod uploads;
 
@@ -28,6 +30,8 @@ pub struct App {
     pub upload_limits: unpack::UploadLimits,
     /// Bounds of instance logs (readers cut lines at the same length).
     pub log_limits: ferry_runtime::LogLimits,
+    /// Ferry's own registry, its token cache and gc status.
+    pub registry: Arc<crate::registry::LocalRegistry>,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

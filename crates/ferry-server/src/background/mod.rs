@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod driver;
 pub mod gates;
 pub mod operations;
+pub mod registry_gc;
 pub mod routes;
 
 use crate::data_dir::DataDir;

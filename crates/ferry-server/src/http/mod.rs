@@ -1,10 +1,12 @@
 //! The HTTP API on the shared listener: `/api/v1/…` (token required). Handlers are thin:
 //! they parse, call the app layer, and turn its result into JSON.
 
+pub mod images;
 pub mod logs;
 pub mod openapi;
 mod operations;
 pub mod services;
+pub mod tokens;
 pub mod uploads;
 
 use crate::app::{App, AppError};
@@ -52,6 +54,14 @@ pub fn router(state: ApiState) -> Router {
         .route("/services/{name}/report", get(services::report))
         .route("/services/{name}/operations", get(operations::for_service))
         .route("/services/{name}/logs", get(logs::stream))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/images", get(images::list))
+        .route(
+            "/images/{*reference}",
+            get(images::list_one).delete(images::remove),
+        )
+        .route("/registry/gc", post(images::gc))
         .route("/operations", get(operations::list))
         .route("/operations/{id}", get(operations::get))
         .route(

@@ -54,6 +54,13 @@ pub const ROUTES: &[ApiRoute] = &[
     route("get", "/services/{name}/logs", "Instance and build logs as NDJSON; `follow=true` streams", false, 200),
     route("get", "/operations", "All operations, newest first", false, 200),
     route("get", "/operations/{id}", "One operation with its event timeline (`after=<seq>` for new events)", false, 200),
+    route("get", "/tokens", "Scoped registry tokens (never their secrets)", false, 200),
+    route("post", "/tokens", "Create a registry token with pull and push repository globs; the answer holds its secret, shown once", true, 201),
+    route("delete", "/tokens/{id}", "Revoke a registry token (effective at once)", false, 200),
+    route("get", "/images", "Repositories of ferry's registry with their tags, digests and sizes", false, 200),
+    route("get", "/images/{repository}", "One repository's tags, digests and sizes (the name may hold '/')", false, 200),
+    route("delete", "/images/{reference}", "Remove REPO:TAG or REPO@DIGEST (`force=true` for a manifest a revision uses)", false, 200),
+    route("post", "/registry/gc", "Collect the registry's garbage now, keeping what revisions use", true, 200),
     route("post", "/uploads", "Upload a source archive (.tar.gz); returns its sha256 digest", false, 201),
 ];
 

@@ -219,6 +219,7 @@ pub async fn server_status(State(state): State<ApiState>) -> ApiResult<ServerSta
             .background
             .all_tasks()
             .into_iter()
+            .chain([app.registry.gc_status()])
             .filter(|task| task.failures > 0)
             .collect(),
         limits: app
