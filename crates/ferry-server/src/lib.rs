@@ -163,6 +163,12 @@ pub async fn run(
         Arc::clone(&routes),
         options.deployer.clone(),
     ));
+    background.attach_registry(Arc::new(background::registry_scan::RegistryScans::new(
+        registry.clone(),
+        data.scans(),
+        data.vulndb(),
+        api_addr.port(),
+    )));
     let app = Arc::new(App {
         store,
         data: data.clone(),

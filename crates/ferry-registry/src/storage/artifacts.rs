@@ -210,7 +210,10 @@ mod tests {
         );
         assert_eq!(value["config"]["size"], 2);
         assert_eq!(value["config"]["data"], "e30=");
-        assert_eq!(value["layers"][0]["mediaType"], "application/vnd.cyclonedx+json");
+        assert_eq!(
+            value["layers"][0]["mediaType"],
+            "application/vnd.cyclonedx+json"
+        );
         assert_eq!(value["layers"][0]["digest"], content.to_string());
         assert_eq!(value["layers"][0]["size"], 25);
         assert_eq!(

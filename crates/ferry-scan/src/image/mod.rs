@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 pub use config::{HealthConfig, HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
 pub use fs::{FsOptions, ImageFs, Node, NodeKind, DEFAULT_MAX_READ};
-pub use reference::Reference;
 pub use oci::IMAGE_CONFIG_TYPES;
+pub use reference::Reference;
 pub use registry::RegistryOptions;
 pub use store::{BlobLayout, BlobStore};
 

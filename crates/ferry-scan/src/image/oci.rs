@@ -86,7 +86,11 @@ pub fn open(dir: &Path, reference: Option<&str>) -> Result<Image, ImageError> {
 
 /// Opens the image a manifest (or index: this platform's child) names in a blob store,
 /// such as ferry's registry on disk. Nothing is copied: layers are read in place.
-pub fn open_store(store: &BlobStore, manifest_digest: &str, name: String) -> Result<Image, ImageError> {
+pub fn open_store(
+    store: &BlobStore,
+    manifest_digest: &str,
+    name: String,
+) -> Result<Image, ImageError> {
     let desc = Descriptor {
         media_type: None,
         digest: manifest_digest.to_string(),

@@ -69,7 +69,13 @@ pub async fn pull(reference: &str, options: &RegistryOptions) -> Result<Image, I
     }
     let name = parsed.to_string();
     tokio::task::spawn_blocking(move || {
-        oci::from_manifest(&BlobStore::oci_layout(dir), &digest, &bytes, name, Some(scratch))
+        oci::from_manifest(
+            &BlobStore::oci_layout(dir),
+            &digest,
+            &bytes,
+            name,
+            Some(scratch),
+        )
     })
     .await
     .map_err(|e| ImageError::Unsupported(format!("open task failed: {e}")))?

@@ -72,7 +72,10 @@ fn oci_and_docker_manifests_open_in_place() {
         let image = open(tmp.path(), &digest).unwrap();
         assert_eq!(image.name, "localhost:7070/shop/web:1");
         assert_eq!(image.manifest_digest.as_deref(), Some(digest.as_str()));
-        assert!(image.id.as_deref().is_some_and(|id| id.starts_with("sha256:")));
+        assert!(image
+            .id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("sha256:")));
         assert_eq!(image.layers.len(), 1);
         // The layer is read from its blob file, not copied anywhere.
         let hex = &image.layers[0].digest[7..];
