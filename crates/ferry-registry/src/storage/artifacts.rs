@@ -105,25 +105,32 @@ impl Registry {
     ) -> Result<Vec<(Digest, String)>> {
         let dir = self.inner.paths.revisions_dir(repository);
         fsutil::blocking(move || {
-            let mut found = Vec::new();
+            // Names first, bounded to the page (at most `limit + 1` held), then the
+            // media types of the page only.
+            let mut names = Vec::new();
             for algorithm in fsutil::dir_names(&dir)? {
-                for hex in fsutil::dir_names(&dir.join(&algorithm))? {
-                    let Ok(digest) = format!("{algorithm}:{hex}").parse::<Digest>() else {
-                        continue;
-                    };
-                    let path = dir.join(&algorithm).join(&hex);
-                    // A media type is a short line; anything longer is not ours.
-                    let media_type = match std::fs::read(&path) {
-                        Ok(bytes) if bytes.len() <= 256 => {
-                            String::from_utf8_lossy(&bytes).trim().to_string()
-                        }
-                        _ => continue,
-                    };
-                    found.push((digest, media_type));
+                let hexes = fsutil::dir_names(&dir.join(&algorithm))?;
+                names.push(fsutil::page_of(
+                    hexes.map(|hex| format!("{algorithm}:{hex}")),
+                    None,
+                    limit,
+                ));
+            }
+            let (page, _) = fsutil::page_of(names.into_iter().flat_map(|(n, _)| n), None, limit);
+            let mut found = Vec::new();
+            for name in page {
+                let Ok(digest) = name.parse::<Digest>() else {
+                    continue;
+                };
+                let path = dir.join(digest.algorithm().as_str()).join(digest.hex());
+                // A media type is a short line; anything longer is not ours.
+                match std::fs::read(&path) {
+                    Ok(bytes) if bytes.len() <= 256 => {
+                        found.push((digest, String::from_utf8_lossy(&bytes).trim().to_string()));
+                    }
+                    _ => continue,
                 }
             }
-            found.sort_by(|a, b| a.0.to_string().cmp(&b.0.to_string()));
-            found.truncate(limit);
             Ok(found)
         })
         .await
