@@ -38,6 +38,7 @@ use std::time::Duration;
 pub use digest::{Algorithm, Digest};
 pub use error::{RegistryError, Result};
 pub use name::{Reference, RepositoryName, RepositoryPattern, Tag};
+pub use storage::artifacts;
 pub use storage::gc::{GcOptions, GcReport};
 pub use storage::{Page, PushedManifest, ReferrersPage, StoredManifest};
 

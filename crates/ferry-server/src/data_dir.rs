@@ -73,6 +73,10 @@ impl DataDir {
     pub fn registry(&self) -> PathBuf {
         self.root.join("registry")
     }
+    /// Scans of images pushed to the registry, one file per manifest digest.
+    pub fn scans(&self) -> PathBuf {
+        self.root.join("scans")
+    }
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }

@@ -167,7 +167,7 @@ pub async fn run(
     }
 
     let local_registry = Arc::new(registry::LocalRegistry::new(
-        registry,
+        registry.clone(),
         Arc::new(registry::access::TokenCache::new(Arc::clone(&store))),
         registry::LocalHosts::new(api_addr),
     ));
@@ -180,6 +180,12 @@ pub async fn run(
         Arc::clone(&routes),
         options.deployer.clone(),
     ));
+    background.attach_registry(Arc::new(background::registry_scan::RegistryScans::new(
+        registry.clone(),
+        data.scans(),
+        data.vulndb(),
+        registry::LocalHosts::new(api_addr),
+    )));
     let app = Arc::new(App {
         store: Arc::clone(&store),
         data: data.clone(),

@@ -422,13 +422,13 @@ impl Registry {
 /// The names of repositories under the root (directories with `_manifests`), found
 /// depth first; components start with an alphanumeric, so `_` entries are the
 /// store's own.
-struct RepositoryWalk {
+pub(crate) struct RepositoryWalk {
     stack: Vec<(PathBuf, String)>,
     pending: Vec<String>,
 }
 
 impl RepositoryWalk {
-    fn new(root: PathBuf) -> RepositoryWalk {
+    pub(crate) fn new(root: PathBuf) -> RepositoryWalk {
         RepositoryWalk {
             stack: vec![(root, String::new())],
             pending: Vec::new(),

@@ -2,6 +2,7 @@
 //! file primitives (atomic writes, streamed appends, bounded listings) the blob,
 //! upload, manifest and gc modules share.
 
+pub mod artifacts;
 pub(crate) mod blobs;
 pub(crate) mod fsutil;
 pub mod gc;

@@ -1,5 +1,6 @@
-//! Image access: opens an image from a docker-archive tar, an OCI layout, a registry,
-//! the local Docker Engine or a plain directory, and exposes one model ([`Image`]) plus
+//! Image access: opens an image from a docker-archive tar, an OCI layout, a registry
+//! (over HTTP, or its blob store on disk), the local Docker Engine or a plain directory,
+//! and exposes one model ([`Image`]) plus
 //! a merged, read-only filesystem view ([`ImageFs`]) that never extracts to disk.
 
 mod archive;
@@ -11,14 +12,17 @@ mod oci;
 mod path;
 pub mod reference;
 mod registry;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{HealthConfig, HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
 pub use fs::{FsOptions, ImageFs, Node, NodeKind, DEFAULT_MAX_READ};
+pub use oci::IMAGE_CONFIG_TYPES;
 pub use reference::Reference;
 pub use registry::RegistryOptions;
+pub use store::{BlobLayout, BlobStore};
 
 pub(crate) use blob::LayerData;
 
@@ -39,6 +43,14 @@ pub enum ImageSource {
     Docker(String),
     /// An image in an OCI-distribution registry: `host[:port]/repo[:tag][@digest]`.
     Registry(String),
+    /// An image in a registry's blob store on disk (`root/blobs/<alg>/<hex[..2]>/<hex>`,
+    /// ferry's registry), by the digest of its manifest or index (an index opens this
+    /// machine's platform). `name` is how reports name it (`localhost:7070/shop/web:1`).
+    BlobStore {
+        root: PathBuf,
+        manifest_digest: String,
+        name: Option<String>,
+    },
 }
 
 impl ImageSource {
@@ -51,6 +63,13 @@ impl ImageSource {
                 None => dir.display().to_string(),
             },
             ImageSource::Docker(name) | ImageSource::Registry(name) => name.clone(),
+            ImageSource::BlobStore {
+                root,
+                manifest_digest,
+                name,
+            } => name
+                .clone()
+                .unwrap_or_else(|| format!("{}@{manifest_digest}", root.display())),
         }
     }
 }
@@ -103,13 +122,23 @@ pub struct Image {
 }
 
 impl Image {
-    /// Opens an image from a local source (archive, OCI layout, directory). Docker and
-    /// registry sources need [`Image::fetch`] (async) or [`Image::open_blocking`].
+    /// Opens an image from a local source (archive, OCI layout, blob store, directory).
+    /// Docker and registry sources need [`Image::fetch`] (async) or
+    /// [`Image::open_blocking`].
     pub fn open_local(source: &ImageSource) -> Result<Image, ImageError> {
         match source {
             ImageSource::DockerArchive(p) => archive::open(p, None),
             ImageSource::OciLayout { dir, reference } => oci::open(dir, reference.as_deref()),
             ImageSource::Rootfs(dir) => open_rootfs(dir),
+            ImageSource::BlobStore {
+                root,
+                manifest_digest,
+                ..
+            } => oci::open_store(
+                &BlobStore::registry(root.clone()),
+                manifest_digest,
+                source.display_name(),
+            ),
             ImageSource::Docker(_) | ImageSource::Registry(_) => Err(ImageError::Unsupported(
                 "docker and registry images are opened with Image::fetch".into(),
             )),

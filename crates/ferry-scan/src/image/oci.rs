@@ -1,19 +1,27 @@
-//! OCI image layouts: `index.json` → (nested index →) manifest → config + layer blobs
-//! under `blobs/<alg>/<hex>`. Layers may be gzip, zstd or uncompressed tars. Registry
-//! pulls land in the same shape and are opened through [`from_manifest`].
+//! OCI image layouts and registry stores: `index.json` (layouts) or a manifest digest
+//! (stores) → (nested index →) manifest → config + layer blobs, found through a
+//! [`BlobStore`]. Layers may be gzip, zstd or uncompressed tars and are streamed from
+//! their blob files. Registry pulls land in a layout and go through [`from_manifest`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::blob::LayerData;
-use super::{attach_history, split_digest, Image, ImageConfig, ImageError, Layer};
+use super::store::BlobStore;
+use super::{attach_history, Image, ImageConfig, ImageError, Layer};
 
 pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Config media types of container images; any other names an artifact (an SBOM, a
+/// signature, a Helm chart…), which is not opened as an image.
+pub const IMAGE_CONFIG_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const MAX_JSON: u64 = 16 * 1024 * 1024;
 
@@ -73,12 +81,29 @@ pub fn open(dir: &Path, reference: Option<&str>) -> Result<Image, ImageError> {
         Some(r) => format!("{}:{r}", dir.display()),
         None => dir.display().to_string(),
     };
-    open_descriptor(dir, &chosen, name, None, 0)
+    open_descriptor(&BlobStore::oci_layout(dir), &chosen, name, None, 0)
+}
+
+/// Opens the image a manifest (or index: this platform's child) names in a blob store,
+/// such as ferry's registry on disk. Nothing is copied: layers are read in place.
+pub fn open_store(
+    store: &BlobStore,
+    manifest_digest: &str,
+    name: String,
+) -> Result<Image, ImageError> {
+    let desc = Descriptor {
+        media_type: None,
+        digest: manifest_digest.to_string(),
+        size: None,
+        platform: None,
+        annotations: None,
+    };
+    open_descriptor(store, &desc, name, None, 0)
 }
 
 /// Follows a descriptor that may be an index (choose a platform) or a manifest.
 pub fn open_descriptor(
-    dir: &Path,
+    store: &BlobStore,
     desc: &Descriptor,
     name: String,
     scratch: Option<Arc<tempfile::TempDir>>,
@@ -87,7 +112,7 @@ pub fn open_descriptor(
     if depth > 4 {
         return Err(ImageError::format(name, "indexes nested too deeply"));
     }
-    let bytes = read_blob(dir, &desc.digest)?;
+    let bytes = read_blob(store, &desc.digest)?;
     let media = desc
         .media_type
         .clone()
@@ -96,14 +121,15 @@ pub fn open_descriptor(
         let index: Index = serde_json::from_slice(&bytes)
             .map_err(|e| ImageError::format(desc.digest.clone(), format!("invalid index: {e}")))?;
         let next = choose(&index.manifests, None, &desc.digest)?;
-        return open_descriptor(dir, &next, name, scratch, depth + 1);
+        return open_descriptor(store, &next, name, scratch, depth + 1);
     }
-    from_manifest(dir, &desc.digest, &bytes, name, scratch)
+    from_manifest(store, &desc.digest, &bytes, name, scratch)
 }
 
-/// Builds the image from manifest bytes whose blobs are under `dir/blobs`.
+/// Builds the image from manifest bytes whose blobs are in `store`. A manifest whose
+/// config is not an image configuration (an artifact) is refused.
 pub fn from_manifest(
-    dir: &Path,
+    store: &BlobStore,
     manifest_digest: &str,
     bytes: &[u8],
     name: String,
@@ -115,7 +141,17 @@ pub fn from_manifest(
             format!("invalid manifest: {e}"),
         )
     })?;
-    let config_bytes = read_blob(dir, &manifest.config.digest)?;
+    if let Some(kind) = manifest
+        .config
+        .media_type
+        .as_deref()
+        .filter(|t| !IMAGE_CONFIG_TYPES.contains(t))
+    {
+        return Err(ImageError::Unsupported(format!(
+            "{name}: manifest {manifest_digest} is not a container image (its config is {kind})"
+        )));
+    }
+    let config_bytes = read_blob(store, &manifest.config.digest)?;
     let config = ImageConfig::parse(&config_bytes, &manifest.config.digest)?;
     let diff_ids = config.diff_ids().to_vec();
     let mut warnings = Vec::new();
@@ -140,7 +176,7 @@ pub fn from_manifest(
                 warnings.push(format!("{name}: layer {} is foreign ({m})", i + 1));
             }
         }
-        let file = blob_path(dir, &desc.digest)?;
+        let file = store.path(&desc.digest)?;
         let len = std::fs::metadata(&file)
             .map_err(|e| ImageError::io(&file, e))?
             .len();
@@ -236,20 +272,9 @@ pub fn sniff_media_type(bytes: &[u8]) -> String {
     }
 }
 
-/// `dir/blobs/<alg>/<hex>`, refusing digests that are not plain `alg:hex`.
-pub fn blob_path(dir: &Path, digest: &str) -> Result<PathBuf, ImageError> {
-    let (alg, hex) = split_digest(digest).ok_or_else(|| {
-        ImageError::format(
-            dir.display().to_string(),
-            format!("invalid digest {digest:?}"),
-        )
-    })?;
-    Ok(dir.join("blobs").join(alg).join(hex))
-}
-
 /// Reads a small JSON blob and checks its sha256 digest.
-pub fn read_blob(dir: &Path, digest: &str) -> Result<Vec<u8>, ImageError> {
-    let path = blob_path(dir, digest)?;
+pub fn read_blob(store: &BlobStore, digest: &str) -> Result<Vec<u8>, ImageError> {
+    let path = store.path(digest)?;
     let bytes = read_json_file(&path)?;
     if digest.starts_with("sha256:") {
         let actual = super::sha256_digest(&bytes);

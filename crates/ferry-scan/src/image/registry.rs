@@ -14,6 +14,7 @@ use sha2::Digest as _;
 use super::oci::{
     self, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
 };
+use super::store::BlobStore;
 use super::{split_digest, Image, ImageError, Reference};
 
 const MAX_MANIFEST: usize = 8 * 1024 * 1024;
@@ -68,7 +69,13 @@ pub async fn pull(reference: &str, options: &RegistryOptions) -> Result<Image, I
     }
     let name = parsed.to_string();
     tokio::task::spawn_blocking(move || {
-        oci::from_manifest(&dir, &digest, &bytes, name, Some(scratch))
+        oci::from_manifest(
+            &BlobStore::oci_layout(dir),
+            &digest,
+            &bytes,
+            name,
+            Some(scratch),
+        )
     })
     .await
     .map_err(|e| ImageError::Unsupported(format!("open task failed: {e}")))?
@@ -253,7 +260,7 @@ impl Client {
 
     /// Streams a blob to `dir/blobs/<alg>/<hex>`, verifying its sha256 digest.
     async fn blob(&mut self, digest: &str, dir: &Path) -> Result<(), ImageError> {
-        let path = oci::blob_path(dir, digest)?;
+        let path = BlobStore::oci_layout(dir).path(digest)?;
         if path.exists() {
             return Ok(());
         }

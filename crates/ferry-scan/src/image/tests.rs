@@ -613,6 +613,7 @@ fn entry_limit_stops_indexing_with_a_warning() {
     );
 }
 
+mod blob_store;
 mod registry_server;
 
 /// Imports a one-layer image into the local engine and reads it back through the

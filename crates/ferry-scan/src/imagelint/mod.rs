@@ -281,6 +281,13 @@ pub fn lint_image(fs: &ImageFs, options: &ImageLintOptions) -> ImageLintReport {
     let mut found = Findings::default();
     config_checks::run(&fs.image().config, options, &mut found);
     file_checks::run(fs, options, &mut found);
+    host_checks(options, &mut found);
+    assemble(fs.image().name.clone(), found, options)
+}
+
+/// The checks that depend on how the image is asked for, not on its content: content
+/// trust on this host (CIS-DI-0005) and the tag of the reference (DKL-DI-0006).
+fn host_checks(options: &ImageLintOptions, found: &mut Findings) {
     if !options.content_trust {
         found.push(
             catalog::CONTENT_TRUST,
@@ -293,7 +300,35 @@ pub fn lint_image(fs: &ImageFs, options: &ImageLintOptions) -> ImageLintReport {
             found.push(catalog::LATEST_TAG, "Avoid 'latest' tag", reference);
         }
     }
-    assemble(fs.image().name.clone(), found, options)
+}
+
+/// The report an image would get under other host options, from a report of the same
+/// image: what its content and config showed is kept, content trust and the reference's
+/// tag are checked anew, and `options.ignore` applies. A stored analysis (made with no
+/// ignores) thus serves a deploy that names the image differently without reading its
+/// layers again.
+pub fn relint_for(report: &ImageLintReport, options: &ImageLintOptions) -> ImageLintReport {
+    let mut found = Findings {
+        items: Vec::new(),
+        warnings: report.warnings.clone(),
+    };
+    for result in &report.checks {
+        let Some(check) = CHECKS.iter().find(|c| c.code == result.code) else {
+            continue;
+        };
+        if check.code == catalog::CONTENT_TRUST || check.code == catalog::LATEST_TAG {
+            continue;
+        }
+        for alert in &result.alerts {
+            found.items.push(Finding {
+                code: check.code,
+                alert: alert.clone(),
+                skip: result.level == Level::Skip,
+            });
+        }
+    }
+    host_checks(options, &mut found);
+    assemble(report.image.clone(), found, options)
 }
 
 /// Whether a reference names the `latest` tag, explicitly or by having no tag (as

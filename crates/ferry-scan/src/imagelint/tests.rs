@@ -1001,3 +1001,37 @@ fn needs_docker_image_lint_of_engine_image() {
         .iter()
         .all(|d| d["code"] != "DKL-DI-0006"));
 }
+
+#[test]
+fn a_stored_report_relints_for_other_host_options_as_a_fresh_lint_would() {
+    // A FATAL finding, a SKIP note (no /etc/group) and config findings to carry over.
+    let mut files = good_files();
+    files[3] = Entry::File("etc/shadow", b"root::19000:0:99999:7:::\n", 0o640);
+    files.retain(|f| !matches!(f, Entry::File("etc/group", _, _)));
+    let config = with_history(&["/bin/sh -c apt-get update"]);
+    let stored = lint_with(&files, config.clone(), &trusted());
+    assert_eq!(level(&stored, "DKL-LI-0001"), Level::Fatal);
+    assert!(stored.checks.iter().any(|c| c.level == Level::Skip));
+    for options in [
+        trusted(),
+        ImageLintOptions::default(),
+        ImageLintOptions {
+            reference: Some("localhost:7070/shop/web:latest".into()),
+            ..ImageLintOptions::default()
+        },
+        ImageLintOptions {
+            reference: Some("localhost:7070/shop/web:1".into()),
+            ..trusted()
+        },
+        ImageLintOptions {
+            reference: Some("localhost:7070/shop/web".into()),
+            ignore: vec!["DKL-LI-0001".into(), "DKL-DI-0006".into()],
+            ..ImageLintOptions::default()
+        },
+    ] {
+        let mut fresh = lint_with(&files, config.clone(), &options);
+        // Each lint opens its own temporary archive: only the name differs.
+        fresh.image = stored.image.clone();
+        assert_eq!(relint_for(&stored, &options), fresh, "{options:?}");
+    }
+}

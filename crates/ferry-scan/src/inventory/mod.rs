@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::image::{Image, ImageError, ImageFs, ImageSource, NodeKind, RegistryOptions};
 use crate::package::{OsInfo, Package, PackageType};
@@ -35,7 +35,7 @@ const MAX_METADATA: u64 = 64 * 1024 * 1024;
 const MAX_BINARY: u64 = 512 * 1024 * 1024;
 
 /// What was found.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Inventory {
     pub os: Option<OsInfo>,
     /// Sorted by type, name, version, location.

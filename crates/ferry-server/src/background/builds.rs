@@ -11,6 +11,7 @@ use crate::background::driver::{
 };
 use crate::background::gates;
 use crate::background::operations::{self, DEPLOY_KINDS};
+use crate::background::registry_scan::RegistryScans;
 use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
 use ferry_store::{BuildStatus, ServiceRow, Store, StoreError, StoredReport};
@@ -66,6 +67,8 @@ pub struct BuildReconciler {
     pub runtimes: Runtimes,
     pub build_timeout: Duration,
     pub image_analyses: gates::ImageAnalyses,
+    /// Scans of ferry's registry, which the gates use for its images.
+    pub registry_scans: Arc<std::sync::OnceLock<Arc<RegistryScans>>>,
     /// Woken when a revision is built or failed.
     pub deploy: Arc<Trigger<ServiceId>>,
 }
@@ -218,7 +221,9 @@ impl BuildReconciler {
         let results = match &target {
             Target::Source(dir) => gates::source_checks(dir, &db, security).await,
             Target::Image { id, reference } => {
-                gates::image_checks(id, reference, &db, security, &self.image_analyses).await
+                let registry = self.registry_scans.get().map(Arc::as_ref);
+                gates::image_checks(id, reference, &db, security, &self.image_analyses, registry)
+                    .await
             }
         };
         let mut blocked = Vec::new();

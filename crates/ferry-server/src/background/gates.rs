@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use super::driver::lock;
+use super::registry_scan::RegistryScans;
 
 /// Report kinds, as stored and shown.
 pub const DOCKERFILE_LINT: &str = "dockerfile-lint";
@@ -229,14 +230,16 @@ impl ImageAnalyses {
 }
 
 /// The checks of an image revision: vulnerabilities of its packages and image lint
-/// (Dockle's checks). The image is read from the local engine once for both, unless
-/// `analyses` already holds it.
+/// (Dockle's checks). The image is read once for both, unless `analyses` already holds
+/// it: an image of ferry's registry (`localhost:<api port>/…`) from its stored scan
+/// (or its blobs), any other from the local engine.
 pub async fn image_checks(
     image_id: &str,
     reference: &str,
     db_path: &Path,
     security: &SecurityConfig,
     analyses: &ImageAnalyses,
+    registry: Option<&RegistryScans>,
 ) -> Vec<GateResult> {
     let strict = fail_on(security).is_some();
     let options = ImageLintOptions {
@@ -247,14 +250,20 @@ pub async fn image_checks(
     let key = format!("{image_id} {reference} {}", options.content_trust);
     let analysis = match analyses.get(&key) {
         Some(analysis) => analysis,
-        None => match analyse_image(image_id, options).await {
-            Ok(analysis) => {
-                let analysis = Arc::new(analysis);
-                analyses.put(key, Arc::clone(&analysis));
-                analysis
+        None => {
+            let analysed = match registry_analysis(registry, reference, &options).await {
+                Some(analysed) => analysed,
+                None => analyse_image(image_id, options).await,
+            };
+            match analysed {
+                Ok(analysis) => {
+                    let analysis = Arc::new(analysis);
+                    analyses.put(key, Arc::clone(&analysis));
+                    analysis
+                }
+                Err(reason) => return vec![cannot_scan(VULNERABILITIES, reason, strict)],
             }
-            Err(reason) => return vec![cannot_scan(VULNERABILITIES, reason, strict)],
-        },
+        }
     };
     vec![
         vulnerabilities(
@@ -267,6 +276,25 @@ pub async fn image_checks(
         .await,
         image_lint_result(&analysis.lint, security),
     ]
+}
+
+/// The analysis of an image of ferry's registry, from the scan stored when it was
+/// pushed; `None` when the reference names another registry.
+async fn registry_analysis(
+    registry: Option<&RegistryScans>,
+    reference: &str,
+    options: &ImageLintOptions,
+) -> Option<Result<ImageAnalysis, String>> {
+    let registry = registry?;
+    let digest = match registry.resolve(reference).await? {
+        Ok(digest) => digest,
+        Err(reason) => return Some(Err(reason)),
+    };
+    let scan = registry.analysis(&digest, reference).await;
+    Some(scan.map(|scan| ImageAnalysis {
+        inventory: scan.inventory.clone(),
+        lint: imagelint::relint_for(&scan.lint, options),
+    }))
 }
 
 /// Reads the image from the local engine and analyses it off the async threads.

@@ -8,6 +8,7 @@ pub mod driver;
 pub mod gates;
 pub mod operations;
 pub mod registry_gc;
+pub mod registry_scan;
 pub mod routes;
 
 use crate::data_dir::DataDir;
@@ -19,8 +20,9 @@ use driver::{lock, Driver, DriverSettings, TaskStatus, Trigger};
 use ferry_router::ServiceStats;
 use ferry_store::Store;
 use ferry_types::ServiceId;
+use registry_scan::{RegistryScanReconciler, RegistryScans};
 use routes::RoutePublisher;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +33,11 @@ pub struct Background {
     build_trigger: Arc<Trigger<ServiceId>>,
     /// Taken by [`Background::run`].
     drivers: Mutex<Option<(Driver<DeployReconciler>, Driver<BuildReconciler>)>>,
+    /// Ferry's registry and its scans, once [`Background::attach_registry`] gave them
+    /// (shared with the build reconciler's gates).
+    registry_scans: Arc<OnceLock<Arc<RegistryScans>>>,
+    scan_driver: Mutex<Option<Driver<RegistryScanReconciler>>>,
+    scan_trigger: OnceLock<Arc<Trigger<String>>>,
 }
 
 impl Background {
@@ -78,12 +85,14 @@ impl Background {
             },
         );
         let deploy_trigger = deploy_driver.trigger();
+        let registry_scans = Arc::new(OnceLock::new());
         let builds = Arc::new(BuildReconciler {
             store,
             data,
             runtimes,
             build_timeout: settings.build_timeout,
             image_analyses: gates::ImageAnalyses::default(),
+            registry_scans: Arc::clone(&registry_scans),
             deploy: Arc::clone(&deploy_trigger),
         });
         let build_driver = Driver::new(
@@ -100,7 +109,32 @@ impl Background {
             deploy_trigger,
             build_trigger,
             drivers: Mutex::new(Some((deploy_driver, build_driver))),
+            registry_scans,
+            scan_driver: Mutex::new(None),
+            scan_trigger: OnceLock::new(),
         }
+    }
+
+    /// Scans images pushed to ferry's registry (and lets the gates use those scans).
+    /// Called once, before [`Background::run`].
+    pub fn attach_registry(&self, scans: Arc<RegistryScans>) {
+        if self.registry_scans.set(Arc::clone(&scans)).is_err() {
+            tracing::error!("the registry was attached twice");
+            return;
+        }
+        let driver = Driver::new(
+            Arc::new(RegistryScanReconciler { scans }),
+            DriverSettings {
+                // Pushes wake their repository; the resync only catches what a lagging
+                // subscriber missed (and runs at start-up).
+                resync: Duration::from_secs(60),
+                // Scans are heavy: one repository at a time (each scans one image at a time).
+                max_concurrent: 1,
+                ..DriverSettings::default()
+            },
+        );
+        let _ = self.scan_trigger.set(driver.trigger());
+        *lock(&self.scan_driver) = Some(driver);
     }
 
     /// Asks every reconciler to look at the service now.
@@ -133,6 +167,9 @@ impl Background {
     pub fn all_tasks(&self) -> Vec<TaskStatus> {
         let mut all = self.build_trigger.statuses();
         all.extend(self.deploy_trigger.statuses());
+        if let Some(scans) = self.scan_trigger.get() {
+            all.extend(scans.statuses());
+        }
         all
     }
 
@@ -154,10 +191,48 @@ impl Background {
                 }
             }
         };
+        let scans = async {
+            let driver = lock(&self.scan_driver).take();
+            let (Some(driver), Some(scans), Some(trigger)) =
+                (driver, self.registry_scans.get(), self.scan_trigger.get())
+            else {
+                return;
+            };
+            let wake_on_push = wake_on_push(scans.registry().subscribe(), trigger, &shutdown);
+            tokio::join!(driver.run(shutdown.clone()), wake_on_push);
+        };
         tokio::join!(
             deploy.run(shutdown.clone()),
             builds.run(shutdown.clone()),
-            orphans
+            orphans,
+            scans
         );
+    }
+}
+
+/// Wakes a repository's scan when a manifest is pushed to it. The event only names
+/// the key: the pass reads the repository's state (a lagging receiver loses events,
+/// and the resync finds what they named).
+async fn wake_on_push(
+    mut events: tokio::sync::broadcast::Receiver<ferry_registry::RegistryEvent>,
+    trigger: &Trigger<String>,
+    shutdown: &CancellationToken,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(ferry_registry::RegistryEvent::ManifestPushed { repository, .. }) => {
+                trigger.wake(&repository.to_string());
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "registry events missed; the resync will find them");
+            }
+            Err(RecvError::Closed) => return,
+        }
     }
 }

@@ -127,6 +127,12 @@ impl LocalHosts {
         LocalHosts { hosts }
     }
 
+    /// The name images are shown with: `localhost:<port>`.
+    pub fn primary(&self) -> &str {
+        // Invariant: `new` always puts `localhost:<port>` first.
+        &self.hosts[0]
+    }
+
     /// The repository and tag or digest of `image` when it names ferry's registry
     /// (`localhost:7070/shop/web:1`, `127.0.0.1:7070/shop/web@sha256:…`; no tag means
     /// `latest`; with both, the digest wins), else None.
