@@ -81,4 +81,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     UPDATE revisions SET build = 'built' WHERE status IN ('ACTIVE', 'INACTIVE');
     UPDATE revisions SET build = 'failed' WHERE status = 'FAILED';
     "#,
+    // 5 (push-to-deploy; numbered at merge after the tokens migration): the image tag
+    // a service follows, whether pushes to it deploy, how often a remote registry is
+    // polled, the credentials to reach it, and the digest the trigger last acted on.
+    r#"
+    CREATE TABLE image_follows (
+        service_id   TEXT PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,
+        image        TEXT NOT NULL,
+        auto_deploy  INTEGER NOT NULL,
+        poll_ms      INTEGER,
+        username     TEXT,
+        password     TEXT,
+        acted_digest TEXT
+    );
+    "#,
 ];

@@ -123,6 +123,7 @@ impl Harness {
             RevisionSource::Image {
                 image: "web:1".into(),
                 image_id: Some("sha256:feed".into()),
+                from_tag: None,
             },
             SourceKind::Image,
             config,
