@@ -48,6 +48,24 @@ pub struct DeployRequest {
     pub source: DeploySource,
     #[serde(default)]
     pub overrides: ConfigOverrides,
+    /// Push-to-deploy settings of an image deploy.
+    #[serde(default)]
+    pub follow: FollowOptions,
+}
+
+/// Whether an image deploy keeps following its tag, and how.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowOptions {
+    /// Deploy each new digest pushed to the tag. Default: on for an image in ferry's
+    /// own registry, off elsewhere.
+    pub auto_deploy: Option<bool>,
+    /// How often another registry's tag is read, in milliseconds (default 60 s).
+    pub poll_ms: Option<u64>,
+    /// Credentials for another registry (the CLI takes them from its flags or from
+    /// Docker's config.json).
+    pub registry_username: Option<String>,
+    pub registry_password: Option<String>,
 }
 
 /// The answer to a change: the operation to follow.

@@ -155,6 +155,8 @@ pub async fn run(
         }
     }
 
+    let own_registry =
+        registry::own::OwnRegistry::new(registry.clone(), api_addr, Arc::clone(&token));
     let routes = Arc::new(RoutePublisher::new());
     let background = Arc::new(Background::new(
         Arc::clone(&store),
@@ -162,6 +164,7 @@ pub async fn run(
         runtimes.clone(),
         Arc::clone(&routes),
         options.deployer.clone(),
+        Some(own_registry.clone()),
     ));
     let app = Arc::new(App {
         store,
@@ -171,6 +174,7 @@ pub async fn run(
         router_port: router_addr.port(),
         upload_limits: options.upload_limits.clone(),
         log_limits: options.logs,
+        own_registry: Some(own_registry),
     });
     app.clean_partial_files();
 

@@ -52,7 +52,9 @@ fn get_in(conn: &Connection, service: &ServiceId) -> Result<Option<ImageFollow>,
 }
 
 fn put_in(conn: &Connection, service: &ServiceId, follow: &ImageFollow) -> Result<(), StoreError> {
-    let poll_ms = follow.poll_ms.map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+    let poll_ms = follow
+        .poll_ms
+        .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO image_follows (service_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -207,11 +209,19 @@ mod tests {
         assert_eq!(store.auto_deploy_services().unwrap(), vec![row.id.clone()]);
         // A pass that read an older acted digest writes nothing.
         assert!(store
-            .create_triggered_deployment(&deployment(&web, "sha256:b"), Some("sha256:x"), "sha256:b")
+            .create_triggered_deployment(
+                &deployment(&web, "sha256:b"),
+                Some("sha256:x"),
+                "sha256:b"
+            )
             .unwrap()
             .is_none());
         let (_, revision, _) = store
-            .create_triggered_deployment(&deployment(&web, "sha256:b"), Some("sha256:a"), "sha256:b")
+            .create_triggered_deployment(
+                &deployment(&web, "sha256:b"),
+                Some("sha256:a"),
+                "sha256:b",
+            )
             .unwrap()
             .unwrap();
         assert_eq!(revision.number, 2);
@@ -219,7 +229,11 @@ mod tests {
         assert_eq!(stored.acted_digest.as_deref(), Some("sha256:b"));
         // The same push seen again by a second pass: nothing.
         assert!(store
-            .create_triggered_deployment(&deployment(&web, "sha256:b"), Some("sha256:a"), "sha256:b")
+            .create_triggered_deployment(
+                &deployment(&web, "sha256:b"),
+                Some("sha256:a"),
+                "sha256:b"
+            )
             .unwrap()
             .is_none());
         // A deploy without following clears it.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub use config::{HealthConfig, HistoryEntry, ImageConfig, RootFs, RuntimeConfig};
 pub use fs::{FsOptions, ImageFs, Node, NodeKind, DEFAULT_MAX_READ};
 pub use reference::Reference;
-pub use registry::RegistryOptions;
+pub use registry::{docker_config_credentials, resolve_digest, RegistryOptions};
 
 pub(crate) use blob::LayerData;
 

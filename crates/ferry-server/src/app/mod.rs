@@ -28,6 +28,8 @@ pub struct App {
     pub upload_limits: unpack::UploadLimits,
     /// Bounds of instance logs (readers cut lines at the same length).
     pub log_limits: ferry_runtime::LogLimits,
+    /// Ferry's registry, where `--image localhost:<api port>/…` deploys resolve.
+    pub own_registry: Option<crate::registry::own::OwnRegistry>,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

@@ -6,10 +6,12 @@ pub mod builds;
 pub mod deploy;
 pub mod driver;
 pub mod gates;
+pub mod image_triggers;
 pub mod operations;
 pub mod routes;
 
 use crate::data_dir::DataDir;
+use crate::registry::own::OwnRegistry;
 use crate::runtimes::Runtimes;
 use builds::BuildReconciler;
 use deploy::health::{NetworkProber, Prober};
@@ -18,6 +20,7 @@ use driver::{lock, Driver, DriverSettings, TaskStatus, Trigger};
 use ferry_router::ServiceStats;
 use ferry_store::Store;
 use ferry_types::ServiceId;
+use image_triggers::ImageTriggerReconciler;
 use routes::RoutePublisher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,8 +31,17 @@ pub struct Background {
     deploy: Arc<DeployReconciler>,
     deploy_trigger: Arc<Trigger<ServiceId>>,
     build_trigger: Arc<Trigger<ServiceId>>,
+    image_trigger: Arc<Trigger<ServiceId>>,
+    /// Ferry's registry, whose pushes wake the image trigger.
+    own_registry: Option<OwnRegistry>,
     /// Taken by [`Background::run`].
-    drivers: Mutex<Option<(Driver<DeployReconciler>, Driver<BuildReconciler>)>>,
+    drivers: Mutex<Option<Drivers>>,
+}
+
+struct Drivers {
+    deploy: Driver<DeployReconciler>,
+    builds: Driver<BuildReconciler>,
+    images: Driver<ImageTriggerReconciler>,
 }
 
 impl Background {
@@ -39,6 +51,7 @@ impl Background {
         runtimes: Runtimes,
         routes: Arc<RoutePublisher>,
         settings: DeployerSettings,
+        own_registry: Option<OwnRegistry>,
     ) -> Self {
         Self::with_prober(
             store,
@@ -46,6 +59,7 @@ impl Background {
             runtimes,
             routes,
             settings,
+            own_registry,
             Arc::new(NetworkProber),
         )
     }
@@ -57,6 +71,7 @@ impl Background {
         runtimes: Runtimes,
         routes: Arc<RoutePublisher>,
         settings: DeployerSettings,
+        own_registry: Option<OwnRegistry>,
         prober: Arc<dyn Prober>,
     ) -> Self {
         // A pass is short; a hung one must not hold shutdown beyond a stop's grace.
@@ -78,12 +93,13 @@ impl Background {
         );
         let deploy_trigger = deploy_driver.trigger();
         let builds = Arc::new(BuildReconciler {
-            store,
+            store: Arc::clone(&store),
             data,
             runtimes,
             build_timeout: settings.build_timeout,
             image_analyses: gates::ImageAnalyses::default(),
             deploy: Arc::clone(&deploy_trigger),
+            own_registry: own_registry.clone(),
         });
         let build_driver = Driver::new(
             builds,
@@ -94,11 +110,30 @@ impl Background {
             },
         );
         let build_trigger = build_driver.trigger();
+        let image_driver = Driver::new(
+            Arc::new(ImageTriggerReconciler {
+                store,
+                own: own_registry.clone(),
+                build: Arc::clone(&build_trigger),
+                deploy: Arc::clone(&deploy_trigger),
+            }),
+            DriverSettings {
+                shutdown_timeout,
+                ..DriverSettings::default()
+            },
+        );
+        let image_trigger = image_driver.trigger();
         Self {
             deploy,
             deploy_trigger,
             build_trigger,
-            drivers: Mutex::new(Some((deploy_driver, build_driver))),
+            image_trigger,
+            own_registry,
+            drivers: Mutex::new(Some(Drivers {
+                deploy: deploy_driver,
+                builds: build_driver,
+                images: image_driver,
+            })),
         }
     }
 
@@ -106,6 +141,7 @@ impl Background {
     pub fn wake(&self, service: &ServiceId) {
         self.build_trigger.wake(service);
         self.deploy_trigger.wake(service);
+        self.image_trigger.wake(service);
     }
 
     pub fn snapshot(&self, service: &ServiceId) -> Option<ServiceSnapshot> {
@@ -122,15 +158,20 @@ impl Background {
 
     /// The last outcome of each reconciler for one service.
     pub fn tasks(&self, service: &ServiceId) -> Vec<TaskStatus> {
-        [&self.build_trigger, &self.deploy_trigger]
-            .into_iter()
-            .filter_map(|trigger| trigger.status(service))
-            .collect()
+        [
+            &self.image_trigger,
+            &self.build_trigger,
+            &self.deploy_trigger,
+        ]
+        .into_iter()
+        .filter_map(|trigger| trigger.status(service))
+        .collect()
     }
 
     /// Every reconciler's statuses, for the server's status.
     pub fn all_tasks(&self) -> Vec<TaskStatus> {
-        let mut all = self.build_trigger.statuses();
+        let mut all = self.image_trigger.statuses();
+        all.extend(self.build_trigger.statuses());
         all.extend(self.deploy_trigger.statuses());
         all
     }
@@ -138,7 +179,12 @@ impl Background {
     /// Recovers what an earlier ferry left running, then runs every reconciler until
     /// `shutdown`; returns once they stopped (host processes are stopped on the way).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let Some((deploy, builds)) = lock(&self.drivers).take() else {
+        let Some(Drivers {
+            deploy,
+            builds,
+            images,
+        }) = lock(&self.drivers).take()
+        else {
             tracing::error!("the background reconcilers were started twice");
             return;
         };
@@ -153,9 +199,22 @@ impl Background {
                 }
             }
         };
+        let pushes = async {
+            if let Some(own) = self.own_registry.clone() {
+                image_triggers::watch_pushes(
+                    own,
+                    Arc::clone(&self.deploy.store),
+                    Arc::clone(&self.image_trigger),
+                    shutdown.clone(),
+                )
+                .await;
+            }
+        };
         tokio::join!(
             deploy.run(shutdown.clone()),
             builds.run(shutdown.clone()),
+            images.run(shutdown.clone()),
+            pushes,
             orphans
         );
     }

@@ -1,5 +1,7 @@
 //! Ferry's own registry on the API listener: opens the store under the data dir and
-//! mounts the `/v2/` API with the server's access policy.
+//! mounts the `/v2/` API with the server's access policy. [`own`] is how deploys see it.
+
+pub mod own;
 
 use std::sync::Arc;
 

@@ -59,6 +59,7 @@ impl Harness {
             runtimes,
             Arc::clone(&routes),
             settings,
+            None,
         ));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(Arc::clone(&background).run(shutdown.clone()));
