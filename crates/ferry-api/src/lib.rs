@@ -10,6 +10,6 @@ pub use errors::{ConfigProblem, ErrorBody};
 pub use metrics::StatsSnapshot;
 pub use reports::{Responsibility, SecurityReport, ServiceReport};
 pub use services::{
-    Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions, RollbackRequest,
-    ServerStatus, ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,
+    Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions, Following,
+    RollbackRequest, ServerStatus, ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,
 };

@@ -92,6 +92,23 @@ pub struct ServiceDetail {
     /// Each reconciler's last pass over this service.
     #[serde(default)]
     pub tasks: Vec<TaskStatus>,
+    /// The image tag the service follows (push-to-deploy), if any.
+    #[serde(default)]
+    pub following: Option<Following>,
+}
+
+/// What a service follows, without its credentials.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Following {
+    /// `host:port/repository:tag`.
+    pub image: String,
+    pub auto_deploy: bool,
+    /// Poll interval of another registry's tag; None for ferry's registry (pushes).
+    pub poll_ms: Option<u64>,
+    /// The digest behind the tag when ferry last deployed from it.
+    pub last_digest: Option<String>,
+    /// Whether credentials for the registry are stored.
+    pub has_credentials: bool,
 }
 
 /// What the deploy reconciler shows about a service's running side.

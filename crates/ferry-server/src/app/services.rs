@@ -160,6 +160,16 @@ impl App {
                 .unwrap_or_default(),
             last_operation,
             tasks: self.background.tasks(&row.id),
+            following: self
+                .store
+                .image_follow(&row.id)?
+                .map(|f| ferry_api::Following {
+                    has_credentials: f.username.is_some(),
+                    image: f.image,
+                    auto_deploy: f.auto_deploy,
+                    poll_ms: f.poll_ms,
+                    last_digest: f.acted_digest,
+                }),
         })
     }
 
