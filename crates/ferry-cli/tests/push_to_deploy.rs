@@ -301,7 +301,8 @@ fn needs_docker_a_tag_in_another_registry_is_polled_and_deployed() {
         Need::DockerEngine,
         Need::StaticBusybox,
         Need::Skopeo,
-        Need::DockerRegistry
+        Need::DockerRegistry,
+        Need::Htpasswd
     );
     let (user, password) = ("deployer", "s3cret-pass");
     let registry = Distribution::start(user, password);

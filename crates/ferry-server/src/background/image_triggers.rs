@@ -60,7 +60,8 @@ pub enum Decision {
     Deploy {
         digest: String,
         source: RevisionSource,
-        config: ServiceConfig,
+        /// Boxed: a config is large and most passes decide nothing.
+        config: Box<ServiceConfig>,
     },
 }
 
@@ -97,7 +98,7 @@ pub fn decide(
             image_id: None,
             from_tag: Some(follow.image.clone()),
         },
-        config: latest.config.clone(),
+        config: Box::new(latest.config.clone()),
     }
 }
 
@@ -194,7 +195,7 @@ impl Reconciler for ImageTriggerReconciler {
                             source_kind: SourceKind::Image,
                         },
                         source,
-                        config,
+                        config: *config,
                         revision_id: RevisionId::generate(),
                     },
                     follow.acted_digest.as_deref(),
