@@ -170,4 +170,75 @@ mod tests {
         assert!(names_api("10.1.2.3:7070", public));
         assert!(!names_api("localhost:7070", public));
     }
+
+    fn sha256(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(bytes);
+        format!(
+            "sha256:{}",
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+
+    async fn put_blob(registry: &Registry, repository: &RepositoryName, bytes: &[u8]) -> String {
+        let digest = sha256(bytes);
+        let body = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
+            bytes::Bytes::copy_from_slice(bytes),
+        )]);
+        registry
+            .put_blob(
+                repository,
+                &digest.parse().unwrap(),
+                Some(bytes.len() as u64),
+                body,
+            )
+            .await
+            .unwrap();
+        digest
+    }
+
+    #[tokio::test]
+    async fn tags_resolve_to_digests_and_the_exposed_port_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path(), ferry_registry::Limits::default()).unwrap();
+        let own = OwnRegistry::new(
+            registry.clone(),
+            "127.0.0.1:7070".parse().unwrap(),
+            Arc::from("token"),
+        );
+        let repository: RepositoryName = "shop/web".parse().unwrap();
+        let config = br#"{"architecture":"amd64","os":"linux","config":{"ExposedPorts":{"9000/tcp":{}}},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let config_digest = put_blob(&registry, &repository, config).await;
+        let layer_digest = put_blob(&registry, &repository, b"layer").await;
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":5}}]}}"#,
+            config.len()
+        );
+        let mut events = registry.subscribe();
+        registry
+            .put_manifest(
+                &repository,
+                &RegistryRef::Tag("latest".parse().unwrap()),
+                Some("application/vnd.oci.image.manifest.v1+json"),
+                bytes::Bytes::from(manifest.clone()),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            events.recv().await.unwrap(),
+            ferry_registry::RegistryEvent::ManifestPushed { tag: Some(_), .. }
+        ));
+        let digest = sha256(manifest.as_bytes());
+        let latest = Reference::parse("localhost:7070/shop/web").unwrap();
+        assert!(own.is_own(&latest));
+        assert_eq!(own.resolve(&latest).await.unwrap(), Some(digest.clone()));
+        let pinned = Reference::parse(&format!("localhost:7070/shop/web@{digest}")).unwrap();
+        assert_eq!(own.resolve(&pinned).await.unwrap(), Some(digest.clone()));
+        for missing in ["localhost:7070/shop/web:nope", "localhost:7070/shop/none:1"] {
+            let missing = Reference::parse(missing).unwrap();
+            assert_eq!(own.resolve(&missing).await.unwrap(), None);
+        }
+        assert_eq!(own.exposed_port("shop/web", &digest).await, Some(9000));
+        assert_eq!(own.pull_credentials().username, ADMIN_USER);
+    }
 }
