@@ -129,6 +129,8 @@ impl Drop for Images {
 #[test]
 fn needs_docker_push_to_ferrys_registry_deploys_and_a_rollback_stays() {
     ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    // Declared before the server so they are removed after its containers.
+    let mut images = Images(Vec::new(), Vec::new());
     let platform = TestPlatform::start_with("docker");
     let port = platform.info.api.rsplit(':').next().unwrap().to_string();
     let host = format!("localhost:{port}");
@@ -145,7 +147,8 @@ fn needs_docker_push_to_ferrys_registry_deploys_and_a_rollback_stays() {
 
     let local = format!("ferry-push-e2e-{}", std::process::id());
     let latest = format!("{host}/shop/web:latest");
-    let mut images = Images(vec![latest.clone()], vec![format!("{host}/shop/web")]);
+    images.0.push(latest.clone());
+    images.1.push(format!("{host}/shop/web"));
     let push = |tag: &str| -> String {
         ok(docker(config.path()).args(["tag", tag, &latest]));
         pushed_digest(&ok(docker(config.path()).args(["push", &latest])))
@@ -306,10 +309,11 @@ fn needs_docker_a_tag_in_another_registry_is_polled_and_deployed() {
     );
     let (user, password) = ("deployer", "s3cret-pass");
     let registry = Distribution::start(user, password);
+    // Declared before the server so they are removed after its containers.
+    let mut images = Images(Vec::new(), vec![format!("{}/team/api", registry.host)]);
     let platform = TestPlatform::start_with("docker");
     let local = format!("ferry-poll-e2e-{}", std::process::id());
     let stable = format!("{}/team/api:stable", registry.host);
-    let mut images = Images(Vec::new(), vec![format!("{}/team/api", registry.host)]);
     for (n, content) in [(1, "api one\n"), (2, "api two\n")] {
         let tag = format!("{local}:{n}");
         import_site(&tag, content);
