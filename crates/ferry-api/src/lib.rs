@@ -15,6 +15,6 @@ pub use registry::{
 };
 pub use reports::{Responsibility, SecurityReport, ServiceReport};
 pub use services::{
-    Accepted, ConfigOverrides, DeployRequest, DeploySource, RollbackRequest, ServerStatus,
-    ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,
+    Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions, Following,
+    RollbackRequest, ServerStatus, ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,
 };

@@ -48,6 +48,24 @@ pub struct DeployRequest {
     pub source: DeploySource,
     #[serde(default)]
     pub overrides: ConfigOverrides,
+    /// Push-to-deploy settings of an image deploy.
+    #[serde(default)]
+    pub follow: FollowOptions,
+}
+
+/// Whether an image deploy keeps following its tag, and how.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowOptions {
+    /// Deploy each new digest pushed to the tag. Default: on for an image in ferry's
+    /// own registry, off elsewhere.
+    pub auto_deploy: Option<bool>,
+    /// How often another registry's tag is read, in milliseconds (default 60 s).
+    pub poll_ms: Option<u64>,
+    /// Credentials for another registry (the CLI takes them from its flags or from
+    /// Docker's config.json).
+    pub registry_username: Option<String>,
+    pub registry_password: Option<String>,
 }
 
 /// The answer to a change: the operation to follow.
@@ -74,6 +92,23 @@ pub struct ServiceDetail {
     /// Each reconciler's last pass over this service.
     #[serde(default)]
     pub tasks: Vec<TaskStatus>,
+    /// The image tag the service follows (push-to-deploy), if any.
+    #[serde(default)]
+    pub following: Option<Following>,
+}
+
+/// What a service follows, without its credentials.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Following {
+    /// `host:port/repository:tag`.
+    pub image: String,
+    pub auto_deploy: bool,
+    /// Poll interval of another registry's tag; None for ferry's registry (pushes).
+    pub poll_ms: Option<u64>,
+    /// The digest behind the tag when ferry last deployed from it.
+    pub last_digest: Option<String>,
+    /// Whether credentials for the registry are stored.
+    pub has_credentials: bool,
 }
 
 /// What the deploy reconciler shows about a service's running side.

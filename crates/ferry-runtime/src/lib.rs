@@ -113,6 +113,22 @@ pub struct ResolvedImage {
     pub exposed_port: Option<u16>,
 }
 
+/// Credentials for pulling an image from a registry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password: this ends up in logs.
+        f.debug_struct("RegistryCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A driver that starts, lists and stops instances. Implementations are safe to call
 /// concurrently and every call is idempotent where it can be (stopping a stopped
 /// instance succeeds).
@@ -155,6 +171,17 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Resolves an image reference to the image id it names now (docker only).
     async fn resolve_image(&self, image: &str) -> Result<ResolvedImage, RuntimeError>;
+
+    /// Makes `image` (a registry reference, pinned by digest) present in the runtime,
+    /// pulling it with `credentials` unless it is there already. Runtimes without an
+    /// image store have nothing to pull.
+    async fn pull_image(
+        &self,
+        _image: &str,
+        _credentials: Option<&RegistryCredentials>,
+    ) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }
 
 /// Rejects instance ids that are unsafe as a file name (process records) or a container

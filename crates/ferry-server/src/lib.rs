@@ -172,6 +172,8 @@ pub async fn run(
         registry::LocalHosts::new(api_addr),
     ));
 
+    let own_registry =
+        registry::own::OwnRegistry::new(registry.clone(), api_addr, Arc::clone(&token));
     let routes = Arc::new(RoutePublisher::new());
     let background = Arc::new(Background::new(
         Arc::clone(&store),
@@ -179,6 +181,7 @@ pub async fn run(
         runtimes.clone(),
         Arc::clone(&routes),
         options.deployer.clone(),
+        Some(own_registry.clone()),
     ));
     background.attach_registry(Arc::new(background::registry_scan::RegistryScans::new(
         registry.clone(),
@@ -195,6 +198,7 @@ pub async fn run(
         upload_limits: options.upload_limits.clone(),
         log_limits: options.logs,
         registry: Arc::clone(&local_registry),
+        own_registry: Some(own_registry),
     });
     app.clean_partial_files();
 

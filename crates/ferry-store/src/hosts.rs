@@ -133,6 +133,7 @@ mod tests {
             source: RevisionSource::Image {
                 image: "web:1".into(),
                 image_id: None,
+                from_tag: None,
             },
             config,
             revision_id: revision_id.clone(),

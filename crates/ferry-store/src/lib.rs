@@ -5,6 +5,7 @@
 mod db;
 mod error;
 mod hosts;
+mod image_follows;
 mod migrations;
 mod operations;
 mod reports;
@@ -14,6 +15,7 @@ mod tokens;
 
 pub use db::Store;
 pub use error::StoreError;
+pub use image_follows::ImageFollow;
 pub use reports::StoredReport;
 pub use revisions::{BuildStatus, NewDeployment};
 pub use services::{NewService, ServiceRow};

@@ -95,4 +95,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         revoked_at    TEXT
     );
     "#,
+    // 5: push-to-deploy: the image tag
+    // a service follows, whether pushes to it deploy, how often a remote registry is
+    // polled, the credentials to reach it, and the digest the trigger last acted on.
+    r#"
+    CREATE TABLE image_follows (
+        service_id   TEXT PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,
+        image        TEXT NOT NULL,
+        auto_deploy  INTEGER NOT NULL,
+        poll_ms      INTEGER,
+        username     TEXT,
+        password     TEXT,
+        acted_digest TEXT
+    );
+    "#,
 ];

@@ -82,6 +82,7 @@ mod tests {
                 source: RevisionSource::Image {
                     image: "web:1".into(),
                     image_id: None,
+                    from_tag: None,
                 },
                 config: ServiceConfig::default(),
                 revision_id: revision.clone(),

@@ -65,52 +65,19 @@ impl Store {
     ) -> Result<(ServiceRow, Revision, Operation), StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
-        let existing = tx
-            .query_row(
-                "SELECT id FROM services WHERE name = ?1",
-                [new.service.name.as_str()],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()?;
-        let (service_id, kind) = match existing {
-            Some(id) => (ServiceId::from_string(id), OperationKind::StartDeployment),
-            None => (
-                insert_service(&tx, new.service)?.id,
-                OperationKind::CreateService,
-            ),
-        };
-        let number: u32 = tx.query_row(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE service_id = ?1",
-            [service_id.as_str()],
-            |row| row.get(0),
-        )?;
-        let now = ferry_types::now();
-        let revision = Revision {
-            id: new.revision_id.clone(),
-            service_id: service_id.clone(),
-            number,
-            source: new.source.clone(),
-            config: new.config.clone(),
-            status: RevisionStatus::Pending,
-            failure: None,
-            created_at: now,
-        };
-        insert_revision(&tx, &revision)?;
-        let operation = insert_operation(
-            &tx,
-            &service_id,
-            new.service.name.as_str(),
-            kind,
-            Some(&revision.id),
-        )?;
-        tx.execute(
-            "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
-            params![service_id.as_str(), revision.id.as_str(), ts(now)],
-        )?;
-        supersede_pending(&tx, &service_id, &revision.id, revision.number)?;
-        sync_hosts(&tx, &service_id)?;
+        let (service_id, revision, operation) = insert_deployment(&tx, new)?;
         tx.commit()?;
         drop(conn);
+        self.deployed(service_id, revision, operation)
+    }
+
+    /// The service row after a deployment was written.
+    pub(crate) fn deployed(
+        &self,
+        service_id: ServiceId,
+        revision: Revision,
+        operation: Operation,
+    ) -> Result<(ServiceRow, Revision, Operation), StoreError> {
         let service = self
             .get_service(&service_id)?
             .ok_or_else(|| StoreError::NotFound {
@@ -358,6 +325,60 @@ impl Store {
     }
 }
 
+/// Creates (if needed) the service, a new revision and its deploy operation, points
+/// the service's desired revision at it and supersedes older pending ones, inside the
+/// caller's transaction.
+pub(crate) fn insert_deployment(
+    tx: &rusqlite::Connection,
+    new: &NewDeployment<'_>,
+) -> Result<(ServiceId, Revision, Operation), StoreError> {
+    let existing = tx
+        .query_row(
+            "SELECT id FROM services WHERE name = ?1",
+            [new.service.name.as_str()],
+            |row| row.get::<_, String>(0),
+        )
+        .optional()?;
+    let (service_id, kind) = match existing {
+        Some(id) => (ServiceId::from_string(id), OperationKind::StartDeployment),
+        None => (
+            insert_service(tx, new.service)?.id,
+            OperationKind::CreateService,
+        ),
+    };
+    let number: u32 = tx.query_row(
+        "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE service_id = ?1",
+        [service_id.as_str()],
+        |row| row.get(0),
+    )?;
+    let now = ferry_types::now();
+    let revision = Revision {
+        id: new.revision_id.clone(),
+        service_id: service_id.clone(),
+        number,
+        source: new.source.clone(),
+        config: new.config.clone(),
+        status: RevisionStatus::Pending,
+        failure: None,
+        created_at: now,
+    };
+    insert_revision(tx, &revision)?;
+    let operation = insert_operation(
+        tx,
+        &service_id,
+        new.service.name.as_str(),
+        kind,
+        Some(&revision.id),
+    )?;
+    tx.execute(
+        "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",
+        params![service_id.as_str(), revision.id.as_str(), ts(now)],
+    )?;
+    supersede_pending(tx, &service_id, &revision.id, revision.number)?;
+    sync_hosts(tx, &service_id)?;
+    Ok((service_id, revision, operation))
+}
+
 fn insert_revision(conn: &rusqlite::Connection, revision: &Revision) -> Result<(), StoreError> {
     let source = serde_json::to_string(&revision.source).map_err(|err| StoreError::Corrupt {
         what: "revision source",
@@ -443,6 +464,7 @@ mod tests {
                 RevisionSource::Image {
                     image: "localhost:7070/shop/web:1".into(),
                     image_id: None,
+                    from_tag: None,
                 },
             ),
             (
@@ -456,6 +478,7 @@ mod tests {
                 RevisionSource::Image {
                     image: "busybox:1".into(),
                     image_id: Some("sha256:cd".into()),
+                    from_tag: None,
                 },
             ),
         ] {

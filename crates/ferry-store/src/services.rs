@@ -434,6 +434,7 @@ mod intent_tests {
                 source: RevisionSource::Image {
                     image: "web:1".into(),
                     image_id: None,
+                    from_tag: None,
                 },
                 config: ServiceConfig::default(),
                 revision_id: revision.clone(),
@@ -503,6 +504,7 @@ mod intent_tests {
                 source: RevisionSource::Image {
                     image: "web:2".into(),
                     image_id: None,
+                    from_tag: None,
                 },
                 config: ServiceConfig::default(),
                 revision_id: pending.clone(),

@@ -33,6 +33,9 @@ pub enum Need {
     DockerRegistry,
     /// The `oras` Python package (`pip install oras`), importable by `python3`.
     Oras,
+    /// `htpasswd` (Debian's apache2-utils), for a Distribution registry with
+    /// bcrypt password auth.
+    Htpasswd,
 }
 
 impl Need {
@@ -44,6 +47,7 @@ impl Need {
             Need::Skopeo => tool_missing("skopeo", "skopeo"),
             Need::DockerRegistry => tool_missing("docker-registry", "docker-registry"),
             Need::Oras => oras_missing(),
+            Need::Htpasswd => tool_missing("htpasswd", "apache2-utils"),
         }
     }
 }

@@ -11,9 +11,14 @@ use time::OffsetDateTime;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RevisionSource {
     /// A container image; `image_id` pins the exact image resolved at deploy time.
+    /// An image from a registry is pinned by digest in `image`
+    /// (`host/repo@sha256:…`), with the tag it was resolved from in `from_tag`.
     Image {
         image: String,
         image_id: Option<String>,
+        /// The tag reference `image` was resolved from (`host/repo:tag`), for display.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_tag: Option<String>,
     },
     /// A snapshot of an uploaded directory, kept under the data dir so a rollback runs
     /// the old files. `digest` is the sha256 of the uploaded archive.

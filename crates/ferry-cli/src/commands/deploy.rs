@@ -1,5 +1,6 @@
 //! `ferry deploy`: a directory (uploaded, built and run by the process runtime) or an
-//! image from the local Docker Engine.
+//! image (from the local Docker Engine, ferry's registry, or another registry it then
+//! follows).
 
 use crate::client::{segment, Client};
 use crate::commands::follow::{detached, done, follow};
@@ -7,12 +8,12 @@ use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ferry_api::Uploaded;
-use ferry_api::{Accepted, ConfigOverrides, DeployRequest, DeploySource};
+use ferry_api::{Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions};
 use ferry_types::config::{load_dir, ConfigError};
 use ferry_types::ServiceName;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,9 +23,26 @@ pub struct DeployArgs {
     /// App directory with a ferry.toml or apprunner.yaml
     #[arg(default_value = ".", conflicts_with = "image")]
     pub dir: PathBuf,
-    /// Deploy this image from the local Docker Engine instead of a directory
+    /// Deploy this image instead of a directory: from the local Docker Engine, or from
+    /// a registry (`localhost:<api port>/repo:tag` is ferry's own)
     #[arg(long)]
     pub image: Option<String>,
+    /// Deploy each new image pushed to the tag (default: on for ferry's registry);
+    /// another registry's tag is polled (--poll)
+    #[arg(long, requires = "image", conflicts_with = "no_auto_deploy")]
+    pub auto_deploy: bool,
+    /// Do not follow the tag: deploy this digest only
+    #[arg(long, requires = "image")]
+    pub no_auto_deploy: bool,
+    /// How often another registry's tag is read (`30s`, `5m`; default 60s)
+    #[arg(long, value_name = "DURATION", requires = "auto_deploy", value_parser = parse_duration_ms)]
+    pub poll: Option<u64>,
+    /// User name for the image's registry (default: Docker's config.json)
+    #[arg(long, requires = "image", requires = "registry_password_stdin")]
+    pub registry_username: Option<String>,
+    /// Read the registry password (or token) from standard input
+    #[arg(long, requires = "registry_username")]
+    pub registry_password_stdin: bool,
     /// Service name (default: `name` in ferry.toml, else the directory or image name)
     #[arg(long)]
     pub name: Option<String>,
@@ -81,6 +99,43 @@ pub struct DeployArgs {
 }
 
 impl DeployArgs {
+    /// Push-to-deploy settings: credentials from the flags (the password from stdin)
+    /// or, for a followed tag, from Docker's config.json for its registry.
+    fn follow(&self) -> Result<FollowOptions> {
+        let auto_deploy = match (self.auto_deploy, self.no_auto_deploy) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        let mut options = FollowOptions {
+            auto_deploy,
+            poll_ms: self.poll,
+            ..FollowOptions::default()
+        };
+        if let Some(username) = &self.registry_username {
+            let mut password = String::new();
+            std::io::Read::take(std::io::stdin(), 64 * 1024)
+                .read_to_string(&mut password)
+                .context("reading the registry password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if password.is_empty() {
+                bail!("--registry-password-stdin: standard input is empty");
+            }
+            options.registry_username = Some(username.clone());
+            options.registry_password = Some(password);
+        } else if let (true, Some(image)) = (self.auto_deploy, &self.image) {
+            if let Ok(reference) = ferry_scan::image::Reference::parse(image) {
+                if let Some((user, password)) =
+                    ferry_scan::image::docker_config_credentials(None, &reference.registry)
+                {
+                    options.registry_username = Some(user);
+                    options.registry_password = Some(password);
+                }
+            }
+        }
+        Ok(options)
+    }
+
     fn overrides(&self) -> Result<ConfigOverrides> {
         let mut env = BTreeMap::new();
         for pair in &self.env {
@@ -111,6 +166,7 @@ impl DeployArgs {
 
 pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
     let overrides = args.overrides()?;
+    let follow_options = args.follow()?;
     let (name, source) = match &args.image {
         Some(image) => {
             let name = match &args.name {
@@ -157,7 +213,11 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
     let accepted: Accepted = client
         .post(
             &format!("/services/{}/deployments", segment(&name)),
-            &DeployRequest { source, overrides },
+            &DeployRequest {
+                source,
+                overrides,
+                follow: follow_options,
+            },
         )
         .await?;
     for warning in &accepted.warnings {
@@ -181,6 +241,28 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
     ));
     outln!("{}", accepted.service.url);
     Ok(())
+}
+
+/// `60s`, `5m`, `1h`, `500ms` or plain seconds, in milliseconds.
+fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a duration like 30s or 5m"))?;
+    let scale = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?}: too long"))
 }
 
 /// `registry:5000/team/web:1.2` → `web`.
@@ -380,6 +462,18 @@ mod tests {
         assert_eq!(image_base_name("busybox-web:1"), "busybox-web");
         assert_eq!(image_base_name("localhost:5000/team/web:1.2"), "web");
         assert_eq!(image_base_name("web@sha256:abc"), "web");
+    }
+
+    #[test]
+    fn poll_intervals_parse_with_units() {
+        assert_eq!(parse_duration_ms("60s"), Ok(60_000));
+        assert_eq!(parse_duration_ms("1s"), Ok(1_000));
+        assert_eq!(parse_duration_ms("5m"), Ok(300_000));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert_eq!(parse_duration_ms("90"), Ok(90_000));
+        assert!(parse_duration_ms("s").is_err());
+        assert!(parse_duration_ms("5d").is_err());
+        assert!(parse_duration_ms("99999999999999999999h").is_err());
     }
 
     #[test]

@@ -79,6 +79,17 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
     if let Some(exit) = &detail.runtime.last_exit {
         outln!("  last exit  {exit}");
     }
+    if let Some(following) = &detail.following {
+        let how = match (following.auto_deploy, following.poll_ms) {
+            (false, _) => "auto-deploy off".to_string(),
+            (true, None) => "deploys on push".to_string(),
+            (true, Some(ms)) => format!("polled every {}s", ms / 1000),
+        };
+        outln!("  follows    {} ({how})", following.image);
+        if let Some(digest) = &following.last_digest {
+            outln!("  digest     {digest}");
+        }
+    }
     for task in detail.tasks.iter().filter(|t| t.failures > 0) {
         outln!(
             "  {:<10} {} ({} in a row)",
@@ -152,6 +163,14 @@ pub async fn revisions(client: &Client, name: &str, json: bool) -> Result<()> {
     let mut out = table(&["REVISION", "STATUS", "SOURCE", "CREATED", "FAILURE"]);
     for revision in revisions {
         let source = match &revision.source {
+            ferry_types::RevisionSource::Image {
+                image,
+                from_tag: Some(tag),
+                ..
+            } => {
+                let digest = image.rsplit_once('@').map_or("", |(_, d)| d);
+                format!("{tag} ({})", &digest[..digest.len().min(19)])
+            }
             ferry_types::RevisionSource::Image { image, .. } => image.clone(),
             ferry_types::RevisionSource::Directory { digest } => {
                 format!("upload {}", &digest[..digest.len().min(19)])

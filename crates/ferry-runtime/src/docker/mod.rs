@@ -6,10 +6,11 @@ mod logs;
 
 use crate::logs::LogLimits;
 use crate::{
-    check_instance_id, lock, InstanceSpec, ResolvedImage, RunStatus, Runtime, RuntimeError,
-    RuntimeInstance, Workload,
+    check_instance_id, lock, InstanceSpec, RegistryCredentials, ResolvedImage, RunStatus, Runtime,
+    RuntimeError, RuntimeInstance, Workload,
 };
 use async_trait::async_trait;
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as DockerError;
 use bollard::models::{
     ContainerCreateBody, ContainerState, ContainerStateStatusEnum, ContainerSummary,
@@ -17,11 +18,12 @@ use bollard::models::{
     RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, ListContainersOptions,
+    RemoveContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -485,6 +487,18 @@ impl Runtime for DockerRuntime {
         }
     }
 
+    async fn pull_image(
+        &self,
+        image: &str,
+        credentials: Option<&RegistryCredentials>,
+    ) -> Result<(), RuntimeError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => self.pull(image, credentials).await,
+            Err(e) => Err(docker_error(format!("inspecting image {image}"))(e)),
+        }
+    }
+
     async fn resolve_image(&self, image: &str) -> Result<ResolvedImage, RuntimeError> {
         let inspect = match self.docker.inspect_image(image).await {
             Ok(inspect) => inspect,
@@ -515,6 +529,39 @@ impl Runtime for DockerRuntime {
             id,
             exposed_port: single_tcp_port(&exposed),
         })
+    }
+}
+
+impl DockerRuntime {
+    /// The pull behind [`Runtime::pull_image`]: by the reference as given (a digest
+    /// for registry images), with the credentials for its registry host.
+    async fn pull(
+        &self,
+        image: &str,
+        credentials: Option<&RegistryCredentials>,
+    ) -> Result<(), RuntimeError> {
+        let registry = image.split('/').next().unwrap_or_default().to_string();
+        let credentials = credentials.map(|c| DockerCredentials {
+            username: Some(c.username.clone()),
+            password: Some(c.password.clone()),
+            serveraddress: Some(registry),
+            ..Default::default()
+        });
+        let mut progress = self.docker.create_image(
+            Some(CreateImageOptions {
+                from_image: Some(image.to_string()),
+                ..Default::default()
+            }),
+            None,
+            credentials,
+        );
+        // The stream ends when the pull does; its items are progress lines, and an
+        // error item fails the pull.
+        while let Some(item) = progress.next().await {
+            item.map_err(docker_error(format!("pulling image {image}")))?;
+        }
+        tracing::info!(%image, "pulled image");
+        Ok(())
     }
 }
 

@@ -21,7 +21,7 @@ pub use config::{HealthConfig, HistoryEntry, ImageConfig, RootFs, RuntimeConfig}
 pub use fs::{FsOptions, ImageFs, Node, NodeKind, DEFAULT_MAX_READ};
 pub use oci::IMAGE_CONFIG_TYPES;
 pub use reference::Reference;
-pub use registry::RegistryOptions;
+pub use registry::{docker_config_credentials, resolve_digest, RegistryOptions};
 pub use store::{BlobLayout, BlobStore};
 
 pub(crate) use blob::LayerData;

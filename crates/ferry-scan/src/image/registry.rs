@@ -81,6 +81,18 @@ pub async fn pull(reference: &str, options: &RegistryOptions) -> Result<Image, I
     .map_err(|e| ImageError::Unsupported(format!("open task failed: {e}")))?
 }
 
+/// The digest a reference names now in its registry (a tag's current manifest or
+/// index, hashed as served), without pulling anything else: what push-to-deploy polls.
+pub async fn resolve_digest(
+    reference: &str,
+    options: &RegistryOptions,
+) -> Result<String, ImageError> {
+    let parsed = Reference::parse(reference).map_err(ImageError::Unsupported)?;
+    let mut client = Client::new(parsed.clone(), options)?;
+    let (_, _, digest) = client.manifest(parsed.manifest_ref()).await?;
+    Ok(digest)
+}
+
 impl Client {
     fn new(reference: Reference, options: &RegistryOptions) -> Result<Client, ImageError> {
         // The ring provider is installed once per process; a second install is a no-op error.
@@ -235,12 +247,19 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim().to_string());
-        let bytes = response
-            .bytes()
+        // Read in chunks and stopped at the bound: a registry's answer is not trusted
+        // to be as small as it says.
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.error(format!("manifest {reference}: {e}")))?;
-        if bytes.len() > MAX_MANIFEST {
-            return Err(self.error(format!("manifest {reference}: over {MAX_MANIFEST} bytes")));
+            .map_err(|e| self.error(format!("manifest {reference}: {e}")))?
+        {
+            if bytes.len() + chunk.len() > MAX_MANIFEST {
+                return Err(self.error(format!("manifest {reference}: over {MAX_MANIFEST} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
         }
         let digest = super::sha256_digest(&bytes);
         if split_digest(reference).is_some() && reference != digest {
@@ -255,7 +274,7 @@ impl Client {
             Some(t) if t.contains("manifest") || t.contains("index") => t,
             _ => sniffed,
         };
-        Ok((bytes.to_vec(), media, digest))
+        Ok((bytes, media, digest))
     }
 
     /// Streams a blob to `dir/blobs/<alg>/<hex>`, verifying its sha256 digest.
@@ -352,8 +371,9 @@ pub fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
     (scheme.to_string(), params)
 }
 
-/// `auths.<registry>.auth` (base64 `user:password`) from Docker's config.json.
-fn docker_config_credentials(path: Option<&Path>, registry: &str) -> Option<(String, String)> {
+/// `auths.<registry>.auth` (base64 `user:password`) from Docker's config.json
+/// (`path`, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
+pub fn docker_config_credentials(path: Option<&Path>, registry: &str) -> Option<(String, String)> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => match std::env::var_os("DOCKER_CONFIG") {

@@ -32,6 +32,8 @@ pub struct App {
     pub log_limits: ferry_runtime::LogLimits,
     /// Ferry's own registry, its token cache and gc status.
     pub registry: Arc<crate::registry::LocalRegistry>,
+    /// Ferry's registry, where `--image localhost:<api port>/…` deploys resolve.
+    pub own_registry: Option<crate::registry::own::OwnRegistry>,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

@@ -28,7 +28,9 @@ impl App {
             HealthProtocol::Http => format!("HTTP GET {}", hc.path),
         };
         let (source, runtime, user) = match &revision.source {
-            RevisionSource::Image { image, image_id } => (
+            RevisionSource::Image {
+            image, image_id, ..
+        } => (
                 format!("image {image} ({})", image_id.as_deref().unwrap_or("unresolved")),
                 format!(
                     "Docker container with {} vCPU and {} MiB, published on loopback only, restarted with backoff when it fails",

@@ -2,10 +2,13 @@
 //! resume, delete. Each change records an operation and wakes the reconcilers.
 
 use super::{App, AppError, ConfigProblem, ConfigProblemExt};
-pub use ferry_api::{Accepted, ConfigOverrides, DeployRequest, DeploySource, ServiceDetail};
+pub use ferry_api::{
+    Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions, ServiceDetail,
+};
 use ferry_api::{ServiceSnapshot, StatsSnapshot};
 use ferry_runtime::RuntimeError;
-use ferry_store::{NewDeployment, NewService, ServiceRow};
+use ferry_scan::image::{Reference, RegistryOptions};
+use ferry_store::{ImageFollow, NewDeployment, NewService, ServiceRow};
 use ferry_types::{
     HealthProtocol, LintThreshold, Operation, OperationKind, Revision, RevisionId, RevisionSource,
     RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind, VulnThreshold,
@@ -157,6 +160,16 @@ impl App {
                 .unwrap_or_default(),
             last_operation,
             tasks: self.background.tasks(&row.id),
+            following: self
+                .store
+                .image_follow(&row.id)?
+                .map(|f| ferry_api::Following {
+                    has_credentials: f.username.is_some(),
+                    image: f.image,
+                    auto_deploy: f.auto_deploy,
+                    poll_ms: f.poll_ms,
+                    last_digest: f.acted_digest,
+                }),
         })
     }
 
@@ -191,6 +204,7 @@ impl App {
         // An upload's files: removed on any way out of this function until the revision
         // row that owns them is written.
         let mut files = None;
+        let mut follow = None;
         let (source, config, warnings) = match &request.source {
             DeploySource::Upload(digest) => {
                 let prepared = self
@@ -206,8 +220,11 @@ impl App {
                 )
             }
             DeploySource::Image(image) => {
-                let (source, config) = self.image_config(image, &request.overrides).await?;
-                (source, config, Vec::new())
+                let image = self
+                    .image_config(image, &request.overrides, &request.follow)
+                    .await?;
+                follow = image.follow;
+                (image.source, image.config, Vec::new())
             }
         };
         // Refused now, with the reason, rather than failing the rollout.
@@ -226,7 +243,7 @@ impl App {
         if let Some(files) = &mut files {
             files.rename_to(&self.data.revision_dir(&revision_id))?;
         }
-        let (row, revision, operation) = self.store.create_deployment(&NewDeployment {
+        let new = NewDeployment {
             service: &NewService {
                 name: name.clone(),
                 source_kind: kind,
@@ -234,7 +251,11 @@ impl App {
             source,
             config,
             revision_id: revision_id.clone(),
-        })?;
+        };
+        let (row, revision, operation) = match kind {
+            SourceKind::Image => self.store.create_image_deployment(&new, follow.as_ref())?,
+            SourceKind::Directory => self.store.create_deployment(&new)?,
+        };
         if let Some(files) = files {
             files.keep();
         }
@@ -256,16 +277,83 @@ impl App {
         &self,
         image: &str,
         overrides: &ConfigOverrides,
-    ) -> Result<(RevisionSource, ServiceConfig), AppError> {
+        follow: &FollowOptions,
+    ) -> Result<ImageDeploy, AppError> {
         if image.trim().is_empty() {
             return Err(AppError::BadRequest("image reference is empty".into()));
         }
         // A malformed reference is the client's mistake, whatever runtime is there.
-        ferry_scan::image::Reference::parse(image).map_err(AppError::BadRequest)?;
+        let reference = Reference::parse(image).map_err(AppError::BadRequest)?;
         let runtime = self
             .runtimes
             .for_source(SourceKind::Image)
             .map_err(|err| AppError::RuntimeUnavailable(err.to_string()))?;
+        if let Some(own) = self.own_registry.as_ref().filter(|o| o.is_own(&reference)) {
+            if follow.poll_ms.is_some() {
+                return Err(AppError::BadRequest(
+                    "--poll is for other registries: pushes to ferry's registry deploy at once"
+                        .into(),
+                ));
+            }
+            let digest = own
+                .resolve(&reference)
+                .await
+                .map_err(AppError::Internal)?
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "{image} is not in ferry's registry: push it first (docker push {image})"
+                    ))
+                })?;
+            let exposed = own.exposed_port(&reference.repository, &digest).await;
+            return registry_image(&reference, &digest, exposed, overrides, follow, None);
+        }
+        if follow.auto_deploy == Some(true) {
+            if !ferry_scan::image::reference::looks_like_registry_reference(image) {
+                return Err(AppError::BadRequest(format!(
+                    "--auto-deploy follows a tag in a registry: name {image:?} with its registry host (host:port/repository:tag)"
+                )));
+            }
+            let poll_ms = follow.poll_ms.unwrap_or(DEFAULT_POLL_MS);
+            if poll_ms < MIN_POLL_MS {
+                return Err(AppError::BadRequest(format!(
+                    "--poll must be at least {}s",
+                    MIN_POLL_MS / 1000
+                )));
+            }
+            let credentials = match (&follow.registry_username, &follow.registry_password) {
+                (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                (None, None) => None,
+                _ => {
+                    return Err(AppError::BadRequest(
+                        "registry credentials need both a username and a password".into(),
+                    ))
+                }
+            };
+            let options = RegistryOptions {
+                username: credentials.as_ref().map(|c| c.0.clone()),
+                password: credentials.as_ref().map(|c| c.1.clone()),
+                ..RegistryOptions::default()
+            };
+            let tag_ref = tag_reference(&reference);
+            let digest = if let Some(digest) = &reference.digest {
+                digest.clone()
+            } else {
+                ferry_scan::image::resolve_digest(&tag_ref, &options)
+                    .await
+                    .map_err(|e| AppError::BadRequest(format!("cannot read {tag_ref}: {e}")))?
+            };
+            return registry_image(
+                &reference,
+                &digest,
+                None,
+                overrides,
+                follow,
+                Some((poll_ms, credentials)),
+            );
+        }
+        if follow.poll_ms.is_some() {
+            return Err(AppError::BadRequest("--poll needs --auto-deploy".into()));
+        }
         let (image_id, exposed) = match runtime.resolve_image(image).await {
             Ok(resolved) => (Some(resolved.id), resolved.exposed_port),
             // Recorded anyway: the operation fails with the reason and the previous
@@ -282,13 +370,15 @@ impl App {
         }
         apply_overrides(overrides, &mut config)?;
         validate(&config)?;
-        Ok((
-            RevisionSource::Image {
+        Ok(ImageDeploy {
+            source: RevisionSource::Image {
                 image: image.to_string(),
                 image_id,
+                from_tag: None,
             },
             config,
-        ))
+            follow: None,
+        })
     }
 
     pub fn list_revisions(&self, name: &str) -> Result<Vec<Revision>, AppError> {
@@ -424,6 +514,76 @@ impl App {
         let row = self.service_row(name)?;
         Ok(self.data.service_logs(row.name.as_str()))
     }
+}
+
+/// How often another registry's tag is read when `--poll` is not given.
+const DEFAULT_POLL_MS: u64 = 60_000;
+const MIN_POLL_MS: u64 = 1_000;
+
+/// What an image deploy records: the revision's source and config, and what the
+/// service follows from now on (`None`: nothing).
+struct ImageDeploy {
+    source: RevisionSource,
+    config: ServiceConfig,
+    follow: Option<ImageFollow>,
+}
+
+/// `host/repo:tag` (`latest` when the reference has no tag).
+fn tag_reference(reference: &Reference) -> String {
+    format!(
+        "{}/{}:{}",
+        reference.registry,
+        reference.repository,
+        reference.tag.as_deref().unwrap_or("latest")
+    )
+}
+
+/// A deploy of a registry image resolved to `digest`: pinned to it, following its tag
+/// when the reference names one. `remote` is another registry's poll interval and
+/// credentials; without it the image is in ferry's registry, where auto-deploy is on
+/// unless turned off.
+fn registry_image(
+    reference: &Reference,
+    digest: &str,
+    exposed: Option<u16>,
+    overrides: &ConfigOverrides,
+    follow: &FollowOptions,
+    remote: Option<(u64, Option<(String, String)>)>,
+) -> Result<ImageDeploy, AppError> {
+    let by_tag = reference.digest.is_none();
+    let auto_deploy = follow.auto_deploy.unwrap_or(by_tag);
+    if auto_deploy && !by_tag {
+        return Err(AppError::BadRequest(format!(
+            "--auto-deploy follows a tag, and {reference} is pinned to a digest"
+        )));
+    }
+    let mut config = ServiceConfig::default();
+    if let Some(port) = exposed {
+        config.run.port = port;
+    }
+    apply_overrides(overrides, &mut config)?;
+    validate(&config)?;
+    let tag_ref = tag_reference(reference);
+    let (poll_ms, credentials) = match remote {
+        Some((poll, credentials)) => (Some(poll), credentials),
+        None => (None, None),
+    };
+    Ok(ImageDeploy {
+        source: RevisionSource::Image {
+            image: crate::background::image_triggers::pinned_reference(reference, digest),
+            image_id: None,
+            from_tag: by_tag.then(|| tag_ref.clone()),
+        },
+        config,
+        follow: by_tag.then(|| ImageFollow {
+            image: tag_ref,
+            auto_deploy,
+            poll_ms,
+            username: credentials.as_ref().map(|c| c.0.clone()),
+            password: credentials.map(|c| c.1),
+            acted_digest: Some(digest.to_string()),
+        }),
+    })
 }
 
 fn kind_name(kind: SourceKind) -> &'static str {

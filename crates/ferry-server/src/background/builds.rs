@@ -13,7 +13,9 @@ use crate::background::gates;
 use crate::background::operations::{self, DEPLOY_KINDS};
 use crate::background::registry_scan::RegistryScans;
 use crate::data_dir::DataDir;
+use crate::registry::own::OwnRegistry;
 use crate::runtimes::Runtimes;
+use ferry_runtime::RegistryCredentials;
 use ferry_store::{BuildStatus, ServiceRow, Store, StoreError, StoredReport};
 use ferry_types::{EventLevel, Operation, Revision, RevisionId, RevisionSource, ServiceId};
 use std::sync::Arc;
@@ -71,6 +73,8 @@ pub struct BuildReconciler {
     pub registry_scans: Arc<std::sync::OnceLock<Arc<RegistryScans>>>,
     /// Woken when a revision is built or failed.
     pub deploy: Arc<Trigger<ServiceId>>,
+    /// Ferry's registry: its images are pulled with the admin token.
+    pub own_registry: Option<OwnRegistry>,
 }
 
 impl BuildReconciler {
@@ -161,7 +165,11 @@ impl BuildReconciler {
                 let plan = serde_json::to_string(&plan).ok();
                 Ok((revision.source.clone(), plan))
             }
-            RevisionSource::Image { image, image_id } => {
+            RevisionSource::Image {
+                image,
+                image_id,
+                from_tag,
+            } => {
                 let image_id = match image_id {
                     Some(id) => id.clone(),
                     None => {
@@ -169,6 +177,20 @@ impl BuildReconciler {
                             .runtimes
                             .for_source(row.source_kind)
                             .map_err(|err| Failure::Image(err.to_string()))?;
+                        // An image pinned by digest in a registry is pulled first, so
+                        // the gates and the instances find it in the engine.
+                        if let Some(credentials) = self.pull_credentials(row, image)? {
+                            operations::event(
+                                &self.store,
+                                ops,
+                                EventLevel::Info,
+                                &format!("Pulling {image}"),
+                            );
+                            runtime
+                                .pull_image(image, credentials.as_ref())
+                                .await
+                                .map_err(|err| Failure::Image(runtime_failure(&err)))?;
+                        }
                         runtime
                             .resolve_image(image)
                             .await
@@ -179,6 +201,7 @@ impl BuildReconciler {
                 let pinned = RevisionSource::Image {
                     image: image.clone(),
                     image_id: Some(image_id.clone()),
+                    from_tag: from_tag.clone(),
                 };
                 self.run_gates(
                     revision,
@@ -192,6 +215,35 @@ impl BuildReconciler {
                 Ok((pinned, None))
             }
         }
+    }
+
+    /// Whether `image` is to be pulled (`Some`) and with which credentials: a
+    /// registry reference pinned by digest is; ferry's registry takes the admin
+    /// token, another the credentials stored with what the service follows.
+    fn pull_credentials(
+        &self,
+        row: &ServiceRow,
+        image: &str,
+    ) -> Result<Option<Option<RegistryCredentials>>, Failure> {
+        let Ok(reference) = ferry_scan::image::Reference::parse(image) else {
+            return Ok(None);
+        };
+        if reference.digest.is_none()
+            || !ferry_scan::image::reference::looks_like_registry_reference(image)
+        {
+            return Ok(None);
+        }
+        if let Some(own) = self.own_registry.as_ref().filter(|o| o.is_own(&reference)) {
+            return Ok(Some(Some(own.pull_credentials())));
+        }
+        let follow = self
+            .store
+            .image_follow(&row.id)
+            .map_err(|err| Failure::Image(format!("cannot read registry credentials: {err}")))?;
+        Ok(Some(follow.and_then(|f| match (f.username, f.password) {
+            (Some(username), Some(password)) => Some(RegistryCredentials { username, password }),
+            _ => None,
+        })))
     }
 
     /// Runs the security gates once per revision (a rollback to a revision that passed

@@ -6,12 +6,14 @@ pub mod builds;
 pub mod deploy;
 pub mod driver;
 pub mod gates;
+pub mod image_triggers;
 pub mod operations;
 pub mod registry_gc;
 pub mod registry_scan;
 pub mod routes;
 
 use crate::data_dir::DataDir;
+use crate::registry::own::OwnRegistry;
 use crate::runtimes::Runtimes;
 use builds::BuildReconciler;
 use deploy::health::{NetworkProber, Prober};
@@ -20,6 +22,7 @@ use driver::{lock, Driver, DriverSettings, TaskStatus, Trigger};
 use ferry_router::ServiceStats;
 use ferry_store::Store;
 use ferry_types::ServiceId;
+use image_triggers::ImageTriggerReconciler;
 use registry_scan::{RegistryScanReconciler, RegistryScans};
 use routes::RoutePublisher;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,13 +34,22 @@ pub struct Background {
     deploy: Arc<DeployReconciler>,
     deploy_trigger: Arc<Trigger<ServiceId>>,
     build_trigger: Arc<Trigger<ServiceId>>,
+    image_trigger: Arc<Trigger<ServiceId>>,
+    /// Ferry's registry, whose pushes wake the image trigger.
+    own_registry: Option<OwnRegistry>,
     /// Taken by [`Background::run`].
-    drivers: Mutex<Option<(Driver<DeployReconciler>, Driver<BuildReconciler>)>>,
+    drivers: Mutex<Option<Drivers>>,
     /// Ferry's registry and its scans, once [`Background::attach_registry`] gave them
     /// (shared with the build reconciler's gates).
     registry_scans: Arc<OnceLock<Arc<RegistryScans>>>,
     scan_driver: Mutex<Option<Driver<RegistryScanReconciler>>>,
     scan_trigger: OnceLock<Arc<Trigger<String>>>,
+}
+
+struct Drivers {
+    deploy: Driver<DeployReconciler>,
+    builds: Driver<BuildReconciler>,
+    images: Driver<ImageTriggerReconciler>,
 }
 
 impl Background {
@@ -47,6 +59,7 @@ impl Background {
         runtimes: Runtimes,
         routes: Arc<RoutePublisher>,
         settings: DeployerSettings,
+        own_registry: Option<OwnRegistry>,
     ) -> Self {
         Self::with_prober(
             store,
@@ -54,6 +67,7 @@ impl Background {
             runtimes,
             routes,
             settings,
+            own_registry,
             Arc::new(NetworkProber),
         )
     }
@@ -65,6 +79,7 @@ impl Background {
         runtimes: Runtimes,
         routes: Arc<RoutePublisher>,
         settings: DeployerSettings,
+        own_registry: Option<OwnRegistry>,
         prober: Arc<dyn Prober>,
     ) -> Self {
         // A pass is short; a hung one must not hold shutdown beyond a stop's grace.
@@ -87,13 +102,14 @@ impl Background {
         let deploy_trigger = deploy_driver.trigger();
         let registry_scans = Arc::new(OnceLock::new());
         let builds = Arc::new(BuildReconciler {
-            store,
+            store: Arc::clone(&store),
             data,
             runtimes,
             build_timeout: settings.build_timeout,
             image_analyses: gates::ImageAnalyses::default(),
             registry_scans: Arc::clone(&registry_scans),
             deploy: Arc::clone(&deploy_trigger),
+            own_registry: own_registry.clone(),
         });
         let build_driver = Driver::new(
             builds,
@@ -104,11 +120,30 @@ impl Background {
             },
         );
         let build_trigger = build_driver.trigger();
+        let image_driver = Driver::new(
+            Arc::new(ImageTriggerReconciler {
+                store,
+                own: own_registry.clone(),
+                build: Arc::clone(&build_trigger),
+                deploy: Arc::clone(&deploy_trigger),
+            }),
+            DriverSettings {
+                shutdown_timeout,
+                ..DriverSettings::default()
+            },
+        );
+        let image_trigger = image_driver.trigger();
         Self {
             deploy,
             deploy_trigger,
             build_trigger,
-            drivers: Mutex::new(Some((deploy_driver, build_driver))),
+            image_trigger,
+            own_registry,
+            drivers: Mutex::new(Some(Drivers {
+                deploy: deploy_driver,
+                builds: build_driver,
+                images: image_driver,
+            })),
             registry_scans,
             scan_driver: Mutex::new(None),
             scan_trigger: OnceLock::new(),
@@ -141,6 +176,7 @@ impl Background {
     pub fn wake(&self, service: &ServiceId) {
         self.build_trigger.wake(service);
         self.deploy_trigger.wake(service);
+        self.image_trigger.wake(service);
     }
 
     pub fn snapshot(&self, service: &ServiceId) -> Option<ServiceSnapshot> {
@@ -157,15 +193,20 @@ impl Background {
 
     /// The last outcome of each reconciler for one service.
     pub fn tasks(&self, service: &ServiceId) -> Vec<TaskStatus> {
-        [&self.build_trigger, &self.deploy_trigger]
-            .into_iter()
-            .filter_map(|trigger| trigger.status(service))
-            .collect()
+        [
+            &self.image_trigger,
+            &self.build_trigger,
+            &self.deploy_trigger,
+        ]
+        .into_iter()
+        .filter_map(|trigger| trigger.status(service))
+        .collect()
     }
 
     /// Every reconciler's statuses, for the server's status.
     pub fn all_tasks(&self) -> Vec<TaskStatus> {
-        let mut all = self.build_trigger.statuses();
+        let mut all = self.image_trigger.statuses();
+        all.extend(self.build_trigger.statuses());
         all.extend(self.deploy_trigger.statuses());
         if let Some(scans) = self.scan_trigger.get() {
             all.extend(scans.statuses());
@@ -176,7 +217,12 @@ impl Background {
     /// Recovers what an earlier ferry left running, then runs every reconciler until
     /// `shutdown`; returns once they stopped (host processes are stopped on the way).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let Some((deploy, builds)) = lock(&self.drivers).take() else {
+        let Some(Drivers {
+            deploy,
+            builds,
+            images,
+        }) = lock(&self.drivers).take()
+        else {
             tracing::error!("the background reconcilers were started twice");
             return;
         };
@@ -201,9 +247,22 @@ impl Background {
             let wake_on_push = wake_on_push(scans.registry().subscribe(), trigger, &shutdown);
             tokio::join!(driver.run(shutdown.clone()), wake_on_push);
         };
+        let pushes = async {
+            if let Some(own) = self.own_registry.clone() {
+                image_triggers::watch_pushes(
+                    own,
+                    Arc::clone(&self.deploy.store),
+                    Arc::clone(&self.image_trigger),
+                    shutdown.clone(),
+                )
+                .await;
+            }
+        };
         tokio::join!(
             deploy.run(shutdown.clone()),
             builds.run(shutdown.clone()),
+            images.run(shutdown.clone()),
+            pushes,
             orphans,
             scans
         );

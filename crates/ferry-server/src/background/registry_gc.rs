@@ -243,6 +243,7 @@ mod tests {
                 source: RevisionSource::Image {
                     image: image.into(),
                     image_id: None,
+                    from_tag: None,
                 },
                 config: ServiceConfig::default(),
                 revision_id: RevisionId::generate(),

@@ -1,6 +1,8 @@
 //! Ferry's own registry on the API listener: opens the store under the data dir,
 //! mounts the `/v2/` API with the server's access policy ([`access`]), and knows which
-//! image references point into it ([`LocalHosts`]).
+//! image references point into it ([`LocalHosts`]). [`own`] is how deploys see it.
+
+pub mod own;
 
 pub mod access;
 
@@ -104,33 +106,33 @@ pub fn check_glob(glob: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The `host:port` forms an image reference uses to name ferry's registry:
-/// `localhost`, `127.0.0.1`, `[::1]` and the address the API listens on, each with the
-/// API's port.
+/// The `host:port` forms an image reference uses to name ferry's registry: the API's
+/// address, and, when the API listens on loopback (or everywhere), `localhost`, and
+/// any loopback address, each with the API's port (one rule: [`own::names_api`]).
 #[derive(Debug, Clone)]
 pub struct LocalHosts {
-    hosts: Vec<String>,
+    api: SocketAddr,
+    primary: String,
 }
 
 impl LocalHosts {
     pub fn new(api: SocketAddr) -> LocalHosts {
-        let port = api.port();
-        let mut hosts = vec![
-            format!("localhost:{port}"),
-            format!("127.0.0.1:{port}"),
-            format!("[::1]:{port}"),
-        ];
-        let listen = api.to_string();
-        if !hosts.contains(&listen) {
-            hosts.push(listen);
-        }
-        LocalHosts { hosts }
+        let primary = if api.ip().is_loopback() || api.ip().is_unspecified() {
+            format!("localhost:{}", api.port())
+        } else {
+            api.to_string()
+        };
+        LocalHosts { api, primary }
     }
 
-    /// The name images are shown with: `localhost:<port>`.
+    /// The name images are shown with: `localhost:<port>` on loopback.
     pub fn primary(&self) -> &str {
-        // Invariant: `new` always puts `localhost:<port>` first.
-        &self.hosts[0]
+        &self.primary
+    }
+
+    /// Whether `host` (`name:port`) names ferry's registry.
+    pub fn names(&self, host: &str) -> bool {
+        own::names_api(host, self.api)
     }
 
     /// The repository and tag or digest of `image` when it names ferry's registry
@@ -138,7 +140,7 @@ impl LocalHosts {
     /// `latest`; with both, the digest wins), else None.
     pub fn parse(&self, image: &str) -> Option<(RepositoryName, Reference)> {
         let (host, rest) = image.split_once('/')?;
-        if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        if !self.names(host) {
             return None;
         }
         let (name, reference) = match rest.split_once('@') {

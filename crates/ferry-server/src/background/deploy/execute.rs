@@ -206,7 +206,9 @@ async fn start_instance(
                 host_port,
             )
         }
-        RevisionSource::Image { image, image_id } => (
+        RevisionSource::Image {
+            image, image_id, ..
+        } => (
             Workload::Container {
                 image: image_id.clone().unwrap_or_else(|| image.clone()),
                 command: config.run.command.clone(),

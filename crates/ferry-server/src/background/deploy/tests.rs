@@ -59,6 +59,7 @@ impl Harness {
             runtimes,
             Arc::clone(&routes),
             settings,
+            None,
         ));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(Arc::clone(&background).run(shutdown.clone()));
@@ -123,6 +124,7 @@ impl Harness {
             RevisionSource::Image {
                 image: "web:1".into(),
                 image_id: Some("sha256:feed".into()),
+                from_tag: None,
             },
             SourceKind::Image,
             config,
