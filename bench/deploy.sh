@@ -6,12 +6,18 @@
 # marker is served after that point.
 #
 # Usage: bench/deploy.sh [runs]   (needs curl, python3; docker for the second half)
+#        FERRY_BIN=/path/to/ferry bench/deploy.sh   # measure that binary (no build), e.g.
+#                                                   # to compare two builds run by run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 target=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p ferry-cli
-ferry="$target/release/ferry"
+if [ -n "${FERRY_BIN:-}" ]; then
+  ferry=$FERRY_BIN
+else
+  cargo build --release -q -p ferry-cli
+  ferry="$target/release/ferry"
+fi
 
 work=$(mktemp -d)
 server_pid=""
