@@ -6,10 +6,15 @@
 #
 #   bench/registry.sh                    # defaults: a 160 MiB image and 200 small ones
 #   BIG_MIB=300 SMALL=50 PARALLEL=4 bench/registry.sh
+#   FIRST=ferry bench/registry.sh        # which registry runs first (default distribution)
+#   FERRY_REGISTRY_BIN=/path/to/ferry-registry bench/registry.sh   # skip the build
 #
 # Prints, per registry, the push and pull times of the large image and of the small
-# ones, the ratios ferry/Distribution, and each server's peak RSS. Needs skopeo,
-# docker-registry, python3 and cargo; only loopback addresses are used.
+# ones, the ratios ferry/Distribution, each server's CPU time and peak RSS, and the
+# same copies done by skopeo alone without a registry (oci layout to oci layout for
+# a push, to a dir for a pull): the client's own share of every time above, which
+# no registry can go below. Needs skopeo, docker-registry, python3, bc and cargo;
+# only loopback addresses are used.
 set -euo pipefail
 
 BIG_MIB=${BIG_MIB:-160}
@@ -59,12 +64,20 @@ peak_rss_mib() { # pid
     awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$1/status"
 }
 
+cpu_secs() { # pid: user + system time so far
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 now() { date +%s.%N; }
 
-echo "building ferry-registry (release)..."
-(cd "$repo" && cargo build --release -q -p ferry-registry --bin ferry-registry)
-target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-ferry_bin="$target_dir/release/ferry-registry"
+if [ -n "${FERRY_REGISTRY_BIN:-}" ]; then
+    ferry_bin=$FERRY_REGISTRY_BIN
+else
+    echo "building ferry-registry (release)..."
+    (cd "$repo" && cargo build --release -q -p ferry-registry --bin ferry-registry)
+    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    ferry_bin="$target_dir/release/ferry-registry"
+fi
 
 echo "writing the source images (${BIG_MIB} MiB multi-layer + ${SMALL} small)..."
 python3 "$repo/bench/registry_images.py" "$work/src" "$BIG_MIB" "$SMALL"
@@ -127,21 +140,61 @@ run() { # name port creds
 
 command -v bc >/dev/null || { echo "registry.sh: bc is required" >&2; exit 1; }
 
-echo "Distribution..."
-run distribution "$dist_port" ""
-d_push_big=$push_big d_push_small=$push_small d_pull_big=$pull_big d_pull_small=$pull_small
-echo "ferry..."
-run ferry "$ferry_port" "ferry:$TOKEN"
-f_push_big=$push_big f_push_small=$push_small f_pull_big=$pull_big f_pull_small=$pull_small
+# The same copies without a registry: what skopeo itself costs.
+floor() {
+    local t0 t1
+    rm -rf "$work/floor"; mkdir -p "$work/floor"
+    t0=$(now)
+    skopeo copy -q "oci:$work/src:big" "oci:$work/floor/push:big"
+    t1=$(now); push_big=$(echo "$t1 - $t0" | bc)
+    t0=$(now)
+    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "oci:$work/floor/push:{}"
+    t1=$(now); push_small=$(echo "$t1 - $t0" | bc)
+    t0=$(now)
+    skopeo copy -q "oci:$work/src:big" "dir:$work/floor/big"
+    t1=$(now); pull_big=$(echo "$t1 - $t0" | bc)
+    t0=$(now)
+    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "dir:$work/floor/{}"
+    t1=$(now); pull_small=$(echo "$t1 - $t0" | bc)
+    rm -rf "$work/floor"
+}
+
+run_distribution() {
+    echo "Distribution..."
+    local c0; c0=$(cpu_secs "$dist_pid")
+    run distribution "$dist_port" ""
+    d_push_big=$push_big d_push_small=$push_small d_pull_big=$pull_big d_pull_small=$pull_small
+    d_cpu=$(echo "$(cpu_secs "$dist_pid") - $c0" | bc)
+}
+run_ferry() {
+    echo "ferry..."
+    local c0; c0=$(cpu_secs "$ferry_pid")
+    run ferry "$ferry_port" "ferry:$TOKEN"
+    f_push_big=$push_big f_push_small=$push_small f_pull_big=$pull_big f_pull_small=$pull_small
+    f_cpu=$(echo "$(cpu_secs "$ferry_pid") - $c0" | bc)
+}
+if [ "${FIRST:-distribution}" = ferry ]; then
+    run_ferry; run_distribution
+else
+    run_distribution; run_ferry
+fi
+echo "skopeo alone..."
+floor
+n_push_big=$push_big n_push_small=$push_small n_pull_big=$pull_big n_pull_small=$pull_small
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf '\n%-28s %12s %12s %8s\n' "" "ferry (s)" "distrib (s)" "ratio"
-printf '%-28s %12.2f %12.2f %8s\n' "push ${BIG_MIB} MiB image" "$f_push_big" "$d_push_big" "$(ratio "$f_push_big" "$d_push_big")"
-printf '%-28s %12.2f %12.2f %8s\n' "push ${SMALL} small images" "$f_push_small" "$d_push_small" "$(ratio "$f_push_small" "$d_push_small")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull ${BIG_MIB} MiB image" "$f_pull_big" "$d_pull_big" "$(ratio "$f_pull_big" "$d_pull_big")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull ${SMALL} small images" "$f_pull_small" "$d_pull_small" "$(ratio "$f_pull_small" "$d_pull_small")"
+row() { # label ferry distribution skopeo-alone
+    printf '%-28s %10.2f %12.2f %8s %13.2f\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"
+}
+printf '\n%-28s %10s %12s %8s %13s\n' "" "ferry (s)" "distrib (s)" "ratio" "skopeo alone"
+row "push ${BIG_MIB} MiB image" "$f_push_big" "$d_push_big" "$n_push_big"
+row "push ${SMALL} small images" "$f_push_small" "$d_push_small" "$n_push_small"
+row "pull ${BIG_MIB} MiB image" "$f_pull_big" "$d_pull_big" "$n_pull_big"
+row "pull ${SMALL} small images" "$f_pull_small" "$d_pull_small" "$n_pull_small"
 f_push=$(echo "$f_push_big + $f_push_small" | bc); d_push=$(echo "$d_push_big + $d_push_small" | bc)
 f_pull=$(echo "$f_pull_big + $f_pull_small" | bc); d_pull=$(echo "$d_pull_big + $d_pull_small" | bc)
-printf '%-28s %12.2f %12.2f %8s\n' "push total" "$f_push" "$d_push" "$(ratio "$f_push" "$d_push")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull total" "$f_pull" "$d_pull" "$(ratio "$f_pull" "$d_pull")"
-printf '%-28s %12s %12s\n' "peak RSS (MiB)" "$(peak_rss_mib "$ferry_pid")" "$(peak_rss_mib "$dist_pid")"
+n_push=$(echo "$n_push_big + $n_push_small" | bc); n_pull=$(echo "$n_pull_big + $n_pull_small" | bc)
+row "push total" "$f_push" "$d_push" "$n_push"
+row "pull total" "$f_pull" "$d_pull" "$n_pull"
+printf '%-28s %10s %12s\n' "server CPU, all copies (s)" "$f_cpu" "$d_cpu"
+printf '%-28s %10s %12s\n' "peak RSS (MiB)" "$(peak_rss_mib "$ferry_pid")" "$(peak_rss_mib "$dist_pid")"
