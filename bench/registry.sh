@@ -145,10 +145,10 @@ floor() {
     local t0 t1
     rm -rf "$work/floor"; mkdir -p "$work/floor"
     t0=$(now)
-    skopeo copy -q "oci:$work/src:big" "oci:$work/floor/push:big"
+    skopeo copy -q "oci:$work/src:big" "oci:$work/floor/push-big:v1"
     t1=$(now); push_big=$(echo "$t1 - $t0" | bc)
     t0=$(now)
-    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "oci:$work/floor/push:{}"
+    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "oci:$work/floor/push-{}:v1"
     t1=$(now); push_small=$(echo "$t1 - $t0" | bc)
     t0=$(now)
     skopeo copy -q "oci:$work/src:big" "dir:$work/floor/big"
