@@ -6,16 +6,24 @@
 #
 #   bench/registry.sh                    # defaults: a 160 MiB image and 200 small ones
 #   BIG_MIB=300 SMALL=50 PARALLEL=4 bench/registry.sh
+#   FIRST=ferry bench/registry.sh        # which registry pushes first (default distribution)
+#   PULL_ROUNDS=5 bench/registry.sh      # pull rounds, order rotating (default 3; medians)
+#   FERRY_REGISTRY_BIN=/path/to/ferry-registry bench/registry.sh   # skip the build
 #
 # Prints, per registry, the push and pull times of the large image and of the small
-# ones, the ratios ferry/Distribution, and each server's peak RSS. Needs skopeo,
-# docker-registry, python3 and cargo; only loopback addresses are used.
+# ones, the ratios ferry/Distribution, each server's CPU time and peak RSS, and the
+# same copies done by skopeo alone without a registry (oci layout to oci layout for
+# a push, to a dir for a pull): roughly the client's own share of each time (not a
+# strict floor: a layout source or destination has costs of its own, HTTP none). Needs skopeo, docker-registry, python3, bc and cargo;
+# only loopback addresses are used.
 set -euo pipefail
 
 BIG_MIB=${BIG_MIB:-160}
 SMALL=${SMALL:-200}
 # skopeo processes at once for the small images (the same for both registries).
 PARALLEL=${PARALLEL:-4}
+# Pull rounds (pulls repeat without changing the registries; medians are reported).
+PULL_ROUNDS=${PULL_ROUNDS:-3}
 TOKEN=bench-token
 
 for tool in skopeo docker-registry python3 cargo; do
@@ -59,12 +67,20 @@ peak_rss_mib() { # pid
     awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$1/status"
 }
 
+cpu_secs() { # pid: user + system time so far
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 now() { date +%s.%N; }
 
-echo "building ferry-registry (release)..."
-(cd "$repo" && cargo build --release -q -p ferry-registry --bin ferry-registry)
-target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-ferry_bin="$target_dir/release/ferry-registry"
+if [ -n "${FERRY_REGISTRY_BIN:-}" ]; then
+    ferry_bin=$FERRY_REGISTRY_BIN
+else
+    echo "building ferry-registry (release)..."
+    (cd "$repo" && cargo build --release -q -p ferry-registry --bin ferry-registry)
+    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+    ferry_bin="$target_dir/release/ferry-registry"
+fi
 
 echo "writing the source images (${BIG_MIB} MiB multi-layer + ${SMALL} small)..."
 python3 "$repo/bench/registry_images.py" "$work/src" "$BIG_MIB" "$SMALL"
@@ -99,49 +115,115 @@ wait_for "http://127.0.0.1:$dist_port/v2/"
 
 smalls() { for i in $(seq 0 $((SMALL - 1))); do printf 'small-%03d\n' "$i"; done; }
 
-# push NAME HOSTPORT CREDS-ARGS...; sets push_big and push_small (seconds)
-run() { # name port creds
-    local name=$1 port=$2 creds=$3
-    local host="127.0.0.1:$port" t0 t1
-    local dest=(--dest-tls-verify=false) src=(--src-tls-verify=false)
-    if [ -n "$creds" ]; then dest+=(--dest-creds "$creds"); src+=(--src-creds "$creds"); fi
+secs_since() { echo "$(now) - $1" | bc; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# push WHO HOST CREDS: sets push_big and push_small (seconds). WHO "alone" copies to
+# oci layouts instead of a registry.
+push() {
+    local who=$1 host=$2 creds=$3 t0
+    local dest=(--dest-tls-verify=false)
+    if [ -n "$creds" ]; then dest+=(--dest-creds "$creds"); fi
+    rm -rf "$work/alone"; mkdir -p "$work/alone"
     t0=$(now)
-    skopeo copy -q "${dest[@]}" "oci:$work/src:big" "docker://$host/bench/big:v1"
-    t1=$(now); push_big=$(echo "$t1 - $t0" | bc)
+    if [ "$who" = alone ]; then
+        skopeo copy -q "oci:$work/src:big" "oci:$work/alone/big:v1"
+    else
+        skopeo copy -q "${dest[@]}" "oci:$work/src:big" "docker://$host/bench/big:v1"
+    fi
+    push_big=$(secs_since "$t0")
+    t0=$(now)
+    if [ "$who" = alone ]; then
+        # One layout per image: skopeo does not lock a layout's index.json.
+        smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "oci:$work/alone/{}:v1"
+    else
+        smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "${dest[@]}" "oci:$work/src:{}" "docker://$host/bench/{}:v1"
+    fi
+    push_small=$(secs_since "$t0")
+    rm -rf "$work/alone"
+}
 
+# pull WHO HOST CREDS: sets pull_big and pull_small (seconds). WHO "alone" copies
+# from the source layout.
+pull() {
+    local who=$1 host=$2 creds=$3 t0 out="$work/pull-$1"
+    local src=(--src-tls-verify=false)
+    if [ -n "$creds" ]; then src+=(--src-creds "$creds"); fi
+    rm -rf "$out"; mkdir -p "$out"
     t0=$(now)
-    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "${dest[@]}" "oci:$work/src:{}" "docker://$host/bench/{}:v1"
-    t1=$(now); push_small=$(echo "$t1 - $t0" | bc)
-
-    rm -rf "$work/pull-$name"; mkdir -p "$work/pull-$name"
+    if [ "$who" = alone ]; then
+        skopeo copy -q "oci:$work/src:big" "dir:$out/big"
+    else
+        skopeo copy -q "${src[@]}" "docker://$host/bench/big:v1" "dir:$out/big"
+    fi
+    pull_big=$(secs_since "$t0")
     t0=$(now)
-    skopeo copy -q "${src[@]}" "docker://$host/bench/big:v1" "dir:$work/pull-$name/big"
-    t1=$(now); pull_big=$(echo "$t1 - $t0" | bc)
-
-    t0=$(now)
-    smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "${src[@]}" "docker://$host/bench/{}:v1" "dir:$work/pull-$name/{}"
-    t1=$(now); pull_small=$(echo "$t1 - $t0" | bc)
-    rm -rf "$work/pull-$name"
+    if [ "$who" = alone ]; then
+        smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "oci:$work/src:{}" "dir:$out/{}"
+    else
+        smalls | xargs -P "$PARALLEL" -I{} skopeo copy -q "${src[@]}" "docker://$host/bench/{}:v1" "dir:$out/{}"
+    fi
+    pull_small=$(secs_since "$t0")
+    rm -rf "$out"
 }
 
 command -v bc >/dev/null || { echo "registry.sh: bc is required" >&2; exit 1; }
 
-echo "Distribution..."
-run distribution "$dist_port" ""
-d_push_big=$push_big d_push_small=$push_small d_pull_big=$pull_big d_pull_small=$pull_small
-echo "ferry..."
-run ferry "$ferry_port" "ferry:$TOKEN"
-f_push_big=$push_big f_push_small=$push_small f_pull_big=$pull_big f_pull_small=$pull_small
+ferry_host="127.0.0.1:$ferry_port" dist_host="127.0.0.1:$dist_port"
+order=(distribution ferry)
+if [ "${FIRST:-distribution}" = ferry ]; then order=(ferry distribution); fi
+
+# Pushes happen once (a second push of the same content is a no-op); each server's
+# CPU time is read around its own pushes.
+for who in "${order[@]}" alone; do
+    echo "push: $who..."
+    case $who in
+        ferry) c0=$(cpu_secs "$ferry_pid"); push ferry "$ferry_host" "ferry:$TOKEN"
+               f_push_big=$push_big f_push_small=$push_small
+               f_push_cpu=$(echo "$(cpu_secs "$ferry_pid") - $c0" | bc) ;;
+        distribution) c0=$(cpu_secs "$dist_pid"); push distribution "$dist_host" ""
+               d_push_big=$push_big d_push_small=$push_small
+               d_push_cpu=$(echo "$(cpu_secs "$dist_pid") - $c0" | bc) ;;
+        alone) push alone "" ""; n_push_big=$push_big n_push_small=$push_small ;;
+    esac
+done
+
+# Pulls repeat PULL_ROUNDS times, the order rotating each round so that neither
+# registry always follows the other; the medians are reported.
+f_pb=() f_ps=() d_pb=() d_ps=() n_pb=() n_ps=()
+f_c0=$(cpu_secs "$ferry_pid") d_c0=$(cpu_secs "$dist_pid")
+contestants=("${order[@]}" alone)
+for round in $(seq 1 "$PULL_ROUNDS"); do
+    echo "pull round $round: ${contestants[*]}..."
+    for who in "${contestants[@]}"; do
+        case $who in
+            ferry) pull ferry "$ferry_host" "ferry:$TOKEN"; f_pb+=("$pull_big"); f_ps+=("$pull_small") ;;
+            distribution) pull distribution "$dist_host" ""; d_pb+=("$pull_big"); d_ps+=("$pull_small") ;;
+            alone) pull alone "" ""; n_pb+=("$pull_big"); n_ps+=("$pull_small") ;;
+        esac
+    done
+    contestants=("${contestants[@]:1}" "${contestants[0]}")
+done
+f_pull_cpu=$(echo "($(cpu_secs "$ferry_pid") - $f_c0) / $PULL_ROUNDS" | bc -l)
+d_pull_cpu=$(echo "($(cpu_secs "$dist_pid") - $d_c0) / $PULL_ROUNDS" | bc -l)
+f_pull_big=$(median "${f_pb[@]}") f_pull_small=$(median "${f_ps[@]}")
+d_pull_big=$(median "${d_pb[@]}") d_pull_small=$(median "${d_ps[@]}")
+n_pull_big=$(median "${n_pb[@]}") n_pull_small=$(median "${n_ps[@]}")
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
-printf '\n%-28s %12s %12s %8s\n' "" "ferry (s)" "distrib (s)" "ratio"
-printf '%-28s %12.2f %12.2f %8s\n' "push ${BIG_MIB} MiB image" "$f_push_big" "$d_push_big" "$(ratio "$f_push_big" "$d_push_big")"
-printf '%-28s %12.2f %12.2f %8s\n' "push ${SMALL} small images" "$f_push_small" "$d_push_small" "$(ratio "$f_push_small" "$d_push_small")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull ${BIG_MIB} MiB image" "$f_pull_big" "$d_pull_big" "$(ratio "$f_pull_big" "$d_pull_big")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull ${SMALL} small images" "$f_pull_small" "$d_pull_small" "$(ratio "$f_pull_small" "$d_pull_small")"
+row() { # label ferry distribution skopeo-alone
+    printf '%-28s %10.2f %12.2f %8s %13.2f\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"
+}
+printf '\n%-28s %10s %12s %8s %13s\n' "" "ferry (s)" "distrib (s)" "ratio" "skopeo alone"
+row "push ${BIG_MIB} MiB image" "$f_push_big" "$d_push_big" "$n_push_big"
+row "push ${SMALL} small images" "$f_push_small" "$d_push_small" "$n_push_small"
+row "pull ${BIG_MIB} MiB image" "$f_pull_big" "$d_pull_big" "$n_pull_big"
+row "pull ${SMALL} small images" "$f_pull_small" "$d_pull_small" "$n_pull_small"
 f_push=$(echo "$f_push_big + $f_push_small" | bc); d_push=$(echo "$d_push_big + $d_push_small" | bc)
 f_pull=$(echo "$f_pull_big + $f_pull_small" | bc); d_pull=$(echo "$d_pull_big + $d_pull_small" | bc)
-printf '%-28s %12.2f %12.2f %8s\n' "push total" "$f_push" "$d_push" "$(ratio "$f_push" "$d_push")"
-printf '%-28s %12.2f %12.2f %8s\n' "pull total" "$f_pull" "$d_pull" "$(ratio "$f_pull" "$d_pull")"
-printf '%-28s %12s %12s\n' "peak RSS (MiB)" "$(peak_rss_mib "$ferry_pid")" "$(peak_rss_mib "$dist_pid")"
+n_push=$(echo "$n_push_big + $n_push_small" | bc); n_pull=$(echo "$n_pull_big + $n_pull_small" | bc)
+row "push total" "$f_push" "$d_push" "$n_push"
+row "pull total (medians)" "$f_pull" "$d_pull" "$n_pull"
+printf '%-28s %10.2f %12.2f %8s\n' "server CPU, pushes (s)" "$f_push_cpu" "$d_push_cpu" "$(ratio "$f_push_cpu" "$d_push_cpu")"
+printf '%-28s %10.2f %12.2f %8s\n' "server CPU, a pull round (s)" "$f_pull_cpu" "$d_pull_cpu" "$(ratio "$f_pull_cpu" "$d_pull_cpu")"
+printf '%-28s %10s %12s\n' "peak RSS (MiB)" "$(peak_rss_mib "$ferry_pid")" "$(peak_rss_mib "$dist_pid")"

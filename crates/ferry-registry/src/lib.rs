@@ -40,7 +40,7 @@ pub use error::{RegistryError, Result};
 pub use name::{Reference, RepositoryName, RepositoryPattern, Tag};
 pub use storage::artifacts;
 pub use storage::gc::{GcOptions, GcReport};
-pub use storage::{Page, PushedManifest, ReferrersPage, StoredManifest};
+pub use storage::{BlobContent, Page, PushedManifest, ReferrersPage, StoredManifest};
 
 /// Bounds on everything a client can make the registry hold.
 #[derive(Debug, Clone)]

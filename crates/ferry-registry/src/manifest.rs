@@ -211,6 +211,50 @@ pub fn referrer_descriptor(
     descriptor
 }
 
+/// The tag under which clients of registries without the referrers API keep an
+/// index of `subject`'s referrers (the spec's tag schema): `<alg>-<hex>`, the hex
+/// cut to 64 characters.
+pub fn referrers_fallback_tag(subject: &Digest) -> String {
+    let hex = subject.hex();
+    format!(
+        "{}-{}",
+        subject.algorithm().as_str(),
+        &hex[..hex.len().min(64)]
+    )
+}
+
+/// The descriptors of a referrers fallback index, each with its digest; entries
+/// that are not well-formed manifest descriptors (a digest, a media type, a size)
+/// are skipped, keeping only the descriptor fields a referrers list carries.
+pub fn fallback_referrers(index: &[u8]) -> Vec<(Digest, serde_json::Value)> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(index) else {
+        return Vec::new();
+    };
+    let Some(entries) = value["manifests"].as_array() else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let digest: Digest = entry["digest"].as_str()?.parse().ok()?;
+            let media_type = entry["mediaType"].as_str()?;
+            let size = entry["size"].as_u64()?;
+            let mut descriptor = serde_json::json!({
+                "mediaType": media_type,
+                "digest": digest.to_string(),
+                "size": size,
+            });
+            if let Some(artifact_type) = entry["artifactType"].as_str() {
+                descriptor["artifactType"] = artifact_type.into();
+            }
+            if entry["annotations"].is_object() {
+                descriptor["annotations"] = entry["annotations"].clone();
+            }
+            Some((digest, descriptor))
+        })
+        .collect()
+}
+
 /// Whether an `Accept` header (all its values, joined) admits `media_type`. No header,
 /// or an empty one, admits everything; so do `*/*` and `type/*`; `q=0` excludes.
 pub fn accepts(accept: &[&str], media_type: &str) -> bool {

@@ -979,6 +979,193 @@ async fn referrers_tag_schema_fallback_is_an_ordinary_tag() {
     assert_eq!(&got.body[..], index.as_bytes());
 }
 
+/// Pushes a manifest with `subject` under `reference` (a tag or its digest) and
+/// returns its digest and body.
+async fn push_referrer(
+    api: &Api,
+    reference: Option<&str>,
+    subject: (&Digest, usize),
+    artifact_type: &str,
+    seed: &str,
+) -> (Digest, String) {
+    let config = api.push_blob("app", b"{}").await;
+    let layer = api.push_blob("app", seed.as_bytes()).await;
+    let mut manifest: serde_json::Value = serde_json::from_slice(&image_manifest(
+        &config,
+        2,
+        &layer,
+        seed.len(),
+        Some(subject),
+    ))
+    .unwrap();
+    manifest["artifactType"] = artifact_type.into();
+    let manifest = manifest.to_string();
+    let digest = Digest::of(Algorithm::Sha256, manifest.as_bytes());
+    let reference = reference.map_or_else(|| digest.to_string(), str::to_string);
+    let put = api
+        .send(
+            Method::PUT,
+            &format!("/v2/app/manifests/{reference}"),
+            &[("content-type", OCI_MANIFEST)],
+            manifest.clone(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.body);
+    assert_eq!(put.header("oci-subject"), Some(subject.0.to_string()));
+    (digest, manifest)
+}
+
+fn listed_digests(reply: &Reply) -> Vec<String> {
+    let mut digests: Vec<String> = reply.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    digests.sort();
+    digests
+}
+
+#[tokio::test]
+async fn referrers_are_indexed_on_put_by_tag_and_for_indexes() {
+    let api = Api::new();
+    let (subject, subject_body) = api.push_image("app", "v1", "base").await;
+    // A manifest with a subject pushed by tag is indexed as well as one pushed by
+    // digest.
+    let (by_tag, by_tag_body) = push_referrer(
+        &api,
+        Some("sig"),
+        (&subject, subject_body.len()),
+        "application/vnd.example.sig",
+        "sig",
+    )
+    .await;
+    // So is an index with a subject.
+    let index = serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "artifactType": "application/vnd.example.bundle",
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": by_tag.to_string(), "size": by_tag_body.len()}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject.to_string(), "size": subject_body.len()},
+    })
+    .to_string();
+    let index_digest = Digest::of(Algorithm::Sha256, index.as_bytes());
+    let put = api
+        .send(
+            Method::PUT,
+            &format!("/v2/app/manifests/{index_digest}"),
+            &[("content-type", OCI_INDEX)],
+            index.clone(),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.body);
+    assert_eq!(put.header("oci-subject"), Some(subject.to_string()));
+
+    let list = api.get(&format!("/v2/app/referrers/{subject}")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let mut expected = vec![by_tag.to_string(), index_digest.to_string()];
+    expected.sort();
+    assert_eq!(listed_digests(&list), expected);
+    let manifests = list.json()["manifests"].as_array().unwrap().clone();
+    let entry = manifests
+        .iter()
+        .find(|d| d["digest"] == index_digest.to_string())
+        .unwrap();
+    assert_eq!(entry["mediaType"], OCI_INDEX);
+    assert_eq!(entry["artifactType"], "application/vnd.example.bundle");
+    assert_eq!(entry["size"], index.len());
+}
+
+#[tokio::test]
+async fn referrers_merge_the_fallback_tag_index() {
+    let api = Api::new();
+    let (subject, subject_body) = api.push_image("app", "v1", "base").await;
+    // One referrer the registry indexes itself (it has a subject) ...
+    let (indexed, indexed_body) = push_referrer(
+        &api,
+        None,
+        (&subject, subject_body.len()),
+        "application/vnd.example.sig",
+        "sig",
+    )
+    .await;
+    // ... and one that only the client's fallback index names (no subject field,
+    // as an older client would push it).
+    let (sbom, sbom_body) = api.push_image("app", "sbom", "sbom").await;
+    // The client keeps its index under `<alg>-<hex>`, listing both: the one the
+    // registry already has must not appear twice.
+    let fallback = serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": indexed.to_string(), "size": indexed_body.len(), "artifactType": "application/vnd.example.sig"},
+            {"mediaType": OCI_MANIFEST, "digest": sbom.to_string(), "size": sbom_body.len(), "artifactType": "application/vnd.example.sbom", "annotations": {"org.example.k": "v"}},
+        ],
+    })
+    .to_string();
+    let tag = format!("sha256-{}", subject.hex());
+    let put = api
+        .send(
+            Method::PUT,
+            &format!("/v2/app/manifests/{tag}"),
+            &[("content-type", OCI_INDEX)],
+            fallback,
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.body);
+
+    let list = api.get(&format!("/v2/app/referrers/{subject}")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let mut expected = vec![indexed.to_string(), sbom.to_string()];
+    expected.sort();
+    assert_eq!(listed_digests(&list), expected);
+    let manifests = list.json()["manifests"].as_array().unwrap().clone();
+    let from_fallback = manifests
+        .iter()
+        .find(|d| d["digest"] == sbom.to_string())
+        .unwrap();
+    assert_eq!(
+        from_fallback,
+        &serde_json::json!({
+            "mediaType": OCI_MANIFEST,
+            "digest": sbom.to_string(),
+            "size": sbom_body.len(),
+            "artifactType": "application/vnd.example.sbom",
+            "annotations": {"org.example.k": "v"},
+        })
+    );
+
+    // The artifactType filter applies to both sources.
+    let sboms = api
+        .get(&format!(
+            "/v2/app/referrers/{subject}?artifactType=application%2Fvnd.example.sbom"
+        ))
+        .await;
+    assert_eq!(listed_digests(&sboms), vec![sbom.to_string()]);
+    let sigs = api
+        .get(&format!(
+            "/v2/app/referrers/{subject}?artifactType=application%2Fvnd.example.sig"
+        ))
+        .await;
+    assert_eq!(listed_digests(&sigs), vec![indexed.to_string()]);
+
+    // The fallback index of another subject does not leak into this one.
+    let other = Digest::of(Algorithm::Sha256, b"other");
+    let none = api.get(&format!("/v2/app/referrers/{other}")).await;
+    assert_eq!(none.json()["manifests"], serde_json::json!([]));
+
+    // A manifest the fallback index still names after it was deleted is left out.
+    let deleted = api
+        .send(
+            Method::DELETE,
+            &format!("/v2/app/manifests/{sbom}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED);
+    let after = api.get(&format!("/v2/app/referrers/{subject}")).await;
+    assert_eq!(listed_digests(&after), vec![indexed.to_string()]);
+}
+
 #[tokio::test]
 async fn names_follow_the_grammar() {
     let api = Api::new();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use ferry_registry::auth::StaticAuthorizer;
 use ferry_registry::http::{router, HttpConfig};
@@ -149,6 +150,13 @@ async fn serve(
             _ = tokio::signal::ctrl_c() => {}
         }
     };
+    // Responses are often a header write followed by a body write; without
+    // TCP_NODELAY the second can wait for the client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -15,6 +15,7 @@ use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
 use crate::range::{parse_content_range, resolve_range, ChunkRange, ReadRange};
 use crate::storage::fsutil::IO_BUFFER;
+use crate::storage::BlobContent;
 
 fn parse_digest(s: &str) -> Result<Digest> {
     s.parse()
@@ -63,41 +64,54 @@ async fn read_blob(
     digest: &Digest,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let (mut file, size) = state.registry.open_blob(name, digest).await?;
+    let (content, size) = state.registry.open_blob(name, digest).await?;
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map_or(ReadRange::Full, |v| resolve_range(v, size));
-    let io = |e| RegistryError::io("read blob", e);
-    match range {
-        ReadRange::Full => {
-            let body = Body::from_stream(ReaderStream::with_capacity(file, IO_BUFFER));
-            let mut response = Response::new(body);
-            blob_headers(&mut response, digest, size);
-            Ok(response)
-        }
-        ReadRange::Partial { start, end } => {
-            file.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(io)?;
-            let length = end - start + 1;
-            let body = Body::from_stream(ReaderStream::with_capacity(file.take(length), IO_BUFFER));
-            let mut response = Response::new(body);
-            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-            blob_headers(&mut response, digest, length);
-            set(
-                &mut response,
-                "content-range",
-                &format!("bytes {start}-{end}/{size}"),
-            );
-            Ok(response)
-        }
+    let (start, end) = match range {
+        ReadRange::Full => (0, size.checked_sub(1)),
+        ReadRange::Partial { start, end } => (start, Some(end)),
         ReadRange::Unsatisfiable => {
             let mut response = empty(StatusCode::RANGE_NOT_SATISFIABLE);
             set(&mut response, "content-range", &format!("bytes */{size}"));
-            Ok(response)
+            return Ok(response);
         }
+    };
+    // Bytes [start, end]; an empty blob has no last byte.
+    let length = end.map_or(0, |end| end - start + 1);
+    let body = match content {
+        BlobContent::Bytes(bytes) => {
+            // Within the blob: resolve_range only yields ranges inside `size`.
+            let from = usize::try_from(start)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let to = usize::try_from(start + length)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            Body::from(bytes.slice(from..to))
+        }
+        BlobContent::File(file) => {
+            let mut file = tokio::fs::File::from_std(file);
+            if start > 0 {
+                file.seek(std::io::SeekFrom::Start(start))
+                    .await
+                    .map_err(|e| RegistryError::io("read blob", e))?;
+            }
+            Body::from_stream(ReaderStream::with_capacity(file.take(length), IO_BUFFER))
+        }
+    };
+    let mut response = Response::new(body);
+    blob_headers(&mut response, digest, length);
+    if let ReadRange::Partial { start, end } = range {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        set(
+            &mut response,
+            "content-range",
+            &format!("bytes {start}-{end}/{size}"),
+        );
     }
+    Ok(response)
 }
 
 fn content_length(headers: &HeaderMap) -> Result<Option<u64>> {

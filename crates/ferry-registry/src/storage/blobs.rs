@@ -1,7 +1,9 @@
 //! Blobs as a repository sees them: present when the repository links the digest
 //! and the content is in the store; reads, unlinks and cross-repository mounts.
 
-use std::io;
+use std::io::{self, Read};
+
+use bytes::Bytes;
 
 use super::fsutil;
 use crate::digest::Digest;
@@ -9,57 +11,77 @@ use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
 use crate::Registry;
 
+/// A blob opened for reading.
+#[derive(Debug)]
+pub enum BlobContent {
+    /// A small blob, read whole.
+    Bytes(Bytes),
+    /// A larger one, to be streamed.
+    File(std::fs::File),
+}
+
 impl Registry {
-    /// The size of `digest` when `repository` has it.
+    /// The size of `digest` when `repository` has it (one blocking task: the link
+    /// check and the stat).
     pub async fn blob_size(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Option<u64>> {
         let link = self.inner.paths.layer_link(repository, digest);
-        if !fsutil::exists(&link)
-            .await
-            .map_err(|e| RegistryError::io("check blob link", e))?
-        {
-            return Ok(None);
-        }
-        self.stored_size(digest).await
+        let blob = self.inner.paths.blob(digest);
+        fsutil::blocking(move || {
+            if !link.try_exists()? {
+                return Ok(None);
+            }
+            match std::fs::metadata(&blob) {
+                Ok(meta) => Ok(Some(meta.len())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| RegistryError::io("stat blob", e))
     }
 
-    /// The size of `digest` in the store, whichever repository has it.
-    pub(crate) async fn stored_size(&self, digest: &Digest) -> Result<Option<u64>> {
-        match tokio::fs::metadata(self.inner.paths.blob(digest)).await {
-            Ok(meta) => Ok(Some(meta.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(RegistryError::io("stat blob", e)),
-        }
-    }
-
-    /// Opens `digest` for reading, with its size.
+    /// Opens `digest` for reading, with its size. The link check, the open and the
+    /// stat are one blocking task, and a blob of at most [`fsutil::IO_BUFFER`] bytes
+    /// is read whole in it too: most blobs of a pull (configs, small layers) then
+    /// cost one thread hop, and the response goes out in one write. Larger ones are
+    /// streamed from the file, so memory stays bounded whatever the size.
     pub async fn open_blob(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
-    ) -> Result<(tokio::fs::File, u64)> {
-        let unknown = || RegistryError::BlobUnknown(digest.to_string());
+    ) -> Result<(BlobContent, u64)> {
         let link = self.inner.paths.layer_link(repository, digest);
-        if !fsutil::exists(&link)
-            .await
-            .map_err(|e| RegistryError::io("check blob link", e))?
-        {
-            return Err(unknown());
-        }
-        let file = match tokio::fs::File::open(self.inner.paths.blob(digest)).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(unknown()),
-            Err(e) => return Err(RegistryError::io("open blob", e)),
-        };
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| RegistryError::io("stat blob", e))?
-            .len();
-        Ok((file, size))
+        let blob = self.inner.paths.blob(digest);
+        let opened = fsutil::blocking(move || {
+            if !link.try_exists()? {
+                return Ok(None);
+            }
+            let file = match std::fs::File::open(&blob) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let size = file.metadata()?.len();
+            if size > fsutil::IO_BUFFER as u64 {
+                return Ok(Some((BlobContent::File(file), size)));
+            }
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.take(size).read_to_end(&mut bytes)?;
+            if bytes.len() as u64 != size {
+                return Err(io::Error::other(format!(
+                    "{} changed size while read",
+                    blob.display()
+                )));
+            }
+            Ok(Some((BlobContent::Bytes(Bytes::from(bytes)), size)))
+        })
+        .await
+        .map_err(|e| RegistryError::io("open blob", e))?;
+        opened.ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))
     }
 
     /// Removes `digest` from `repository`. The content goes when gc finds nothing

@@ -1,4 +1,4 @@
-//! File primitives: atomic replace (temp file, fsync, rename), streamed appends that
+//! File primitives: atomic replace (temp files, fsync, renames in order), streamed appends that
 //! hash as they write and roll back on failure, file hashing, bounded reads and
 //! listings that keep one page in memory whatever the directory's size.
 
@@ -28,31 +28,6 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| io::Error::other(format!("blocking task failed: {e}")))?
-}
-
-/// Writes `bytes` to `dest` so that readers see the old file or the whole new one,
-/// never a part: a temp file in `tmp_dir`, fsynced, renamed over `dest`.
-pub(crate) async fn write_atomic(
-    tmp_dir: PathBuf,
-    dest: PathBuf,
-    bytes: Vec<u8>,
-) -> io::Result<()> {
-    blocking(move || write_atomic_sync(&tmp_dir, &dest, &bytes)).await
-}
-
-pub(crate) fn write_atomic_sync(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        rename_into_place(&tmp, dest)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Renames `from` to `to`, creating `to`'s parent directories when missing.
@@ -205,23 +180,58 @@ pub(crate) async fn fsync(path: PathBuf) -> io::Result<()> {
 /// Reads a file of at most `max` bytes; None when it does not exist. A larger file
 /// is an error, never a large allocation.
 pub(crate) async fn read_bounded(path: PathBuf, max: usize) -> io::Result<Option<Vec<u8>>> {
-    blocking(move || {
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut bytes = Vec::new();
-        file.take(max as u64 + 1).read_to_end(&mut bytes)?;
-        if bytes.len() > max {
-            return Err(io::Error::other(format!(
-                "{} is larger than {max} bytes",
-                path.display()
-            )));
+    blocking(move || read_bounded_sync(&path, max)).await
+}
+
+/// [`read_bounded`] on the calling thread, for blocking code that does several file
+/// operations in one hop.
+pub(crate) fn read_bounded_sync(path: &Path, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Sized from the file's length (within the bound), so a small file is one read
+    // instead of a doubling series starting at 32 bytes.
+    let hint = file.metadata().map_or(0, |m| m.len()).min(max as u64) as usize;
+    let mut bytes = Vec::with_capacity(hint.saturating_add(1));
+    file.take(max as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > max {
+        return Err(io::Error::other(format!(
+            "{} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// Writes each `(dest, bytes)` so that readers see the old file or the whole new
+/// one, never a part: a temp file in `tmp_dir`, fsynced, renamed over `dest`. All
+/// temp files are written and fsynced before the first rename, and the renames
+/// happen in the given order (content before the links that name it), so each
+/// rename installs a complete, durable file. Stops at the first failure, removing
+/// the temp files left.
+pub(crate) fn write_all_atomic_sync(tmp_dir: &Path, files: &[(PathBuf, &[u8])]) -> io::Result<()> {
+    let mut temps: Vec<PathBuf> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (_, bytes) in files {
+            let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
+            temps.push(tmp.clone());
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
         }
-        Ok(Some(bytes))
-    })
-    .await
+        for (tmp, (dest, _)) in temps.iter().zip(files) {
+            rename_into_place(tmp, dest)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for tmp in &temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    result
 }
 
 pub(crate) async fn exists(path: &Path) -> io::Result<bool> {

@@ -1,7 +1,8 @@
-//! Manifests, tags and referrers: a manifest is checked, stored as content by digest,
+//! Manifests and tags: a manifest is checked, stored as content by digest,
 //! linked into its repository, indexed under its subject, and only then pointed at
 //! by its tag (an atomic swap); deletes by tag or digest; bounded listings.
 
+use std::io;
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -31,16 +32,16 @@ pub struct StoredManifest {
     pub body: Bytes,
 }
 
-/// One page of a referrers list.
-#[derive(Debug, Clone)]
-pub struct ReferrersPage {
-    pub descriptors: Vec<serde_json::Value>,
-    /// The `last` value of the next page, when there is one.
-    pub next: Option<String>,
-}
-
 /// A tag file holds a digest: far below this.
 const MAX_POINTER_BYTES: usize = 1024;
+
+/// The digest a tag file holds.
+fn parse_pointer(bytes: &[u8]) -> Result<Digest> {
+    String::from_utf8_lossy(bytes)
+        .trim()
+        .parse()
+        .map_err(|e| RegistryError::io("read tag", std::io::Error::other(e)))
+}
 
 impl Registry {
     /// Stores a manifest under `reference` (a tag, or the digest it must have).
@@ -75,61 +76,73 @@ impl Registry {
         };
 
         let _reachable = self.inner.gc_lock.read().await;
-        for blob in &parsed.blobs {
-            if self.blob_size(repository, blob).await?.is_none() {
-                return Err(RegistryError::ManifestBlobUnknown(format!(
-                    "blob {blob} is not in {repository}"
-                )));
-            }
-        }
-        for child in &parsed.manifests {
-            if !self.has_revision(repository, child).await? {
-                return Err(RegistryError::ManifestBlobUnknown(format!(
-                    "manifest {child} is not in {repository}"
-                )));
-            }
-        }
-
         let paths = &self.inner.paths;
-        let io = |what: &'static str| move |e| RegistryError::io(what, e);
-        let blob = paths.blob(&digest);
-        if !fsutil::exists(&blob).await.map_err(io("check manifest"))? {
-            fsutil::write_atomic(paths.tmp_dir(), blob, body.to_vec())
-                .await
-                .map_err(io("store manifest"))?;
-        }
-        fsutil::write_atomic(
-            paths.tmp_dir(),
+        // Everything a push checks and writes is done in one blocking task: a
+        // manifest put is a handful of small file operations, and a thread hop for
+        // each cost more than the operations.
+        let blob_checks: Vec<(Digest, PathBuf, PathBuf)> = parsed
+            .blobs
+            .iter()
+            .map(|b| (b.clone(), paths.layer_link(repository, b), paths.blob(b)))
+            .collect();
+        let child_checks: Vec<(Digest, PathBuf)> = parsed
+            .manifests
+            .iter()
+            .map(|c| (c.clone(), paths.revision(repository, c)))
+            .collect();
+        let content = paths.blob(&digest);
+        let mut writes: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(4);
+        writes.push((
             paths.revision(repository, &digest),
             parsed.media_type.clone().into_bytes(),
-        )
-        .await
-        .map_err(io("link manifest"))?;
+        ));
         if let Some(subject) = &parsed.subject {
             let descriptor = manifest::referrer_descriptor(&parsed, &digest, body.len() as u64);
-            fsutil::write_atomic(
-                paths.tmp_dir(),
+            writes.push((
                 paths
                     .referrers_dir(repository, subject)
                     .join(digest.file_name()),
                 descriptor.to_string().into_bytes(),
-            )
-            .await
-            .map_err(io("index referrer"))?;
+            ));
         }
         let tag = match reference {
             Reference::Tag(tag) => {
-                fsutil::write_atomic(
-                    paths.tmp_dir(),
-                    paths.tag(repository, tag),
-                    digest.to_string().into_bytes(),
-                )
-                .await
-                .map_err(io("write tag"))?;
+                writes.push((paths.tag(repository, tag), digest.to_string().into_bytes()));
                 Some(tag.clone())
             }
             Reference::Digest(_) => None,
         };
+        let tmp_dir = paths.tmp_dir();
+        let repo_name = repository.to_string();
+        let manifest_body = body.clone();
+        fsutil::blocking(
+            move || -> io::Result<std::result::Result<(), RegistryError>> {
+                for (blob, link, content) in &blob_checks {
+                    if !(link.try_exists()? && content.try_exists()?) {
+                        return Ok(Err(RegistryError::ManifestBlobUnknown(format!(
+                            "blob {blob} is not in {repo_name}"
+                        ))));
+                    }
+                }
+                for (child, revision) in &child_checks {
+                    if !revision.try_exists()? {
+                        return Ok(Err(RegistryError::ManifestBlobUnknown(format!(
+                            "manifest {child} is not in {repo_name}"
+                        ))));
+                    }
+                }
+                // Content first, then the links that name it, the tag last.
+                let mut files: Vec<(PathBuf, &[u8])> = Vec::with_capacity(writes.len() + 1);
+                if !content.try_exists()? {
+                    files.push((content, &manifest_body[..]));
+                }
+                files.extend(writes.iter().map(|(p, b)| (p.clone(), &b[..])));
+                fsutil::write_all_atomic_sync(&tmp_dir, &files)?;
+                Ok(Ok(()))
+            },
+        )
+        .await
+        .map_err(|e| RegistryError::io("store manifest", e))??;
         self.emit(RegistryEvent::ManifestPushed {
             repository: repository.clone(),
             tag,
@@ -156,67 +169,60 @@ impl Registry {
         else {
             return Ok(None);
         };
-        let text = String::from_utf8_lossy(&bytes);
-        text.trim()
-            .parse()
-            .map(Some)
-            .map_err(|e| RegistryError::io("read tag", std::io::Error::other(e)))
+        parse_pointer(&bytes).map(Some)
     }
 
-    async fn has_revision(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+    pub(crate) async fn has_revision(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<bool> {
         fsutil::exists(&self.inner.paths.revision(repository, digest))
             .await
             .map_err(|e| RegistryError::io("check manifest link", e))
     }
 
-    /// The media type of a manifest of `repository`, None when it has no such manifest.
-    async fn revision_media_type(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Option<String>> {
-        let path = self.inner.paths.revision(repository, digest);
-        Ok(fsutil::read_bounded(path, MAX_POINTER_BYTES)
-            .await
-            .map_err(|e| RegistryError::io("read manifest link", e))?
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string()))
-    }
-
-    /// The digest `reference` names in `repository`, or MANIFEST_UNKNOWN.
-    async fn resolve(&self, repository: &RepositoryName, reference: &Reference) -> Result<Digest> {
-        match reference {
-            Reference::Digest(d) => Ok(d.clone()),
-            Reference::Tag(tag) => self
-                .resolve_tag(repository, tag)
-                .await?
-                .ok_or_else(|| RegistryError::ManifestUnknown(format!("{repository}:{tag}"))),
-        }
-    }
-
-    /// A manifest by tag or digest, as it was pushed.
+    /// A manifest by tag or digest, as it was pushed. The tag, the repository's link
+    /// and the content are read in one blocking task.
     pub async fn get_manifest(
         &self,
         repository: &RepositoryName,
         reference: &Reference,
     ) -> Result<StoredManifest> {
-        let unknown = || RegistryError::ManifestUnknown(format!("{repository}@{reference}"));
-        let digest = self.resolve(repository, reference).await?;
-        let media_type = self
-            .revision_media_type(repository, &digest)
-            .await?
-            .ok_or_else(unknown)?;
-        let body = fsutil::read_bounded(
-            self.inner.paths.blob(&digest),
-            self.inner.limits.max_manifest_bytes,
-        )
-        .await
-        .map_err(|e| RegistryError::io("read manifest", e))?
-        .ok_or_else(unknown)?;
-        Ok(StoredManifest {
-            digest,
-            media_type,
-            body: Bytes::from(body),
+        let paths = self.inner.paths.clone();
+        let repo = repository.clone();
+        let reference_owned = reference.clone();
+        let max = self.inner.limits.max_manifest_bytes;
+        let found = fsutil::blocking(move || -> io::Result<Result<Option<StoredManifest>>> {
+            let digest = match reference_owned {
+                Reference::Digest(d) => d,
+                Reference::Tag(tag) => {
+                    let path = paths.tag(&repo, &tag);
+                    let Some(bytes) = fsutil::read_bounded_sync(&path, MAX_POINTER_BYTES)? else {
+                        return Ok(Ok(None));
+                    };
+                    match parse_pointer(&bytes) {
+                        Ok(d) => d,
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+            };
+            let revision = paths.revision(&repo, &digest);
+            let Some(media_type) = fsutil::read_bounded_sync(&revision, MAX_POINTER_BYTES)? else {
+                return Ok(Ok(None));
+            };
+            let Some(body) = fsutil::read_bounded_sync(&paths.blob(&digest), max)? else {
+                return Ok(Ok(None));
+            };
+            Ok(Ok(Some(StoredManifest {
+                digest,
+                media_type: String::from_utf8_lossy(&media_type).trim().to_string(),
+                body: Bytes::from(body),
+            })))
         })
+        .await
+        .map_err(|e| RegistryError::io("read manifest", e))??;
+        found.ok_or_else(|| RegistryError::ManifestUnknown(format!("{repository}@{reference}")))
     }
 
     /// Deletes a tag (the manifest stays), or a manifest by digest with every tag
@@ -350,72 +356,6 @@ impl Registry {
         .await
         .map_err(|e| RegistryError::io("list repositories", e))?;
         Ok(Page { items, more })
-    }
-
-    /// The manifests of `repository` whose subject is `subject`, as descriptors,
-    /// optionally only those of `artifact_type`; a page holds at most the page size
-    /// and the referrers byte limit.
-    pub async fn referrers(
-        &self,
-        repository: &RepositoryName,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-        last: Option<&str>,
-    ) -> Result<ReferrersPage> {
-        if !self.repository_exists(repository).await? {
-            return Err(RegistryError::NameUnknown(repository.to_string()));
-        }
-        let dir = self.inner.paths.referrers_dir(repository, subject);
-        let n = self.inner.limits.page_size;
-        let last_owned = last.map(str::to_string);
-        let list_dir = dir.clone();
-        let (names, mut more) = fsutil::blocking(move || {
-            Ok(fsutil::page_of(
-                fsutil::dir_names(&list_dir)?,
-                last_owned.as_deref(),
-                n,
-            ))
-        })
-        .await
-        .map_err(|e| RegistryError::io("list referrers", e))?;
-        let budget = self.inner.limits.referrers_page_bytes;
-        let mut used = 0usize;
-        let mut descriptors = Vec::new();
-        let mut next = names.last().cloned();
-        for (i, name) in names.iter().enumerate() {
-            let Some(digest) = Digest::from_file_name(name) else {
-                continue;
-            };
-            // An entry whose manifest is gone (a crash between the two deletes).
-            if !self.has_revision(repository, &digest).await? {
-                continue;
-            }
-            let path: PathBuf = dir.join(name);
-            let Some(bytes) = fsutil::read_bounded(path, self.inner.limits.max_manifest_bytes)
-                .await
-                .map_err(|e| RegistryError::io("read referrer", e))?
-            else {
-                continue;
-            };
-            if used + bytes.len() > budget && !descriptors.is_empty() {
-                more = true;
-                next = i.checked_sub(1).and_then(|p| names.get(p).cloned());
-                break;
-            }
-            used += bytes.len();
-            let Ok(descriptor) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-                continue;
-            };
-            let wanted =
-                artifact_type.is_none_or(|t| descriptor["artifactType"].as_str() == Some(t));
-            if wanted {
-                descriptors.push(descriptor);
-            }
-        }
-        Ok(ReferrersPage {
-            descriptors,
-            next: if more { next } else { None },
-        })
     }
 }
 

@@ -1,12 +1,13 @@
 //! The filesystem store: where each kind of object lives under the root, and the
 //! file primitives (atomic writes, streamed appends, bounded listings) the blob,
-//! upload, manifest and gc modules share.
+//! upload, manifest, referrers and gc modules share.
 
 pub mod artifacts;
 pub(crate) mod blobs;
 pub(crate) mod fsutil;
 pub mod gc;
 pub(crate) mod manifests;
+pub(crate) mod referrers;
 pub(crate) mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,9 @@ use crate::error::{RegistryError, Result};
 use crate::name::{RepositoryName, Tag};
 use crate::{Limits, RegistryEvent};
 
-pub use manifests::{PushedManifest, ReferrersPage, StoredManifest};
+pub use blobs::BlobContent;
+pub use manifests::{PushedManifest, StoredManifest};
+pub use referrers::ReferrersPage;
 
 /// One page of a sorted listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +68,8 @@ impl Inner {
 }
 
 /// Where everything lives. Names, tags and digests are validated before they get
-/// here, so joining them cannot leave the root.
+/// here, so joining them cannot leave the root. Cloned into blocking tasks.
+#[derive(Clone)]
 pub(crate) struct Paths {
     root: PathBuf,
 }

@@ -346,15 +346,20 @@ impl Registry {
             let _reachable = self.inner.gc_lock.read().await;
             let blob = self.inner.paths.blob(digest);
             let link = self.inner.paths.layer_link(repository, digest);
+            let dir = session.dir.clone();
+            // The commit and the session's removal in one blocking task: a small
+            // blob's push is mostly such file operations, and each hop costs more.
             fsutil::blocking(move || {
                 fsutil::rename_into_place(&data, &blob)?;
-                fsutil::touch_sync(&link)
+                fsutil::touch_sync(&link)?;
+                remove_session_dir(&dir);
+                Ok(())
             })
             .await
             .map_err(|e| RegistryError::io("commit blob", e))?;
         }
         session.closed = true;
-        self.discard_session(id, &session.dir).await;
+        self.inner.uploads.remove(id);
         Ok(size)
     }
 
@@ -397,10 +402,19 @@ impl Registry {
     pub(crate) async fn discard_session(&self, id: &str, dir: &Path) {
         self.inner.uploads.remove(id);
         let dir = dir.to_owned();
-        if let Err(e) = fsutil::blocking(move || std::fs::remove_dir_all(&dir)).await {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(error = %e, "could not remove an upload session; gc will");
-            }
+        let _ = fsutil::blocking(move || {
+            remove_session_dir(&dir);
+            Ok(())
+        })
+        .await;
+    }
+}
+
+/// Removes a session's directory; a failure is left to gc.
+fn remove_session_dir(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "could not remove an upload session; gc will");
         }
     }
 }
