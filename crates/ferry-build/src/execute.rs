@@ -45,7 +45,7 @@ pub async fn execute(
     if let Some(parent) = log_path.parent() {
         std::fs::create_dir_all(parent).map_err(io_err)?;
     }
-    for (index, step) in plan.steps.iter().enumerate() {
+    for (index, step) in plan.steps().enumerate() {
         let step_number = index + 1;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -127,17 +127,12 @@ impl Drop for GroupGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::BuildStep;
 
     fn plan(commands: &[&str]) -> BuildPlan {
         BuildPlan {
-            steps: commands
-                .iter()
-                .map(|c| BuildStep {
-                    command: c.to_string(),
-                })
-                .collect(),
+            build: commands.iter().map(|c| c.to_string()).collect(),
             env: [("GREETING".to_string(), "hi".to_string())].into(),
+            ..BuildPlan::default()
         }
     }
 

@@ -1,9 +1,13 @@
-//! Builds a revision: a [`BuildPlan`] (plain data) is made from the app's config, then
-//! executed in the revision's directory. Language detection (`detect/<lang>.rs`) will
-//! produce plans for apps without a config in a later release.
+//! Builds a revision: an app directory is detected (`detect/<provider>.rs`) into a
+//! [`BuildPlan`] (plain data), a config file overrides it (`merge.rs`), and the plan's
+//! install and build steps are executed in the revision's directory (`execute.rs`).
 
+pub mod detect;
 mod execute;
+mod merge;
 mod plan;
 
+pub use detect::{detect, detect_required, DetectError};
 pub use execute::{execute, BuildError};
-pub use plan::{BuildPlan, BuildStep};
+pub use merge::{merge, plan_dir, PlanError, PlannedApp};
+pub use plan::{BuildPlan, BuildStep, PlanKind};

@@ -52,8 +52,15 @@ enum Command {
         #[command(flatten)]
         deploy: DeployArgs,
     },
-    /// Deploy a directory (ferry.toml / apprunner.yaml) or a local image
+    /// Deploy a directory (ferry.toml / apprunner.yaml, or detected) or a local image
     Deploy(DeployArgs),
+    /// Show how a directory would be built and run (detected, then the config file
+    /// over it), without building; needs no server
+    Plan {
+        /// App directory
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+    },
     /// List services
     #[command(alias = "list")]
     Ls,
@@ -182,6 +189,13 @@ fn main() -> ExitCode {
             commands::completions::run::<Cli>(shell);
             0
         }
+        Command::Plan { dir } => match commands::plan::run(&dir, cli.json) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("error: {}", chain(&err));
+                1
+            }
+        },
         command => {
             let is_server = matches!(command, Command::Server(_) | Command::Up { .. });
             init_tracing(is_server);

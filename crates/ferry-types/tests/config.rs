@@ -334,10 +334,32 @@ fn minimal_apprunner_yaml_and_lenient_forms() {
     assert!(loaded.config.run.env.is_empty());
     assert!(loaded.config.build.commands.is_empty());
 
-    let loaded = yaml("version: 1.0\nruntime: ruby99\n");
-    assert_eq!(loaded.runtime.as_deref(), Some("ruby99"));
+    // A plain list under build.commands, as many real files have it: the build step.
+    let loaded = yaml(
+        "version: 1.0\nruntime: python3\nbuild:\n  commands:\n    - pip install -r r.txt\n    - make\n",
+    );
+    assert_eq!(
+        loaded.config.build.commands,
+        ["pip install -r r.txt", "make"]
+    );
     assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
-    assert!(loaded.warnings[0].contains("\"ruby99\""));
+    assert!(
+        loaded.warnings[0].contains("line 4")
+            && loaded.warnings[0].contains("build.commands.build"),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn apprunner_yaml_unknown_runtime_is_an_error_at_its_line() {
+    let message = yaml_error("version: 1.0\nruntime: ruby99\n");
+    assert!(
+        message.starts_with(
+            "apprunner.yaml:2:10: runtime: unknown runtime \"ruby99\" (one of: python3,"
+        ),
+        "{message}"
+    );
 }
 
 #[test]

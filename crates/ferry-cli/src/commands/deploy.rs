@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use ferry_api::Uploaded;
 use ferry_api::{Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions};
-use ferry_types::config::{load_dir, ConfigError};
+use ferry_build::{plan_dir, PlanError};
 use ferry_types::ServiceName;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 #[derive(Args, Debug, Clone)]
 pub struct DeployArgs {
-    /// App directory with a ferry.toml or apprunner.yaml
+    /// App directory: with a ferry.toml or apprunner.yaml, or one ferry recognises
+    /// (see `ferry plan`)
     #[arg(default_value = ".", conflicts_with = "image")]
     pub dir: PathBuf,
     /// Deploy this image instead of a directory: from the local Docker Engine, or from
@@ -184,10 +185,12 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
             if !dir.is_dir() {
                 bail!("{}: not a directory", dir.display());
             }
-            // Checked here too so a typo is reported before anything is uploaded.
-            let loaded = load_dir(dir).map_err(|err| match err {
-                ConfigError::NotFound { .. } => anyhow::anyhow!("{err}"),
-                other => anyhow::anyhow!("invalid config: {other}"),
+            // Checked here too so a typo, or a directory nothing recognises, is
+            // reported before anything is uploaded; the server plans again from the
+            // uploaded files.
+            let loaded = plan_dir(dir).map_err(|err| match err {
+                PlanError::Config(other) => anyhow::anyhow!("invalid config: {other}"),
+                PlanError::Detect(err) => anyhow::anyhow!("{err}"),
             })?;
             let name = match (&args.name, &loaded.name) {
                 (Some(name), _) => name.clone(),

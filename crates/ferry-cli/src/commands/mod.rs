@@ -7,6 +7,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod logs;
 pub mod ops;
+pub mod plan;
 pub mod report;
 pub mod server;
 pub mod status;

@@ -593,34 +593,78 @@ fn kind_name(kind: SourceKind) -> &'static str {
     }
 }
 
-/// Reads an unpacked app's config file (bounded, inside the app: see
-/// [`ferry_types::config::read_app_file`]), applies the CLI's overrides and validates.
+/// Plans an unpacked app: its config file (bounded, inside the app: see
+/// [`ferry_types::config::read_app_file`]) over what detection finds (see
+/// [`ferry_build::plan_dir`]), then the CLI's overrides, then validation.
 /// Blocking: it reads files.
 pub(crate) fn source_config(
     dir: &std::path::Path,
     overrides: &ConfigOverrides,
 ) -> Result<(ServiceConfig, Vec<String>), AppError> {
-    let loaded = ferry_types::config::load_dir(dir)
-        .map_err(|err| AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir)))?;
-    let mut config = loaded.config;
+    let planned = ferry_build::plan_dir(dir).map_err(|err| match err {
+        ferry_build::PlanError::Config(err) => {
+            AppError::InvalidConfig(ConfigProblem::from_config_error(&err, dir))
+        }
+        ferry_build::PlanError::Detect(err) => AppError::InvalidConfig(detect_problem(&err)),
+    })?;
+    if planned.plan.kind == ferry_build::PlanKind::Dockerfile {
+        return Err(AppError::InvalidConfig(ConfigProblem {
+            message: "the app has a Dockerfile and no ferry.toml: building Dockerfiles is \
+                      not supported yet; add a ferry.toml with [run] command (and [build] \
+                      command) to run it as a process"
+                .to_string(),
+            file: Some("Dockerfile".to_string()),
+            ..ConfigProblem::default()
+        }));
+    }
+    let mut config = planned.config;
     apply_overrides(overrides, &mut config)?;
     validate(&config)?;
     if config.run.command.is_none() {
-        let file = loaded
-            .file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Err(AppError::InvalidConfig(ConfigProblem {
-            message: format!(
+        let (file, message) = if planned.from_file {
+            let file = planned.plan.provider.clone();
+            let message = format!(
                 "{file}: no start command: add `command = \"...\"` under [run] (or `run.command` in apprunner.yaml)"
-            ),
-            file: Some(file),
+            );
+            (Some(file), message)
+        } else {
+            let message = format!(
+                "detected {} but found no start command ({}); add a ferry.toml with\n\n  [run]\n  command = \"<how to start your app>\"",
+                planned.plan.provider,
+                planned.plan.notes.join("; ")
+            );
+            (None, message)
+        };
+        return Err(AppError::InvalidConfig(ConfigProblem {
+            message,
+            file,
             key: Some("run.command".into()),
             ..ConfigProblem::default()
         }));
     }
-    Ok((config, loaded.warnings))
+    Ok((config, planned.warnings))
+}
+
+/// A detection error as the user's problem, without the server's unpack path.
+fn detect_problem(err: &ferry_build::DetectError) -> ConfigProblem {
+    match err {
+        ferry_build::DetectError::NotRecognised { .. } => ConfigProblem::new(
+            ferry_build::DetectError::NotRecognised {
+                dir: std::path::PathBuf::from("."),
+            }
+            .to_string(),
+        ),
+        ferry_build::DetectError::Invalid { file, .. } => ConfigProblem {
+            message: err.to_string(),
+            file: Some(file.clone()),
+            ..ConfigProblem::default()
+        },
+        ferry_build::DetectError::File(file) => ConfigProblem {
+            message: err.to_string(),
+            file: Some(file.name().to_string()),
+            ..ConfigProblem::default()
+        },
+    }
 }
 
 fn validate(config: &ServiceConfig) -> Result<(), AppError> {

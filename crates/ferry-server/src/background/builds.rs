@@ -145,7 +145,7 @@ impl BuildReconciler {
                         &format!(
                             "Building revision {} ({} step(s))",
                             revision.number,
-                            plan.steps.len()
+                            plan.steps().count()
                         ),
                     );
                     let log = self

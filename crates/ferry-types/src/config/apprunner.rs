@@ -24,8 +24,9 @@ const NETWORK_KEYS: &[&str] = &["port", "env"];
 const ENV_KEYS: &[&str] = &["name", "value"];
 const SECRET_KEYS: &[&str] = &["name", "value-from"];
 
-/// App Runner's managed runtimes, original and revised builds. Another name is accepted
-/// with a warning: the list grows, and the build step decides what it can build.
+/// App Runner's managed runtimes, original and revised builds. Another name is an error
+/// at its line: App Runner refuses it too, and a typo (`python` for `python3`) should
+/// not surface later as a build that does the wrong thing.
 const KNOWN_RUNTIMES: &[&str] = &[
     "python3",
     "python311",
@@ -93,16 +94,23 @@ pub fn parse_apprunner_yaml(
             "runtime" => {
                 let runtime = reader.non_empty(value, key)?;
                 if !KNOWN_RUNTIMES.contains(&runtime.as_str()) {
-                    loaded.warnings.push(format!(
-                        "runtime {runtime:?} (line {}) is not one of App Runner's runtimes \
-                         ferry knows ({}); the build may not support it",
-                        value.pos.line,
-                        KNOWN_RUNTIMES.join(", ")
+                    return Err(reader.invalid(
+                        value,
+                        key,
+                        format!(
+                            "unknown runtime {runtime:?} (one of: {})",
+                            KNOWN_RUNTIMES.join(", ")
+                        ),
                     ));
                 }
                 loaded.runtime = Some(runtime);
             }
-            "build" => read_build(&mut reader, value, &mut loaded.config.build)?,
+            "build" => read_build(
+                &mut reader,
+                value,
+                &mut loaded.config.build,
+                &mut loaded.warnings,
+            )?,
             "run" => {
                 let LoadedConfig {
                     config,
@@ -159,7 +167,12 @@ fn read_version(reader: &mut Reader, node: &Node) -> Result<()> {
     Err(reader.invalid(node, "version", format!("must be 1.0, got {text}")))
 }
 
-fn read_build(reader: &mut Reader, node: &Node, build: &mut BuildConfig) -> Result<()> {
+fn read_build(
+    reader: &mut Reader,
+    node: &Node,
+    build: &mut BuildConfig,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     for entry in reader.entries(node, "build")? {
         let key = join("build", &entry.key);
         if !BUILD_KEYS.contains(&entry.key.as_str()) {
@@ -170,6 +183,17 @@ fn read_build(reader: &mut Reader, node: &Node, build: &mut BuildConfig) -> Resu
         }
         if entry.key == "env" {
             build.env = read_env_list(reader, &entry.value, &key)?;
+            continue;
+        }
+        // A plain list under `commands` is undocumented but common in real files, and
+        // its intent is plain: the build step.
+        if matches!(entry.value.value, Value::List(_)) {
+            build.commands = reader.commands(&entry.value, &key, false)?;
+            warnings.push(format!(
+                "build.commands (line {}) is a plain list: read as the build step; the \
+                 documented form is `build.commands.build:` with the list under it",
+                entry.key_pos.line
+            ));
             continue;
         }
         // `commands`: phases run in App Runner's order whatever order the file uses.

@@ -45,7 +45,7 @@ pub struct LoadedConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{dir}: no ferry.toml or apprunner.yaml found; add a ferry.toml with at least\n\n  [run]\n  command = \"<how to start your app>\"   # it must listen on $PORT\n\n(language detection comes in a later release)", dir = .dir.display())]
+    #[error("{dir}: no ferry.toml or apprunner.yaml found; add a ferry.toml with at least\n\n  [run]\n  command = \"<how to start your app>\"   # it must listen on $PORT\n\n(`ferry plan DIR` shows what ferry detects without one)", dir = .dir.display())]
     NotFound { dir: PathBuf },
     /// The file is there but may not be read: a link out of the app, a device, too
     /// large, or an I/O error.

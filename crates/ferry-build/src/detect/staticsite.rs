@@ -1,0 +1,48 @@
+//! Static sites: `index.html` at the root, else in `public/` or `dist/`. Served as
+//! files: no install, no build.
+
+use super::{AppDir, DetectError};
+use crate::plan::{BuildPlan, PlanKind};
+
+/// Where an index.html is looked for, in order.
+const ROOTS: &[&str] = &[".", "public", "dist"];
+
+pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError> {
+    let Some(root) = ROOTS
+        .iter()
+        .find(|root| app.exists(&format!("{root}/index.html")))
+    else {
+        return Ok(None);
+    };
+    let mut plan = BuildPlan::new("static");
+    plan.kind = PlanKind::Static;
+    plan.static_root = Some(root.to_string());
+    // Not yet ferry's own static server (issue 12): busybox's httpd, a single static
+    // binary on most hosts, serves the files without a runtime to install.
+    plan.start = Some(format!("exec busybox httpd -f -p $PORT -h {root}"));
+    plan.notes
+        .push(format!("index.html in {root}: served as static files"));
+    Ok(Some(plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::app;
+    use super::*;
+
+    #[test]
+    fn root_public_or_dist() {
+        for (file, root) in [
+            ("index.html", "."),
+            ("public/index.html", "public"),
+            ("dist/index.html", "dist"),
+        ] {
+            let dir = app(&[(file, "<p>hi</p>")]);
+            let plan = detect(&AppDir { dir: dir.path() }).unwrap().unwrap();
+            assert_eq!(plan.static_root.as_deref(), Some(root));
+            assert_eq!(plan.kind, PlanKind::Static);
+        }
+        let none = app(&[("public/about.html", "")]);
+        assert!(detect(&AppDir { dir: none.path() }).unwrap().is_none());
+    }
+}
