@@ -102,12 +102,22 @@ impl OwnRegistry {
                 continue;
             }
             let config: Digest = body.pointer("/config/digest")?.as_str()?.parse().ok()?;
-            let (file, _) = self.registry.open_blob(&repository, &config).await.ok()?;
-            let mut bytes = Vec::new();
-            file.take(MAX_CONFIG_BYTES)
-                .read_to_end(&mut bytes)
-                .await
-                .ok()?;
+            let (content, size) = self.registry.open_blob(&repository, &config).await.ok()?;
+            if size > MAX_CONFIG_BYTES {
+                return None;
+            }
+            let bytes = match content {
+                ferry_registry::BlobContent::Bytes(bytes) => bytes.to_vec(),
+                ferry_registry::BlobContent::File(file) => {
+                    let mut bytes = Vec::new();
+                    tokio::fs::File::from_std(file)
+                        .take(MAX_CONFIG_BYTES)
+                        .read_to_end(&mut bytes)
+                        .await
+                        .ok()?;
+                    bytes
+                }
+            };
             let config: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
             let exposed = config.pointer("/config/ExposedPorts")?.as_object()?;
             let tcp: Vec<u16> = exposed
