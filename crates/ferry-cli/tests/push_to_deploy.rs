@@ -233,6 +233,24 @@ fn needs_docker_push_to_ferrys_registry_deploys_and_a_rollback_stays() {
     assert_eq!(revisions(&platform, "web").len(), 4);
     assert_eq!(platform.curl("web.localhost", "/").1, "content C\n");
 
+    // The engine's copy pruned while the service is paused: resume pulls it again
+    // from ferry's registry (by digest) instead of failing to start.
+    let image_id = revisions(&platform, "web")[0]["source"]["image_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    platform.ferry_ok(&["pause", "web"]);
+    ok(docker(config.path()).args(["rmi", "-f", &image_id]));
+    let gone = docker(config.path())
+        .args(["image", "inspect", &image_id])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!gone.success(), "the image is still in the engine");
+    platform.ferry_ok(&["resume", "web"]);
+    platform.wait_for_body("web.localhost", "content C", Duration::from_secs(60));
+
     // A tag that is not in the registry is refused with what to do.
     let err = platform.ferry_fails(&[
         "deploy",

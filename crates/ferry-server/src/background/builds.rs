@@ -10,6 +10,7 @@ use crate::background::driver::{
     exponential, Context, ReconcileError, Reconciler, Requeue, Trigger,
 };
 use crate::background::gates;
+use crate::background::image_pull;
 use crate::background::operations::{self, DEPLOY_KINDS};
 use crate::background::registry_scan::RegistryScans;
 use crate::data_dir::DataDir;
@@ -217,33 +218,14 @@ impl BuildReconciler {
         }
     }
 
-    /// Whether `image` is to be pulled (`Some`) and with which credentials: a
-    /// registry reference pinned by digest is; ferry's registry takes the admin
-    /// token, another the credentials stored with what the service follows.
+    /// See [`image_pull::pull_credentials`].
     fn pull_credentials(
         &self,
         row: &ServiceRow,
         image: &str,
     ) -> Result<Option<Option<RegistryCredentials>>, Failure> {
-        let Ok(reference) = ferry_scan::image::Reference::parse(image) else {
-            return Ok(None);
-        };
-        if reference.digest.is_none()
-            || !ferry_scan::image::reference::looks_like_registry_reference(image)
-        {
-            return Ok(None);
-        }
-        if let Some(own) = self.own_registry.as_ref().filter(|o| o.is_own(&reference)) {
-            return Ok(Some(Some(own.pull_credentials())));
-        }
-        let follow = self
-            .store
-            .image_follow(&row.id)
-            .map_err(|err| Failure::Image(format!("cannot read registry credentials: {err}")))?;
-        Ok(Some(follow.and_then(|f| match (f.username, f.password) {
-            (Some(username), Some(password)) => Some(RegistryCredentials { username, password }),
-            _ => None,
-        })))
+        image_pull::pull_credentials(&self.store, self.own_registry.as_ref(), row, image)
+            .map_err(Failure::Image)
     }
 
     /// Runs the security gates once per revision (a rollback to a revision that passed

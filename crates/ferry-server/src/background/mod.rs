@@ -6,6 +6,7 @@ pub mod builds;
 pub mod deploy;
 pub mod driver;
 pub mod gates;
+pub mod image_pull;
 pub mod image_triggers;
 pub mod operations;
 pub mod registry_gc;
@@ -84,14 +85,17 @@ impl Background {
     ) -> Self {
         // A pass is short; a hung one must not hold shutdown beyond a stop's grace.
         let shutdown_timeout = settings.stop_grace + Duration::from_secs(2);
-        let deploy = Arc::new(DeployReconciler::new(
-            Arc::clone(&store),
-            data.clone(),
-            runtimes.clone(),
-            routes,
-            settings.clone(),
-            prober,
-        ));
+        let deploy = Arc::new(
+            DeployReconciler::new(
+                Arc::clone(&store),
+                data.clone(),
+                runtimes.clone(),
+                routes,
+                settings.clone(),
+                prober,
+            )
+            .with_own_registry(own_registry.clone()),
+        );
         let deploy_driver = Driver::new(
             Arc::clone(&deploy),
             DriverSettings {

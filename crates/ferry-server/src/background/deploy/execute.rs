@@ -208,14 +208,30 @@ async fn start_instance(
         }
         RevisionSource::Image {
             image, image_id, ..
-        } => (
-            Workload::Container {
-                image: image_id.clone().unwrap_or_else(|| image.clone()),
-                command: config.run.command.clone(),
-                container_port: config.run.port,
-            },
-            config.run.port,
-        ),
+        } => {
+            // Present since the build, unless the engine's images were pruned since:
+            // then it is pulled again (one inspect when it is there).
+            let credentials = crate::background::image_pull::pull_credentials(
+                &rec.store,
+                rec.own_registry.as_ref(),
+                row,
+                image,
+            )?;
+            if let Some(credentials) = credentials {
+                runtime
+                    .pull_image(image, credentials.as_ref())
+                    .await
+                    .map_err(|err| runtime_failure(&err))?;
+            }
+            (
+                Workload::Container {
+                    image: image_id.clone().unwrap_or_else(|| image.clone()),
+                    command: config.run.command.clone(),
+                    container_port: config.run.port,
+                },
+                config.run.port,
+            )
+        }
     };
     let mut env = config.run.env.clone();
     env.insert("PORT".to_string(), app_port.to_string());

@@ -100,6 +100,8 @@ pub struct DeployReconciler {
     pub(crate) routes: Arc<RoutePublisher>,
     pub(crate) settings: DeployerSettings,
     pub(crate) prober: Arc<dyn Prober>,
+    /// Ferry's registry, whose images the engine pulls with the admin token.
+    pub(crate) own_registry: Option<crate::registry::own::OwnRegistry>,
     slots: Mutex<HashMap<ServiceId, Arc<ServiceSlot>>>,
     /// Instances found at start-up, waiting for their service's first pass to adopt or
     /// stop them.
@@ -131,10 +133,20 @@ impl DeployReconciler {
             routes,
             settings,
             prober,
+            own_registry: None,
             slots: Mutex::new(HashMap::new()),
             recovered: Mutex::new(HashMap::new()),
             orphans: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Images of ferry's registry are pulled with its admin token.
+    pub fn with_own_registry(
+        mut self,
+        own_registry: Option<crate::registry::own::OwnRegistry>,
+    ) -> Self {
+        self.own_registry = own_registry;
+        self
     }
 
     pub(crate) fn slot(&self, service: &ServiceId) -> Arc<ServiceSlot> {
