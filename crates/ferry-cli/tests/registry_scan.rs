@@ -277,6 +277,65 @@ fn needs_docker_pushed_images_are_scanned_and_gated() {
         .count();
     assert_eq!(scans, 2, "{}", tail(&platform.server_log(), 40));
 
+    // A push, not a deploy: the service follows :latest now (auto-deploy is on for
+    // ferry's registry), so another vulnerable image pushed there makes a revision by
+    // itself, whose gate fails naming the finding; the clean one keeps serving.
+    let ids = |operations: &serde_json::Value| -> Vec<String> {
+        operations
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| op["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let operations_before = ids(&platform.ferry_json(&["ops", "web"]));
+    import_busybox(
+        &vulnerable,
+        &[
+            ("www/index.html", "vulnerable, pushed\n"),
+            (
+                "etc/os-release",
+                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+            ),
+            (
+                "var/lib/dpkg/status",
+                "Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u1\nDescription: Secure Sockets Layer toolkit - shared libraries\n\n",
+            ),
+        ],
+    );
+    docker(config.path(), &["push", &vulnerable]);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let failed = loop {
+        let operations = platform.ferry_json(&["ops", "web"]);
+        let operations = operations.as_array().unwrap();
+        let settled = operations.len() > operations_before.len()
+            && operations.iter().all(|op| {
+                !["PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS"]
+                    .contains(&op["status"].as_str().unwrap_or(""))
+            });
+        if settled {
+            break operations
+                .iter()
+                .filter(|op| !operations_before.contains(&op["id"].as_str().unwrap().to_string()))
+                .find(|op| {
+                    op["status"] == "FAILED" && op["error"].to_string().contains("CVE-2099-20001")
+                })
+                .cloned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pushed image made no settled operation: {operations:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let failed = failed.expect("the pushed image's operation failed naming the finding");
+    let revisions = platform.ferry_json(&["revisions", "web"]);
+    assert_eq!(revisions.as_array().unwrap().len(), 3, "{revisions}");
+    assert!(failed["error"].to_string().contains("libssl3"), "{failed}");
+    assert_eq!(platform.curl("web.localhost", "/").1, "clean and serving\n");
+    let status = platform.ferry_json(&["status", "web"]);
+    assert_eq!(status["active_revision_number"], 1, "{status}");
+
     for image in [&clean, &vulnerable] {
         let _ = Command::new("docker")
             .args(["rmi", "-f", image])
