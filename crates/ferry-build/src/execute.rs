@@ -1,5 +1,7 @@
-//! Runs a build plan's steps on the host, output appended to a log file.
+//! Runs a build plan's steps on the host, output appended to a log file; the install
+//! step goes through the dependency cache (`deps.rs`) when one is given.
 
+use crate::deps::{DepCache, DepsOutcome};
 use crate::plan::BuildPlan;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -102,6 +104,33 @@ pub async fn execute(
         }
     }
     Ok(())
+}
+
+/// Runs `plan` in `dir` like [`execute`], its install step through `cache` when there
+/// is one and the step can be cached (see [`crate::deps::cacheable`]). Returns what
+/// happened to the install step, `None` when the plan has none.
+pub async fn execute_cached(
+    plan: &BuildPlan,
+    dir: &Path,
+    log_path: &Path,
+    timeout: Duration,
+    cache: Option<&DepCache>,
+) -> Result<Option<DepsOutcome>, BuildError> {
+    let (Some(cache), false) = (cache, plan.install.is_empty()) else {
+        execute(plan, dir, log_path, timeout).await?;
+        return Ok(None);
+    };
+    let outcome = cache.install(plan, dir, log_path, timeout).await?;
+    let rest = if matches!(outcome, DepsOutcome::Uncached { .. }) {
+        plan.clone()
+    } else {
+        BuildPlan {
+            install: Vec::new(),
+            ..plan.clone()
+        }
+    };
+    execute(&rest, dir, log_path, timeout).await?;
+    Ok(Some(outcome))
 }
 
 /// Kills a step's process group when dropped, unless the step ended by itself.

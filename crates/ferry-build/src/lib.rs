@@ -1,13 +1,16 @@
 //! Builds a revision: an app directory is detected (`detect/<provider>.rs`) into a
 //! [`BuildPlan`] (plain data), a config file overrides it (`merge.rs`), and the plan's
-//! install and build steps are executed in the revision's directory (`execute.rs`).
+//! install and build steps are executed in the revision's directory (`execute.rs`),
+//! the install step through a dependency cache keyed by its inputs (`deps.rs`).
 
+pub mod deps;
 pub mod detect;
 mod execute;
 mod merge;
 mod plan;
 
 pub use detect::{detect, detect_required, DetectError};
-pub use execute::{execute, BuildError};
-pub use merge::{merge, plan_dir, PlanError, PlannedApp};
+pub use deps::{DepCache, DepsOutcome};
+pub use execute::{execute, execute_cached, BuildError};
+pub use merge::{build_plan, merge, plan_dir, PlanError, PlannedApp};
 pub use plan::{BuildPlan, BuildStep, PlanKind};

@@ -122,6 +122,28 @@ pub fn merge(detected: Option<BuildPlan>, loaded: &LoadedConfig) -> BuildPlan {
     plan
 }
 
+/// The plan a revision's build runs: its config's commands and env, with the install
+/// step, provider and cache keys recovered by detecting `dir` again when the config's
+/// commands start with the detected install step (a config is the plan flattened, see
+/// [`apply_plan`]). Otherwise every command is a build step and nothing is cached.
+/// Blocking: it reads files.
+pub fn build_plan(config: &ServiceConfig, dir: &Path) -> BuildPlan {
+    let mut plan = BuildPlan::from_config(config);
+    let Ok(planned) = plan_dir(dir) else {
+        return plan;
+    };
+    let detected = planned.plan;
+    if detected.install.is_empty() || !plan.build.starts_with(&detected.install) {
+        return plan;
+    }
+    plan.build.drain(..detected.install.len());
+    plan.install = detected.install;
+    plan.provider = detected.provider;
+    plan.cache_keys = detected.cache_keys;
+    plan.language_version = detected.language_version;
+    plan
+}
+
 /// Writes the plan's steps, start command and env into `config`; env already in the
 /// config wins (it came from the file).
 fn apply_plan(plan: &BuildPlan, config: &mut ServiceConfig) {
@@ -214,6 +236,22 @@ mod tests {
         assert_eq!(planned.plan.provider, "ferry.toml");
         assert_eq!(planned.plan.kind, PlanKind::Process);
         assert!(planned.warnings.iter().any(|w| w.contains("package.json")));
+    }
+
+    #[test]
+    fn a_revisions_build_plan_gets_its_install_step_back() {
+        let dir = app(&[("requirements.txt", "flask\n"), ("main.py", "")]);
+        let planned = plan_dir(dir.path()).unwrap();
+        let plan = build_plan(&planned.config, dir.path());
+        assert_eq!(plan.install, planned.plan.install);
+        assert!(plan.build.is_empty());
+        assert_eq!(plan.cache_keys, ["requirements.txt"]);
+        // Commands that are not the detected install step stay build steps.
+        let mut config = planned.config.clone();
+        config.build.commands = vec!["make".into()];
+        let plan = build_plan(&config, dir.path());
+        assert!(plan.install.is_empty() && plan.cache_keys.is_empty());
+        assert_eq!(plan.build, ["make"]);
     }
 
     #[test]
