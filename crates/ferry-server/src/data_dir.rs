@@ -69,6 +69,10 @@ impl DataDir {
     pub fn revision_dir(&self, revision: &ferry_types::RevisionId) -> PathBuf {
         self.builds().join(revision.as_str())
     }
+    /// The process back end's dependency cache (see `ferry_build::deps`).
+    pub fn dep_cache(&self) -> PathBuf {
+        self.root.join("cache").join("deps")
+    }
     /// Ferry's own registry (`/v2/`): blobs, manifests, tags, upload sessions.
     pub fn registry(&self) -> PathBuf {
         self.root.join("registry")

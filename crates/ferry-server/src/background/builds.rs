@@ -38,6 +38,22 @@ impl ReconcileError for BuildError {
     }
 }
 
+/// Dependency cache entries kept beyond those existing revisions use.
+const DEP_CACHE_KEEP: usize = 16;
+
+/// The timeline line for what happened to the install step.
+fn deps_line(outcome: &ferry_build::DepsOutcome) -> String {
+    match outcome {
+        ferry_build::DepsOutcome::Cached { key } => format!("Dependencies: cached (key {key})"),
+        ferry_build::DepsOutcome::Installed { key } => {
+            format!("Dependencies: installed and cached (key {key})")
+        }
+        ferry_build::DepsOutcome::Uncached { reason } => {
+            format!("Dependencies: installed, not cached ({reason})")
+        }
+    }
+}
+
 /// Why a revision cannot be built; becomes its failure reason.
 #[derive(Debug)]
 enum Failure {
@@ -137,7 +153,7 @@ impl BuildReconciler {
                 let dir = self.data.revision_dir(&revision.id);
                 self.run_gates(revision, ops, Target::Source(dir.clone()))
                     .await?;
-                let plan = ferry_build::BuildPlan::from_config(&revision.config);
+                let plan = ferry_build::build_plan(&revision.config, &dir);
                 if !plan.is_empty() {
                     operations::event(
                         &self.store,
@@ -153,13 +169,27 @@ impl BuildReconciler {
                         .data
                         .service_logs(row.name.as_str())
                         .join(format!("build-{}.log", revision.number));
-                    if let Err(err) =
-                        ferry_build::execute(&plan, &dir, &log, self.build_timeout).await
+                    let cache = self.dep_cache();
+                    match ferry_build::execute_cached(
+                        &plan,
+                        &dir,
+                        &log,
+                        self.build_timeout,
+                        Some(&cache),
+                    )
+                    .await
                     {
-                        return Err(Failure::Build(with_log_tail(
-                            format!("build failed: {err}"),
-                            &log,
-                        )));
+                        Ok(deps) => {
+                            if let Some(line) = deps.as_ref().map(deps_line) {
+                                operations::event(&self.store, ops, EventLevel::Info, &line);
+                            }
+                        }
+                        Err(err) => {
+                            return Err(Failure::Build(with_log_tail(
+                                format!("build failed: {err}"),
+                                &log,
+                            )));
+                        }
                     }
                     operations::event(&self.store, ops, EventLevel::Info, "Build succeeded");
                 }
@@ -215,6 +245,17 @@ impl BuildReconciler {
                 .await?;
                 Ok((pinned, None))
             }
+        }
+    }
+
+    /// The dependency cache, under the data dir. An absolute root: revisions link to
+    /// its store directories, and `gc` compares those links with its own paths.
+    fn dep_cache(&self) -> ferry_build::DepCache {
+        let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
+        ferry_build::DepCache {
+            root: absolute(self.data.dep_cache()),
+            revisions: absolute(self.data.builds()),
+            keep: DEP_CACHE_KEEP,
         }
     }
 
