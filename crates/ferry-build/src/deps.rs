@@ -114,12 +114,14 @@ fn refers_to_app_files(line: &str) -> bool {
     let line = line.split('#').next().unwrap_or("").trim();
     let local = |s: &str| s.starts_with('.') || s.starts_with("file:") || s.ends_with(".whl");
     if let Some(option) = line.strip_prefix('-') {
-        let mut words = option.split(|c: char| c == ' ' || c == '=');
+        let mut words = option.split([' ', '=']);
         let name = words.next().unwrap_or("");
         let value = words.find(|w| !w.is_empty()).unwrap_or("");
         return match name {
             "e" | "-editable" | "r" | "-requirement" | "c" | "-constraint" => true,
-            "f" | "-find-links" => local(value) || !(value.starts_with('/') || value.contains("://")),
+            "f" | "-find-links" => {
+                local(value) || !(value.starts_with('/') || value.contains("://"))
+            }
             _ => false,
         };
     }
@@ -270,7 +272,10 @@ impl DepCache {
         let store = store_root.join(format!("{key}-{}", unique()));
         std::fs::create_dir(&store).map_err(io_err)?;
         let guard = RemoveOnDrop(Some(store.clone()));
-        match self.install_into(plan, app, &store, output, log, timeout).await {
+        match self
+            .install_into(plan, app, &store, output, log, timeout)
+            .await
+        {
             Ok(()) => {}
             Err(err) => {
                 guard.remove_now();
@@ -352,7 +357,7 @@ impl DepCache {
                 .unwrap_or(SystemTime::UNIX_EPOCH);
             entries.push((used, item.path(), target));
         }
-        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         let mut named = HashSet::new();
         for (index, (_, link, target)) in entries.into_iter().enumerate() {
             if index < self.keep || in_use.contains(&target) {

@@ -84,7 +84,9 @@ fn a_code_change_keeps_the_key_and_dependency_or_command_changes_change_it() {
         changed
     );
     let mut other_env = plan.clone();
-    other_env.env.insert("PIP_INDEX_URL".into(), "http://mirror".into());
+    other_env
+        .env
+        .insert("PIP_INDEX_URL".into(), "http://mirror".into());
     assert_ne!(
         cache_key(&other_env, dir.path(), "Python 3.11.7").unwrap(),
         changed
@@ -100,7 +102,12 @@ fn only_installs_that_need_no_app_files_are_cacheable() {
     let plan = python_plan();
     let ok = app(&[("requirements.txt", "flask\n--find-links /srv/wheels\n")]);
     assert_eq!(cacheable(&plan, ok.path()), Ok(".venv"));
-    for line in ["-e .", "-r base.txt", "./wheels/a.whl", "--find-links wheels"] {
+    for line in [
+        "-e .",
+        "-r base.txt",
+        "./wheels/a.whl",
+        "--find-links wheels",
+    ] {
         let dir = app(&[("requirements.txt", &format!("flask\n{line}\n"))]);
         let err = cacheable(&plan, dir.path()).unwrap_err();
         assert!(err.contains("refers to files of the app"), "{line}: {err}");
@@ -131,7 +138,10 @@ async fn a_failed_install_leaves_nothing_cached() {
     assert!(std::fs::symlink_metadata(f.cache.root.join(&key)).is_err());
     assert!(!dir.join("node_modules").exists());
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains(&format!("dependencies: installing (key {key})")), "{text}");
+    assert!(
+        text.contains(&format!("dependencies: installing (key {key})")),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -156,8 +166,14 @@ async fn a_second_build_with_the_same_inputs_links_the_cached_directory() {
         .unwrap();
     assert_eq!(outcome, DepsOutcome::Cached { key: key.clone() });
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains(&format!("dependencies: cached (key {key})")), "{text}");
-    assert!(!text.contains("build step"), "the install ran again: {text}");
+    assert!(
+        text.contains(&format!("dependencies: cached (key {key})")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("build step"),
+        "the install ran again: {text}"
+    );
     assert_eq!(
         std::fs::read_to_string(second.join("node_modules/marker")).unwrap(),
         "{\"a\":1}"
@@ -196,7 +212,11 @@ async fn gc_keeps_the_most_recent_entries_and_those_revisions_use() {
     let timeout = Duration::from_secs(30);
     let mut revisions = Vec::new();
     for n in 1..=3 {
-        let dir = revision(&f, &format!("rev-{n}"), &[("package.json", &format!("{{\"v\":{n}}}"))]);
+        let dir = revision(
+            &f,
+            &format!("rev-{n}"),
+            &[("package.json", &format!("{{\"v\":{n}}}"))],
+        );
         f.cache
             .install(&node_plan(FAKE_INSTALL), &dir, &dir.join("log"), timeout)
             .await

@@ -9,8 +9,8 @@ mod execute;
 mod merge;
 mod plan;
 
-pub use detect::{detect, detect_required, DetectError};
 pub use deps::{DepCache, DepsOutcome};
+pub use detect::{detect, detect_required, DetectError};
 pub use execute::{execute, execute_cached, BuildError};
 pub use merge::{build_plan, merge, plan_dir, PlanError, PlannedApp};
 pub use plan::{BuildPlan, BuildStep, PlanKind};
