@@ -25,30 +25,7 @@ fn import_busybox(tag: &'static str, files: &[(&str, &str)]) -> &'static str {
     if exists.status.success() {
         return tag;
     }
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
-        .expect("/bin/busybox (busybox-static) is installed");
-    for applet in ["sh", "httpd", "echo", "cat", "sleep", "ls"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    for (path, content) in files {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {tag}",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "docker import failed: is dockerd running?"
-    );
+    import_busybox_image(tag, files);
     tag
 }
 

@@ -35,27 +35,7 @@ fn docker(config: &Path) -> Command {
 
 /// Imports a busybox httpd image serving `content` at `/` as `tag` (a local name).
 fn import_site(tag: &str, content: &str) {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
-        .expect("/bin/busybox (busybox-static) is installed");
-    for applet in ["sh", "httpd"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    std::fs::create_dir_all(root.path().join("www")).unwrap();
-    std::fs::write(root.path().join("www/index.html"), content).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {tag} >/dev/null",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "docker import failed: is dockerd running?"
-    );
+    import_busybox_image(tag, &[("www/index.html", content)]);
 }
 
 /// The digest `docker push` printed.

@@ -16,24 +16,7 @@ use support::*;
 /// Imports a busybox image holding `marker` in /www/index.html (so two markers make
 /// two images with different layers), served by httpd on 8080. Its local tag.
 fn import_image(tag: &str, marker: &str) -> String {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::create_dir_all(root.path().join("www")).unwrap();
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
-        .expect("/bin/busybox (busybox-static) is installed");
-    for applet in ["sh", "httpd"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    std::fs::write(root.path().join("www/index.html"), format!("{marker}\n")).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' - {tag} >/dev/null",
-            root.path().display()
-        ))
-        .status()
-        .unwrap();
-    assert!(status.success(), "docker import failed");
+    import_busybox_image(tag, &[("www/index.html", &format!("{marker}\n"))]);
     tag.to_string()
 }
 

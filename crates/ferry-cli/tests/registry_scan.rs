@@ -19,27 +19,7 @@ const REPORT_TYPE: &str = "application/vnd.ferry.vulnerability-report+json";
 
 /// Imports a busybox httpd image made of /bin/busybox plus `files` under `tag`.
 fn import_busybox(tag: &str, files: &[(&str, &str)]) {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.path().join("bin/busybox")).unwrap();
-    for applet in ["sh", "httpd"] {
-        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
-    }
-    for (path, content) in files {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {tag}",
-            root.path().display()
-        ))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "docker import failed");
+    import_busybox_image(tag, files);
 }
 
 const OPENSSL_RECORD: &str = r#"{

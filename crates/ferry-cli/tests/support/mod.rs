@@ -523,3 +523,33 @@ fn keep_alive_loop(
     }
     samples
 }
+
+/// Imports, as `tag`, a busybox image serving `/www` with httpd on 8080: /bin/busybox
+/// (static) with a few applets, plus `files` (path, content). Nothing is pulled.
+pub fn import_busybox_image(tag: &str, files: &[(&str, &str)]) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", root.path().join("bin/busybox"))
+        .expect("/bin/busybox (busybox-static) is installed");
+    for applet in ["sh", "httpd", "echo", "cat", "sleep", "ls"] {
+        std::os::unix::fs::symlink("busybox", root.path().join("bin").join(applet)).unwrap();
+    }
+    for (path, content) in files {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C {} -c . | docker import --change 'CMD [\"/bin/httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]' --change 'EXPOSE 8080' - {tag}",
+            root.path().display()
+        ))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "docker import failed: is dockerd running?"
+    );
+}
