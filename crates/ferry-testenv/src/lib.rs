@@ -227,6 +227,25 @@ fn elf_has_interpreter(bytes: &[u8]) -> Option<bool> {
     Some(false)
 }
 
+/// Replays every file of a fuzz corpus directory (`<crate>/fuzz/corpus/<target>/`)
+/// through `run` on the stable toolchain, so a fixed crash stays fixed; the panic
+/// names the input that failed. An empty or missing directory fails too: a corpus
+/// that silently vanished would make the test pass for nothing.
+pub fn replay_corpus(dir: &Path, run: fn(&[u8])) {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} has no inputs", dir.display());
+    for path in files {
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{} panicked", path.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,24 +295,5 @@ mod tests {
         let err = ping("unix:///nonexistent/docker.sock").err();
         assert!(err.is_some());
         assert!(ping("ftp://x").is_err());
-    }
-}
-
-/// Replays every file of a fuzz corpus directory (`<crate>/fuzz/corpus/<target>/`)
-/// through `run` on the stable toolchain, so a fixed crash stays fixed; the panic
-/// names the input that failed. An empty or missing directory fails too: a corpus
-/// that silently vanished would make the test pass for nothing.
-pub fn replay_corpus(dir: &Path, run: fn(&[u8])) {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{} has no inputs", dir.display());
-    for path in files {
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "{} panicked", path.display());
     }
 }
