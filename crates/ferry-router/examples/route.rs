@@ -85,6 +85,7 @@ async fn run(args: Args) -> std::io::Result<()> {
         state: RouteState::Serving(upstreams),
         request_timeout: Duration::from_secs(60),
         stats: Arc::new(ServiceStats::new()),
+        admission: Default::default(),
     });
     let mut table = RouteTable::default();
     table.insert(&args.host, Arc::clone(&route));

@@ -3,6 +3,7 @@
 //! The deployer publishes a [`RouteTable`] on a watch channel; the router never asks.
 
 pub mod accept;
+pub mod admission;
 pub mod health;
 pub mod proxy;
 pub mod stats;
@@ -12,5 +13,6 @@ pub use accept::{is_resource_exhaustion, Accepted, ConnectionLimit, ConnectionSl
 pub use health::{probe, ProbeError, ProbeProtocol, ProbeSpec};
 pub use proxy::{serve, ErrorSide, ProxyError, ProxyErrorKind, RouterConfig};
 pub use table::{
-    InFlightGuard, RouteState, RouteTable, ServiceRoute, ServiceStats, StatsSnapshot, Upstream,
+    Admission, AdmissionSettings, InFlightGuard, LoadSample, RouteState, RouteTable, ServiceRoute,
+    ServiceStats, StatsSnapshot, Upstream,
 };

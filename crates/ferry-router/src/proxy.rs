@@ -261,6 +261,15 @@ async fn handle(
             );
             return Ok(router_error(&route, &error));
         }
+        // TODO(autoscaling): hold the request until an instance is ready.
+        RouteState::Cold => {
+            route.admission.signal_demand();
+            let error = ProxyError::new(
+                ProxyErrorKind::Unavailable,
+                "The service is scaled to zero; an instance is starting.",
+            );
+            return Ok(router_error(&route, &error));
+        }
     };
     let outcome = forward(&client, &route, upstreams, request, start).await;
     stats.record_latency(start.elapsed());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use http::uri::Authority;
 
+pub use crate::admission::{Admission, AdmissionSettings, LoadSample};
 pub use crate::stats::{ServiceStats, StatsSnapshot};
 
 /// One instance the router may send requests to. The deployer keeps the same `Arc`
@@ -72,6 +73,10 @@ pub enum RouteState {
     Paused,
     /// No ready instance (starting, crashed, failed deploy): 503 with the reason.
     Unavailable { reason: String },
+    /// Scaled to zero on purpose: requests are held in the service's queue (and
+    /// demand is signalled) until a table with ready upstreams is published, as
+    /// Knative's activator does.
+    Cold,
 }
 
 /// Per-service routing entry.
@@ -82,6 +87,8 @@ pub struct ServiceRoute {
     pub request_timeout: Duration,
     /// Shared across table rebuilds, like upstreams.
     pub stats: Arc<ServiceStats>,
+    /// Concurrency limit, queue and load counters; shared across rebuilds too.
+    pub admission: Arc<Admission>,
 }
 
 /// Host (lowercase, without port) → route. Cheap to clone: routes are `Arc`s.

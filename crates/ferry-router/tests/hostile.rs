@@ -97,6 +97,7 @@ async fn router_for(upstream: SocketAddr, config: RouterConfig) -> Router {
             state: RouteState::Serving(vec![Arc::new(Upstream::new("a-1", upstream))]),
             request_timeout: Duration::from_secs(30),
             stats: Arc::new(ServiceStats::new()),
+            admission: Default::default(),
         }),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -155,6 +155,7 @@ fn route(service: &str, state: RouteState, request_timeout: Duration) -> Arc<Ser
         state,
         request_timeout,
         stats: Arc::new(ServiceStats::new()),
+        admission: Default::default(),
     })
 }
 
@@ -937,6 +938,7 @@ async fn table_swaps_while_requests_flow() {
             state: RouteState::Serving(upstreams),
             request_timeout: Duration::from_secs(30),
             stats: Arc::clone(&stats),
+            admission: Default::default(),
         })
     };
     let router = Arc::new(

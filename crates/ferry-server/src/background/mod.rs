@@ -195,6 +195,13 @@ impl Background {
             .map(|shared| Arc::clone(&shared.stats))
     }
 
+    /// The router's admission state (limit, queue, load) of a service.
+    pub fn admission(&self, service: &ServiceId) -> Option<Arc<ferry_router::Admission>> {
+        self.deploy
+            .shared(service)
+            .map(|shared| Arc::clone(&shared.admission))
+    }
+
     /// The last outcome of each reconciler for one service.
     pub fn tasks(&self, service: &ServiceId) -> Vec<TaskStatus> {
         [

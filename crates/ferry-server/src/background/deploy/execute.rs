@@ -494,9 +494,14 @@ fn publish_route_with(
     } else {
         RouteState::Unavailable { reason }
     };
-    let stats = rec
-        .shared(&row.id)
+    let shared = rec.shared(&row.id);
+    let stats = shared
+        .as_ref()
         .map(|s| Arc::clone(&s.stats))
+        .unwrap_or_default();
+    let admission = shared
+        .as_ref()
+        .map(|s| Arc::clone(&s.admission))
         .unwrap_or_default();
     rec.routes.set(
         &row.id,
@@ -506,6 +511,7 @@ fn publish_route_with(
             state,
             request_timeout: Duration::from_secs(config.request_timeout.into()),
             stats,
+            admission,
         },
     );
     work.published = Some(published);

@@ -155,6 +155,7 @@ impl DeployReconciler {
                 shared: Arc::new(ServiceShared {
                     snapshot: Mutex::new(ServiceSnapshot::default()),
                     stats: Arc::new(ferry_router::ServiceStats::default()),
+                    admission: Arc::new(ferry_router::Admission::default()),
                 }),
                 work: tokio::sync::Mutex::new(ServiceWork::default()),
             })

@@ -59,6 +59,8 @@ impl fmt::Display for Phase {
 pub struct ServiceShared {
     pub snapshot: Mutex<ServiceSnapshot>,
     pub stats: Arc<ServiceStats>,
+    /// The router's concurrency limit, queue and load counters for the service.
+    pub admission: Arc<ferry_router::Admission>,
 }
 
 /// Where a stop stands.
