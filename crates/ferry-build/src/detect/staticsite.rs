@@ -17,9 +17,9 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
     let mut plan = BuildPlan::new("static");
     plan.kind = PlanKind::Static;
     plan.static_root = Some(root.to_string());
-    // Not yet ferry's own static server (issue 12): busybox's httpd, a single static
-    // binary on most hosts, serves the files without a runtime to install.
-    plan.start = Some(format!("exec busybox httpd -f -p $PORT -h {root}"));
+    // Ferry's own file server: the process runtime sets FERRY_BIN to the running
+    // ferry, so a static site needs nothing installed beside it.
+    plan.start = Some(format!("exec \"$FERRY_BIN\" static-serve {root}"));
     plan.notes
         .push(format!("index.html in {root}: served as static files"));
     Ok(Some(plan))

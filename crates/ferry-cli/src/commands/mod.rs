@@ -10,6 +10,7 @@ pub mod ops;
 pub mod plan;
 pub mod report;
 pub mod server;
+pub mod static_serve;
 pub mod status;
 pub mod token;
 pub mod tokens;
