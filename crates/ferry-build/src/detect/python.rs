@@ -122,12 +122,12 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
         .copied();
     let has = |name: &str| deps.iter().any(|d| d == name);
     let start = match module {
-        Some(module) if has("gunicorn") => {
-            Some(format!("gunicorn --bind 0.0.0.0:$PORT {module}:app"))
-        }
-        Some(module) if has("uvicorn") => {
-            Some(format!("uvicorn {module}:app --host 0.0.0.0 --port $PORT"))
-        }
+        Some(module) if has("gunicorn") => Some(format!(
+            "gunicorn --bind ${{HOST:-0.0.0.0}}:$PORT {module}:app"
+        )),
+        Some(module) if has("uvicorn") => Some(format!(
+            "uvicorn {module}:app --host ${{HOST:-0.0.0.0}} --port $PORT"
+        )),
         _ => entry.map(|file| format!("python3 {file}")),
     };
     match &start {
@@ -244,7 +244,7 @@ mod tests {
         let start = plan.start.unwrap();
         assert!(start.starts_with(VENV_PATH), "{start}");
         assert!(
-            start.ends_with("gunicorn --bind 0.0.0.0:$PORT app:app"),
+            start.ends_with("gunicorn --bind ${HOST:-0.0.0.0}:$PORT app:app"),
             "{start}"
         );
     }
@@ -271,7 +271,7 @@ mod tests {
         assert!(uv
             .start
             .unwrap()
-            .ends_with("uvicorn main:app --host 0.0.0.0 --port $PORT"));
+            .ends_with("uvicorn main:app --host ${HOST:-0.0.0.0} --port $PORT"));
         let poetry = plan(&[
             (
                 "pyproject.toml",
@@ -290,7 +290,7 @@ mod tests {
         assert!(pipenv
             .start
             .unwrap()
-            .ends_with("gunicorn --bind 0.0.0.0:$PORT wsgi:app"));
+            .ends_with("gunicorn --bind ${HOST:-0.0.0.0}:$PORT wsgi:app"));
     }
 
     #[test]

@@ -235,6 +235,9 @@ async fn start_instance(
     };
     let mut env = config.run.env.clone();
     env.insert("PORT".to_string(), app_port.to_string());
+    if matches!(workload, Workload::Process { .. }) {
+        host_env(&mut env);
+    }
     if let Some(name) = &config.run.port_env {
         env.insert(name.clone(), app_port.to_string());
     }
@@ -515,6 +518,20 @@ fn publish_route_with(
         },
     );
     work.published = Some(published);
+}
+
+/// Host processes listen on loopback (`HOST`, unless the app sets it; plans write
+/// `${HOST:-0.0.0.0}`, which inside a container is every interface, as it must be)
+/// and get `FERRY_BIN`, the running ferry, which a static site runs as its server.
+fn host_env(env: &mut std::collections::BTreeMap<String, String>) {
+    env.entry("HOST".to_string())
+        .or_insert_with(|| "127.0.0.1".to_string());
+    if let Ok(ferry) = std::env::current_exe() {
+        env.insert(
+            "FERRY_BIN".to_string(),
+            ferry.to_string_lossy().into_owned(),
+        );
+    }
 }
 
 /// The drain timeout of what serves now (the active revision), else the desired one's.
