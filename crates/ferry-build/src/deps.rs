@@ -340,10 +340,16 @@ impl DepCache {
         std::fs::write(store.join(LAST_USED), b"").map_err(io_err)
     }
 
+    /// Where Go's and Cargo's own caches live (`compiler_cache.rs`), beside the entries.
+    pub fn compiler_root(&self) -> PathBuf {
+        self.root.join("compilers")
+    }
+
     /// Bounds the cache: keeps the `keep` most recently used entries and every store
     /// directory a revision links to; removes the other entries, and store
     /// directories that no entry names once they are [`ORPHAN_AGE`] old.
     pub fn gc(&self) -> std::io::Result<()> {
+        crate::compiler_cache::gc_compiler_caches(&self.compiler_root())?;
         let in_use = self.stores_in_use();
         let mut entries = Vec::new();
         for item in read_dir_or_empty(&self.root)? {

@@ -116,6 +116,32 @@ pub async fn execute_cached(
     timeout: Duration,
     cache: Option<&DepCache>,
 ) -> Result<Option<DepsOutcome>, BuildError> {
+    // Go and Rust builds share their compilers' caches, install step or not.
+    let with_compiler_cache;
+    let plan = match cache {
+        Some(cache) => {
+            let root = cache.compiler_root();
+            let env = crate::compiler_cache::compiler_cache_env(&root, plan);
+            if env.is_empty() {
+                plan
+            } else {
+                // Bounding the caches is housekeeping: its failure must not fail the build.
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(err) = crate::compiler_cache::gc_compiler_caches(&root) {
+                        tracing::warn!(error = %err, "cannot bound the compiler caches");
+                    }
+                })
+                .await;
+                let mut extended = plan.clone();
+                for (name, value) in env {
+                    extended.env.entry(name).or_insert(value);
+                }
+                with_compiler_cache = extended;
+                &with_compiler_cache
+            }
+        }
+        None => plan,
+    };
     let (Some(cache), false) = (cache, plan.install.is_empty()) else {
         execute(plan, dir, log_path, timeout).await?;
         return Ok(None);

@@ -3,12 +3,14 @@
 //! install and build steps are executed in the revision's directory (`execute.rs`),
 //! the install step through a dependency cache keyed by its inputs (`deps.rs`).
 
+mod compiler_cache;
 pub mod deps;
 pub mod detect;
 mod execute;
 mod merge;
 mod plan;
 
+pub use compiler_cache::{compiler_cache_env, gc_compiler_caches};
 pub use deps::{DepCache, DepsOutcome};
 pub use detect::{detect, detect_required, DetectError};
 pub use execute::{execute, execute_cached, BuildError};

@@ -15,7 +15,14 @@ fn plan(name: &str) -> ferry_build::BuildPlan {
 
 #[test]
 fn detected_examples() {
-    for name in ["python-hello", "node-hello", "static-site", "procfile-app"] {
+    for name in [
+        "python-hello",
+        "node-hello",
+        "static-site",
+        "procfile-app",
+        "go-hello",
+        "rust-hello",
+    ] {
         insta::assert_json_snapshot!(name, plan(name));
     }
 }
@@ -35,6 +42,8 @@ fn every_example_is_snapshotted() {
         "node-hello",
         "static-site",
         "procfile-app",
+        "go-hello",
+        "rust-hello",
         "hello",
         "apprunner-python",
     ];

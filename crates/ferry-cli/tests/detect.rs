@@ -34,6 +34,59 @@ fn detected_examples_deploy_and_answer_through_the_router() {
     }
 }
 
+/// Go and Rust examples build on the host with their compilers' caches shared under
+/// the data dir (so a code-only change recompiles only the app's own code).
+#[test]
+fn compiled_examples_deploy_with_shared_compiler_caches() {
+    ferry_testenv::require!(ferry_testenv::Need::Go);
+    let platform = TestPlatform::start();
+    for (app, greeting, cache) in [
+        ("go-hello", "Hello from a detected Go app", "go/build"),
+        (
+            "rust-hello",
+            "Hello from a detected Rust app",
+            "cargo-target/rust-hello",
+        ),
+    ] {
+        let dir = copy_app(app);
+        let output = platform.ferry(&["deploy", dir.path().to_str().unwrap(), "--name", app]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{app}: {stderr}\nserver log:\n{}",
+            tail(&platform.server_log(), 40)
+        );
+        let (status, body) = platform.curl(&format!("{app}.localhost"), "/");
+        assert_eq!(status, 200, "{app}: {body}");
+        assert!(body.contains(greeting), "{app}: {body}");
+        let cache_dir = platform
+            .data
+            .path()
+            .join("cache/deps/compilers")
+            .join(cache);
+        let entries = std::fs::read_dir(&cache_dir)
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert!(entries > 0, "{app}: {} is empty", cache_dir.display());
+    }
+}
+
+/// A static site is served by ferry's own file server: index files, the site's
+/// 404 page, and nothing outside the site's root.
+#[test]
+fn static_site_is_served_by_ferry_itself() {
+    let platform = TestPlatform::start();
+    let dir = copy_app("static-site");
+    std::fs::write(dir.path().join("public/404.html"), "<p>not here</p>").unwrap();
+    platform.ferry_ok(&["deploy", dir.path().to_str().unwrap(), "--name", "site"]);
+    let (status, body) = platform.curl("site.localhost", "/");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = platform.curl("site.localhost", "/missing.html");
+    assert_eq!((status, body.as_str()), (404, "<p>not here</p>"));
+    let (status, _) = platform.curl("site.localhost", "/../README.md");
+    assert_eq!(status, 404);
+}
+
 #[test]
 fn plan_shows_the_plan_without_a_server() {
     // No server is started: the plan is computed by the CLI alone.

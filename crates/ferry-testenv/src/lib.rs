@@ -37,6 +37,8 @@ pub enum Need {
     /// `htpasswd` (Debian's apache2-utils), for a Distribution registry with
     /// bcrypt password auth.
     Htpasswd,
+    /// The Go toolchain (Debian's golang-go), for the Go example app.
+    Go,
 }
 
 impl Need {
@@ -49,6 +51,7 @@ impl Need {
             Need::DockerRegistry => tool_missing("docker-registry", "docker-registry"),
             Need::Oras => oras_missing(),
             Need::Htpasswd => tool_missing("htpasswd", "apache2-utils"),
+            Need::Go => tool_missing("go", "golang-go"),
         }
     }
 }

@@ -61,8 +61,13 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
         .chain(locked.then_some("Cargo.lock"))
         .map(str::to_string)
         .collect();
-    plan.build = vec![format!("cargo build --release{flag} --bin {bin}")];
-    plan.start = Some(format!("exec ./target/release/{bin}"));
+    // The binary is copied out of the target directory, which a host build shares
+    // between revisions (CARGO_TARGET_DIR) so a code-only change reuses the deps.
+    plan.build = vec![
+        format!("cargo build --release{flag} --bin {bin}"),
+        format!("mkdir -p bin && cp \"${{CARGO_TARGET_DIR:-target}}/release/{bin}\" bin/"),
+    ];
+    plan.start = Some(format!("exec ./bin/{bin}"));
     if bins.len() > 1 {
         plan.notes.push(format!(
             "several binaries ({}): runs {bin}; set [run] command to choose another",
@@ -87,8 +92,9 @@ mod tests {
         let simple = plan(&[("Cargo.toml", "[package]\nname='web'\nrust-version='1.80'\n")])
             .unwrap()
             .unwrap();
-        assert_eq!(simple.build, ["cargo build --release --bin web"]);
-        assert_eq!(simple.start.as_deref(), Some("exec ./target/release/web"));
+        assert_eq!(simple.build[0], "cargo build --release --bin web");
+        assert!(simple.build[1].ends_with("/release/web\" bin/"));
+        assert_eq!(simple.start.as_deref(), Some("exec ./bin/web"));
         assert_eq!(simple.language_version.as_deref(), Some("1.80"));
         let bins = plan(&[
             (
@@ -99,7 +105,7 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!(bins.build, ["cargo build --release --locked --bin server"]);
+        assert_eq!(bins.build[0], "cargo build --release --locked --bin server");
         assert_eq!(bins.cache_keys, ["Cargo.toml", "Cargo.lock"]);
     }
 

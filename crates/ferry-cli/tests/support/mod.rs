@@ -370,18 +370,25 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Copies an example app into a temp dir so a test can edit its config.
+/// Copies an example app (with its sub-directories) into a temp dir so a test can
+/// edit it.
 pub fn copy_app(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    for entry in std::fs::read_dir(example(name))
-        .expect("example exists")
-        .flatten()
-    {
-        if entry.path().is_file() {
-            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    copy_tree(&example(name), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("example exists").flatten() {
+        let target = to.join(entry.file_name());
+        let path = entry.path();
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&path, &target);
+        } else if path.is_file() {
+            std::fs::copy(&path, &target).expect("copy");
         }
     }
-    dir
 }
 
 /// Writes `ferry.toml` for an app directory.

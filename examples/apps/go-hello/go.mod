@@ -1,0 +1,3 @@
+module example.test/go-hello
+
+go 1.19
