@@ -116,4 +116,7 @@ pub struct GcResult {
     /// gone): nothing could be pinned for them.
     #[serde(default)]
     pub unresolved: Vec<String>,
+    /// Scan records (SBOM and vulnerability report) of manifests that are gone.
+    #[serde(default)]
+    pub scans_removed: u64,
 }

@@ -167,11 +167,14 @@ pub async fn run(
         }
     }
 
-    let local_registry = Arc::new(registry::LocalRegistry::new(
-        registry.clone(),
-        Arc::new(registry::access::TokenCache::new(Arc::clone(&store))),
-        registry::LocalHosts::new(api_addr),
-    ));
+    let local_registry = Arc::new(
+        registry::LocalRegistry::new(
+            registry.clone(),
+            Arc::new(registry::access::TokenCache::new(Arc::clone(&store))),
+            registry::LocalHosts::new(api_addr),
+        )
+        .with_scans_dir(data.scans()),
+    );
 
     let own_registry =
         registry::own::OwnRegistry::new(registry.clone(), api_addr, Arc::clone(&token));

@@ -127,6 +127,12 @@ pub async fn gc(client: &Client, command: RegistryCommand, json: bool) -> Result
             result.referrers_removed
         );
     }
+    if result.scans_removed > 0 {
+        outln!(
+            "Also {} scan record(s) of removed images",
+            result.scans_removed
+        );
+    }
     for image in &result.unresolved {
         outln!("warning: revision image {image} no longer resolves: nothing pinned for it");
     }

@@ -81,7 +81,18 @@ pub async fn collect(
         .await?;
     let mut pinned: Vec<String> = pins.digests.iter().map(Digest::to_string).collect();
     pinned.sort();
+    let scans_removed = match (&local.scans_dir, dry_run) {
+        (Some(dir), false) => {
+            let dir = dir.clone();
+            let registry = local.registry.clone();
+            tokio::task::spawn_blocking(move || prune_scans(&dir, &registry))
+                .await
+                .unwrap_or(0)
+        }
+        _ => 0,
+    };
     Ok(GcResult {
+        scans_removed,
         dry_run,
         pinned,
         blobs_kept: report.blobs_kept,
@@ -93,6 +104,33 @@ pub async fn collect(
         temp_files_removed: report.temp_files_removed,
         unresolved: pins.unresolved,
     })
+}
+
+/// Removes the scan records of manifests no longer in the registry (their blob is
+/// gone); a record is named by its manifest's digest. Returns how many it removed.
+fn prune_scans(dir: &std::path::Path, registry: &ferry_registry::Registry) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(digest) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(Digest::from_file_name)
+        else {
+            continue;
+        };
+        if registry.blob_path(&digest).exists() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(err) => tracing::warn!(%digest, error = %err, "cannot remove a scan record"),
+        }
+    }
+    removed
 }
 
 /// The longest wait before the first scheduled collection.
@@ -256,11 +294,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open_in_memory().unwrap());
         let registry = Registry::open(dir.path(), Limits::default()).unwrap();
+        let scans = tempfile::tempdir().unwrap();
         let local = LocalRegistry::new(
             registry.clone(),
             Arc::new(TokenCache::new(Arc::clone(&store))),
             LocalHosts::new("127.0.0.1:7070".parse().unwrap()),
-        );
+        )
+        .with_scans_dir(scans.path().to_path_buf());
         let (by_digest, _) = push(&registry, "shop/web", "1", b"layer one").await;
         let (by_tag, _) = push(&registry, "shop/api", "2", b"layer two").await;
         let (unused, unused_bytes) = push(&registry, "shop/old", "3", b"layer three").await;
@@ -285,10 +325,18 @@ mod tests {
                 .await
                 .unwrap();
         }
+        let record = |d: &Digest| scans.path().join(format!("{}.json", d.file_name()));
+        for digest in [&by_digest, &unused] {
+            std::fs::write(record(digest), b"{}").unwrap();
+        }
         let result = collect(&store, &local, Some(Duration::ZERO), false)
             .await
             .unwrap();
         assert_eq!(result.blobs_removed, 3, "{result:?}");
+        // The removed manifest's scan record goes with it; the pinned one stays.
+        assert_eq!(result.scans_removed, 1, "{result:?}");
+        assert!(record(&by_digest).exists());
+        assert!(!record(&unused).exists());
         assert_eq!(result.bytes_removed, unused_bytes);
         assert_eq!(result.pinned.len(), 2);
         let exists = |d: &Digest| {

@@ -30,6 +30,9 @@ pub struct LocalRegistry {
     pub hosts: LocalHosts,
     /// The scheduled gc's last outcome (`ferry status` shows it when it fails).
     pub gc_status: Mutex<TaskStatus>,
+    /// Where the registry scans keep their records: gc removes those of manifests
+    /// it removed.
+    pub scans_dir: Option<std::path::PathBuf>,
 }
 
 impl LocalRegistry {
@@ -43,7 +46,14 @@ impl LocalRegistry {
                 key: "registry".into(),
                 ..TaskStatus::default()
             }),
+            scans_dir: None,
         }
+    }
+
+    /// Lets gc remove the scan records (`<data>/scans/`) of manifests it removed.
+    pub fn with_scans_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.scans_dir = Some(dir);
+        self
     }
 }
 
