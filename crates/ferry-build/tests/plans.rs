@@ -29,7 +29,7 @@ fn detected_examples() {
 
 #[test]
 fn examples_with_a_config_file() {
-    for name in ["hello", "apprunner-python"] {
+    for name in ["hello", "apprunner-python", "slow-peak"] {
         insta::assert_json_snapshot!(name, plan(name));
     }
 }
@@ -46,6 +46,7 @@ fn every_example_is_snapshotted() {
         "rust-hello",
         "hello",
         "apprunner-python",
+        "slow-peak",
     ];
     for entry in std::fs::read_dir(apps).expect("examples/apps") {
         let name = entry.expect("entry").file_name();
