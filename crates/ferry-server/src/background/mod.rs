@@ -2,6 +2,7 @@
 //! what runs, and act, each under the one [`driver`]. [`Background`] owns them and is
 //! what the app layer talks to (wake a service, read its running side).
 
+pub mod autoscale;
 pub mod builds;
 pub mod deploy;
 pub mod driver;
