@@ -9,6 +9,7 @@ mod image_follows;
 mod migrations;
 mod operations;
 mod reports;
+mod scaling;
 mod revisions;
 mod services;
 mod tokens;
