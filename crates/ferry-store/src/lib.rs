@@ -9,8 +9,8 @@ mod image_follows;
 mod migrations;
 mod operations;
 mod reports;
-mod scaling;
 mod revisions;
+mod scaling;
 mod services;
 mod tokens;
 

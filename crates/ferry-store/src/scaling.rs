@@ -64,7 +64,11 @@ impl Store {
     }
 
     /// Keeps the autoscaler's desired count (a service gone meanwhile is not an error).
-    pub fn set_autoscale_desired(&self, service: &ServiceId, desired: u32) -> Result<(), StoreError> {
+    pub fn set_autoscale_desired(
+        &self,
+        service: &ServiceId,
+        desired: u32,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO service_scaling (service_id, desired) \
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM services WHERE id = ?1) \
@@ -96,7 +100,10 @@ mod tests {
                 source_kind: SourceKind::Directory,
             })
             .unwrap();
-        assert_eq!(store.scaling_overrides(&web.id).unwrap(), ScalingOverrides::default());
+        assert_eq!(
+            store.scaling_overrides(&web.id).unwrap(),
+            ScalingOverrides::default()
+        );
         store.set_autoscale_desired(&web.id, 0).unwrap();
         store.set_scaling_overrides(&web.id, &overrides).unwrap();
         assert_eq!(store.scaling_overrides(&web.id).unwrap(), overrides);

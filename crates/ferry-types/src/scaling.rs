@@ -181,7 +181,10 @@ mod tests {
         let s = Scaling::default();
         assert!(s.validate().is_empty());
         assert_eq!((s.min, s.max, s.concurrency), (1, 25, 100));
-        assert_eq!((s.target_utilization, s.stable_window, s.panic_window), (70, 60, 6));
+        assert_eq!(
+            (s.target_utilization, s.stable_window, s.panic_window),
+            (70, 60, 6)
+        );
     }
 
     #[test]
@@ -196,7 +199,10 @@ mod tests {
         assert!(s.validate().is_empty());
         let mut bad = ScalingOverrides::default();
         bad.values.insert("nope".into(), 1);
-        assert!(o.merge(&bad).unwrap_err().contains("unknown scaling setting"));
+        assert!(o
+            .merge(&bad)
+            .unwrap_err()
+            .contains("unknown scaling setting"));
         let mut wrong = Scaling::default();
         wrong.min = 5;
         wrong.max = 2;

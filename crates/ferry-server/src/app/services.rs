@@ -170,6 +170,7 @@ impl App {
                     poll_ms: f.poll_ms,
                     last_digest: f.acted_digest,
                 }),
+            autoscale: self.background.autoscale(&row.id),
         })
     }
 

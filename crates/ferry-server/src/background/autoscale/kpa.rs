@@ -182,7 +182,9 @@ impl Kpa {
                 notes.push(format!("scale-up limited to {max_up} (max_scale_up_rate)"));
                 max_up
             } else if want < max_down {
-                notes.push(format!("scale-down limited to {max_down} (max_scale_down_rate)"));
+                notes.push(format!(
+                    "scale-down limited to {max_down} (max_scale_down_rate)"
+                ));
                 max_down
             } else {
                 want
@@ -232,7 +234,9 @@ impl Kpa {
             self.recent.push_back((now, desired));
             let held = self.recent.iter().map(|(_, d)| *d).max().unwrap_or(desired);
             if held > desired {
-                notes.push(format!("scale-down delayed (scale_down_delay): keeping {held}"));
+                notes.push(format!(
+                    "scale-down delayed (scale_down_delay): keeping {held}"
+                ));
                 desired = held;
             }
         }
@@ -245,7 +249,10 @@ impl Kpa {
             } else if self.desired == 0 {
                 reason = "idle, at zero".to_string();
             } else if idle >= config.zero_grace_ms {
-                reason = format!("no request for {}s (scale_to_zero_grace): to zero", idle / 1000);
+                reason = format!(
+                    "no request for {}s (scale_to_zero_grace): to zero",
+                    idle / 1000
+                );
             } else {
                 desired = 1;
                 notes.push("waiting for scale_to_zero_grace before going to zero".to_string());

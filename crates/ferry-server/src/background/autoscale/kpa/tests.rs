@@ -76,11 +76,17 @@ fn step_up_panics_and_scales_within_the_panic_window() {
     // 200 in flight against 1 × 10: far past 200 % of capacity.
     let counts = sim.run(6, 200);
     assert!(sim.kpa.panicking());
-    assert!(counts[0] > 1, "the first second of the burst scales out: {counts:?}");
+    assert!(
+        counts[0] > 1,
+        "the first second of the burst scales out: {counts:?}"
+    );
     // Six seconds in, the panic window holds only the burst: 200 ÷ 10.
     assert_eq!(*counts.last().unwrap(), 20);
     let decision = sim.kpa.history().next().unwrap();
-    assert!(decision.panicking && decision.reason.starts_with("panic"), "{decision:?}");
+    assert!(
+        decision.panicking && decision.reason.starts_with("panic"),
+        "{decision:?}"
+    );
 }
 
 #[test]
@@ -136,7 +142,10 @@ fn bounds_clamp_every_decision() {
     let mut sim = Sim::new(config(2, 4), 2);
     assert_eq!(*sim.run(30, 500).last().unwrap(), 4);
     let decision = sim.kpa.history().next().unwrap();
-    assert!(decision.reason.contains("bounded to [2, 4]"), "{decision:?}");
+    assert!(
+        decision.reason.contains("bounded to [2, 4]"),
+        "{decision:?}"
+    );
     assert_eq!(*sim.run(200, 0).last().unwrap(), 2);
 }
 
@@ -147,7 +156,13 @@ fn scale_up_rate_limits_one_decision() {
     let mut sim = Sim::new(cfg, 1);
     let counts = sim.run(4, 1000);
     assert_eq!(counts[..4], [2, 4, 8, 16]);
-    assert!(sim.kpa.history().next().unwrap().reason.contains("max_scale_up_rate"));
+    assert!(sim
+        .kpa
+        .history()
+        .next()
+        .unwrap()
+        .reason
+        .contains("max_scale_up_rate"));
 }
 
 #[test]
@@ -177,7 +192,13 @@ fn scale_to_zero_only_after_the_grace_and_with_min_zero() {
     let first_zero = counts.iter().position(|&c| c == 0).expect("reaches zero");
     assert!(first_zero >= 9, "not before the grace: {counts:?}");
     assert!(counts[first_zero..].iter().all(|&c| c == 0), "{counts:?}");
-    assert!(sim.kpa.history().next().unwrap().reason.contains("scale_to_zero_grace"));
+    assert!(sim
+        .kpa
+        .history()
+        .next()
+        .unwrap()
+        .reason
+        .contains("scale_to_zero_grace"));
 
     // min 1: never zero.
     let mut sim = Sim::new(config(1, 5), 1);
@@ -191,7 +212,11 @@ fn demand_at_zero_asks_for_one_at_once_then_load_decides() {
     let mut sim = Sim::new(cfg.clone(), 0);
     sim.run(10, 0);
     assert_eq!(sim.kpa.desired(), 0);
-    let decision = sim.kpa.demand(sim.now, 0, &cfg).cloned().expect("a decision");
+    let decision = sim
+        .kpa
+        .demand(sim.now, 0, &cfg)
+        .cloned()
+        .expect("a decision");
     assert_eq!((decision.previous, decision.desired), (0, 1));
     assert!(sim.kpa.demand(sim.now, 0, &cfg).is_none(), "already waking");
     // Held requests show as queued: the count stays up while they wait.
