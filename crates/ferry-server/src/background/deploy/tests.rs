@@ -535,7 +535,9 @@ fn scale(h: &Harness, knobs: &[(&str, u32)]) {
     for (key, value) in knobs {
         overrides.values.insert((*key).to_string(), *value);
     }
-    h.store.set_scaling_overrides(&service.id, &overrides).unwrap();
+    h.store
+        .set_scaling_overrides(&service.id, &overrides)
+        .unwrap();
     h.background.scaling_changed(&service.id);
 }
 
@@ -549,25 +551,45 @@ async fn min_zero_scales_to_zero_after_the_grace_and_a_held_request_wakes_it() {
         c.scaling.panic_window = 1;
     });
     assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
-    assert_eq!(h.routed().len(), 1, "a rollout at min 0 still proves one instance");
+    assert_eq!(
+        h.routed().len(),
+        1,
+        "a rollout at min 0 still proves one instance"
+    );
     let id = h.service().id;
     h.until("zero instances and a cold route", || {
         matches!(h.route(), Some(RouteState::Cold))
-            && h.background.snapshot(&id).is_some_and(|s| s.instances.is_empty())
+            && h.background
+                .snapshot(&id)
+                .is_some_and(|s| s.instances.is_empty())
     })
     .await;
     let status = h.background.autoscale(&id).unwrap();
     assert_eq!(status.desired, 0);
-    assert!(status.decisions[0].reason.contains("scale_to_zero_grace"), "{status:?}");
-    assert_eq!(h.store.autoscale_desired(&id).unwrap(), Some(0), "kept for a restart");
+    assert!(
+        status.decisions[0].reason.contains("scale_to_zero_grace"),
+        "{status:?}"
+    );
+    assert_eq!(
+        h.store.autoscale_desired(&id).unwrap(),
+        Some(0),
+        "kept for a restart"
+    );
 
     // The router holds a request and signals demand: an instance starts at once.
     let admission = h.background.admission(&id).unwrap();
     admission.enqueue();
     admission.signal_demand();
-    h.until("an instance serving again", || h.routed().len() == 1).await;
+    h.until("an instance serving again", || h.routed().len() == 1)
+        .await;
     let status = h.background.autoscale(&id).unwrap();
-    assert!(status.decisions.iter().any(|d| d.reason.contains("cold start")), "{status:?}");
+    assert!(
+        status
+            .decisions
+            .iter()
+            .any(|d| d.reason.contains("cold start")),
+        "{status:?}"
+    );
     admission.dequeue();
 }
 
@@ -582,11 +604,14 @@ async fn ferry_scale_overrides_change_the_count_without_a_new_revision() {
     let id = h.service().id;
     let admission = h.background.admission(&id).unwrap();
     scale(&h, &[("concurrency", 7), ("queue_size", 5)]);
-    h.until("the router's limit follows", || admission.settings().concurrency == 7)
-        .await;
+    h.until("the router's limit follows", || {
+        admission.settings().concurrency == 7
+    })
+    .await;
     assert_eq!(admission.settings().queue_capacity, 5);
     scale(&h, &[("min", 1), ("max", 1)]);
-    h.until("back to one instance", || h.routed().len() == 1).await;
+    h.until("back to one instance", || h.routed().len() == 1)
+        .await;
     assert_eq!(h.service().active_revision, revision, "no new revision");
 }
 
@@ -613,7 +638,10 @@ async fn load_scales_out_to_max_and_back_to_min_when_it_stops() {
     h.until("scaled out to max", || h.routed().len() == 4).await;
     let status = h.background.autoscale(&id).unwrap();
     assert!(status.panicking, "{status:?}");
-    assert!(status.decisions.iter().any(|d| d.reason.contains("bounded to [1, 4]")));
+    assert!(status
+        .decisions
+        .iter()
+        .any(|d| d.reason.contains("bounded to [1, 4]")));
     for _ in 0..300 {
         admission.end();
     }
