@@ -7,10 +7,11 @@
 
 pub mod kpa;
 
+use crate::background::deploy::state::ServiceShared;
 use crate::background::deploy::DeployReconciler;
 use crate::background::driver::{lock, Context, ReconcileError, Reconciler, Requeue, Trigger};
 use ferry_api::{AutoscaleStatus, ScalingDecision};
-use ferry_router::{Admission, AdmissionSettings};
+use ferry_router::{Admission, AdmissionSettings, LoadSample};
 use ferry_store::{Store, StoreError};
 use ferry_types::{InstanceState, Scaling, ScalingOverrides, ServiceId};
 use kpa::{Decision, Kpa, KpaConfig};
@@ -269,6 +270,26 @@ fn ready_count(deploy: &DeployReconciler, service: &ServiceId) -> u32 {
     })
 }
 
+/// The service's load: the router's admission counters, and (so scaling works with
+/// either half of the proxy counting) the instances' own in-flight counts and the
+/// route's request count; the larger in-flight figure wins, and the request counts
+/// only need to move when requests arrive.
+fn observed_load(shared: &ServiceShared) -> LoadSample {
+    let load = shared.admission.load();
+    let upstream_in_flight: u64 = lock(&shared.snapshot)
+        .instances
+        .iter()
+        .map(|i| i.in_flight)
+        .sum();
+    LoadSample {
+        in_flight: load.in_flight.max(upstream_in_flight),
+        queued: load.queued,
+        requests_total: load
+            .requests_total
+            .wrapping_add(shared.stats.snapshot().requests),
+    }
+}
+
 /// The reconciler: one pass per service per second.
 pub struct AutoscaleReconciler {
     pub autoscaler: Arc<Autoscaler>,
@@ -331,7 +352,7 @@ impl AutoscaleReconciler {
                 false
             } else if due || config_changed {
                 if due {
-                    let load = admission.load();
+                    let load = observed_load(&shared);
                     scale
                         .kpa
                         .observe(now, load.in_flight, load.queued, load.requests_total);
