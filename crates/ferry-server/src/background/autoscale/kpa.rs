@@ -75,6 +75,10 @@ pub struct Kpa {
     /// Recent recommendations, for the scale-down delay.
     recent: VecDeque<(u64, u32)>,
     desired: u32,
+    /// Since when load has been sampled (start, resume): no scale-down before a whole
+    /// stable window of it, so a count restored after a restart or a pause is not
+    /// dropped on the strength of one sample.
+    fresh_since: u64,
     history: VecDeque<Decision>,
 }
 
@@ -89,6 +93,7 @@ impl Kpa {
             max_panic: 0,
             recent: VecDeque::new(),
             desired,
+            fresh_since: now,
             history: VecDeque::new(),
         }
     }
@@ -104,6 +109,18 @@ impl Kpa {
     /// Newest first.
     pub fn history(&self) -> impl Iterator<Item = &Decision> {
         self.history.iter().rev()
+    }
+
+    /// The service was paused and runs again: the count is kept (resume restores what
+    /// the autoscaler wanted), but the idle clock and the windows start afresh, so a
+    /// long pause does not count as idleness.
+    pub fn resumed(&mut self, now: u64) {
+        self.samples.clear();
+        self.recent.clear();
+        self.panic_since = None;
+        self.max_panic = 0;
+        self.last_activity = now;
+        self.fresh_since = now;
     }
 
     /// Takes one load sample: requests in flight and queued, and the monotonic count of
@@ -239,6 +256,14 @@ impl Kpa {
                 ));
                 desired = held;
             }
+        }
+
+        if desired < self.desired && now < self.fresh_since + config.stable_window_ms {
+            notes.push(format!(
+                "keeping {} until a stable window of load has been seen",
+                self.desired
+            ));
+            desired = self.desired;
         }
 
         // Zero only with min 0 and after the grace period without any request.

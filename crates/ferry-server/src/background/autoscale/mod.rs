@@ -35,6 +35,8 @@ struct ServiceScale {
     last_sample: Option<u64>,
     /// The count last written to the store.
     persisted: Option<u32>,
+    /// Whether the service was paused at the last pass (a resume restarts the clock).
+    paused: bool,
     /// Waits for `Admission::demanded` (aborted with the service).
     waiter: Option<JoinHandle<()>>,
 }
@@ -128,6 +130,7 @@ impl Autoscaler {
                     history: VecDeque::new(),
                     last_sample: None,
                     persisted,
+                    paused: false,
                     waiter: None,
                 })
             }
@@ -347,6 +350,10 @@ impl AutoscaleReconciler {
             let due = scale
                 .last_sample
                 .is_none_or(|at| now >= at + SAMPLE_EVERY.as_millis() as u64 * 9 / 10);
+            if scale.paused && !row.paused {
+                scale.kpa.resumed(now);
+            }
+            scale.paused = row.paused;
             if row.paused {
                 // Paused: nothing runs on purpose; the count is kept for resume.
                 false

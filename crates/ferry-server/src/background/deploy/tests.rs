@@ -647,3 +647,47 @@ async fn load_scales_out_to_max_and_back_to_min_when_it_stops() {
     }
     h.until("back to min", || h.routed().len() == 1).await;
 }
+
+#[tokio::test]
+async fn resume_restores_the_autoscalers_count_not_min() {
+    let h = Harness::start();
+    let op = h.deploy();
+    assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+    scale(
+        &h,
+        &[
+            ("concurrency", 10),
+            ("target_utilization", 100),
+            ("max", 3),
+            ("stable_window", 60),
+            ("panic_window", 1),
+        ],
+    );
+    let id = h.service().id;
+    let admission = h.background.admission(&id).unwrap();
+    for _ in 0..300 {
+        admission.begin();
+    }
+    h.until("scaled out", || h.routed().len() == 3).await;
+    for _ in 0..300 {
+        admission.end();
+    }
+    let pause = h.store.pause_service(&id, "paused").unwrap();
+    h.background.wake(&id);
+    h.outcome(&pause).await;
+    h.until("paused with no instance", || {
+        matches!(h.route(), Some(RouteState::Paused))
+            && h.background
+                .snapshot(&id)
+                .is_some_and(|s| s.instances.is_empty())
+    })
+    .await;
+    let resume = h.store.resume_service(&id).unwrap();
+    h.background.wake(&id);
+    h.outcome(&resume).await;
+    h.until("the three instances the autoscaler wanted", || {
+        h.routed().len() == 3
+    })
+    .await;
+    assert_eq!(h.background.autoscale(&id).unwrap().scaling.min, 1);
+}

@@ -236,3 +236,28 @@ fn history_is_bounded_and_newest_first() {
     assert!(history.len() <= HISTORY);
     assert!(history.windows(2).all(|w| w[0].at_ms >= w[1].at_ms));
 }
+
+#[test]
+fn resume_keeps_the_count_and_restarts_the_idle_clock() {
+    let mut cfg = config(0, 5);
+    cfg.stable_window_ms = 6_000;
+    cfg.panic_window_ms = 1_000;
+    cfg.zero_grace_ms = 10_000;
+    let mut sim = Sim::new(cfg, 1);
+    sim.run(20, 30);
+    assert_eq!(sim.kpa.desired(), 3);
+    // Paused for an hour: no samples, no decisions.
+    sim.now += 3_600_000;
+    sim.kpa.resumed(sim.now);
+    assert_eq!(sim.kpa.desired(), 3, "resume restores the count");
+    let counts = sim.run(30, 0);
+    assert!(
+        counts[..5].iter().all(|&c| c == 3),
+        "held for a stable window: {counts:?}"
+    );
+    let first_zero = counts.iter().position(|&c| c == 0).expect("reaches zero");
+    assert!(
+        first_zero >= 9,
+        "the grace counts from the resume: {counts:?}"
+    );
+}
