@@ -161,6 +161,7 @@ impl Autoscaler {
             let now = self.now_ms();
             match scale.kpa.demand(now, ready, &config).cloned() {
                 Some(decision) => {
+                    tracing::info!(%service, reason = %decision.reason, "autoscaler decision: 0 -> 1");
                     push_history(&mut scale.history, &decision, now, self.now_ms());
                     true
                 }
@@ -279,11 +280,7 @@ fn ready_count(deploy: &DeployReconciler, service: &ServiceId) -> u32 {
 /// only need to move when requests arrive.
 fn observed_load(shared: &ServiceShared) -> LoadSample {
     let load = shared.admission.load();
-    let upstream_in_flight: u64 = lock(&shared.snapshot)
-        .instances
-        .iter()
-        .map(|i| i.in_flight)
-        .sum();
+    let upstream_in_flight: u64 = lock(&shared.upstreams).iter().map(|u| u.in_flight()).sum();
     LoadSample {
         in_flight: load.in_flight.max(upstream_in_flight),
         queued: load.queued,

@@ -484,6 +484,10 @@ fn publish_route_with(
         paused: row.paused,
         reason: reason.clone(),
     };
+    if let Some(shared) = rec.shared(&row.id) {
+        // The autoscaler reads their live in-flight counts.
+        *crate::background::driver::lock(&shared.upstreams) = upstreams.clone();
+    }
     if work.published.as_ref() == Some(&published) {
         return;
     }

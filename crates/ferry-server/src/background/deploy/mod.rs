@@ -165,6 +165,7 @@ impl DeployReconciler {
                     snapshot: Mutex::new(ServiceSnapshot::default()),
                     stats: Arc::new(ferry_router::ServiceStats::default()),
                     admission: Arc::new(ferry_router::Admission::default()),
+                    upstreams: Mutex::new(Vec::new()),
                 }),
                 work: tokio::sync::Mutex::new(ServiceWork::default()),
             })

@@ -74,6 +74,8 @@ pub struct ServiceShared {
     pub stats: Arc<ServiceStats>,
     /// The router's concurrency limit, queue and load counters for the service.
     pub admission: Arc<ferry_router::Admission>,
+    /// The instances in rotation as last published (their in-flight counts are live).
+    pub upstreams: Mutex<Vec<Arc<Upstream>>>,
 }
 
 /// Where a stop stands.
