@@ -6,6 +6,9 @@
 //! tests therefore assert that the demand wakes the service and that requests succeed
 //! once it is ready, not that the first request itself succeeds.
 
+// Test code: a failed step should stop the test with its panic message.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -203,10 +203,12 @@ mod tests {
             .merge(&bad)
             .unwrap_err()
             .contains("unknown scaling setting"));
-        let mut wrong = Scaling::default();
-        wrong.min = 5;
-        wrong.max = 2;
-        wrong.concurrency = 0;
+        let wrong = Scaling {
+            min: 5,
+            max: 2,
+            concurrency: 0,
+            ..Scaling::default()
+        };
         let keys: Vec<String> = wrong.validate().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["scaling.concurrency", "scaling.max"]);
     }
