@@ -498,7 +498,9 @@ fn phase(
     } else if wanted == 0 {
         // Instances may still drain; none serves and none is wanted.
         Phase::ScaledToZero
-    } else if let Some(exit) = &work.last_exit {
+    } else if let Some(exit) = work.last_exit.as_ref().filter(|_| work.crash_streak > 0) {
+        // Only a crash streak that has not ended: an old exit must not turn a cold
+        // start (held requests) into a 503.
         Phase::NoHealthyInstance {
             last_failure: exit.clone(),
         }
