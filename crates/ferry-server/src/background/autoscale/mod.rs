@@ -23,6 +23,8 @@ use tokio::time::Instant;
 
 /// How often each service's load is sampled.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// How soon a service the deployer has not looked at yet is looked at again.
+const FIRST_LOOK_RETRY: Duration = Duration::from_millis(50);
 
 /// One service's autoscaler state.
 struct ServiceScale {
@@ -321,7 +323,9 @@ impl AutoscaleReconciler {
         };
         // The router's state exists once the deployer has looked at the service.
         let Some(shared) = self.deploy.shared(service) else {
-            return Ok(Requeue::After(SAMPLE_EVERY));
+            // Soon: the router's settings and the demand waiter should not lag the
+            // deployer's first pass (at start-up) by a whole sample period.
+            return Ok(Requeue::After(FIRST_LOOK_RETRY));
         };
         let admission = Arc::clone(&shared.admission);
         let ready = ready_count(&self.deploy, service);
