@@ -5,6 +5,7 @@ pub mod errors;
 pub mod metrics;
 pub mod registry;
 pub mod reports;
+pub mod scaling;
 pub mod services;
 
 pub use errors::{ConfigProblem, ErrorBody};
@@ -14,6 +15,7 @@ pub use registry::{
     ImageRepository, ImageTag, RegistryToken,
 };
 pub use reports::{Responsibility, SecurityReport, ServiceReport};
+pub use scaling::{AutoscaleStatus, ScaleRequest, ScalingDecision};
 pub use services::{
     Accepted, ConfigOverrides, DeployRequest, DeploySource, FollowOptions, Following,
     RollbackRequest, ServerStatus, ServiceDetail, ServiceSnapshot, TaskStatus, Uploaded,

@@ -95,6 +95,9 @@ pub struct ServiceDetail {
     /// The image tag the service follows (push-to-deploy), if any.
     #[serde(default)]
     pub following: Option<Following>,
+    /// The autoscaler: desired and ready counts, load, panic mode, recent decisions.
+    #[serde(default)]
+    pub autoscale: Option<crate::AutoscaleStatus>,
 }
 
 /// What a service follows, without its credentials.

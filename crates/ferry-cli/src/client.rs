@@ -133,6 +133,13 @@ impl Client {
         decode(response).await
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let response = self
+            .send(self.request(Method::PUT, path).json(body))
+            .await?;
+        decode(response).await
+    }
+
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let response = self.send(self.request(Method::DELETE, path)).await?;
         decode(response).await

@@ -94,6 +94,9 @@ enum Command {
         #[arg(long)]
         detach: bool,
     },
+    /// Set a service's scaling (instances, concurrency, autoscaler knobs) without a new
+    /// revision
+    Scale(commands::scale::ScaleArgs),
     /// Stop all instances; the router answers 503 until resumed
     Pause {
         name: String,
@@ -297,6 +300,7 @@ fn run_async(global: Global, command: Command) -> Result<()> {
                 commands::lifecycle::run(&client, &name, Action::Rollback(revision), detach, json)
                     .await
             }
+            Command::Scale(args) => commands::scale::run(&client, args, json).await,
             Command::Pause { name, detach } => {
                 commands::lifecycle::run(&client, &name, Action::Pause, detach, json).await
             }

@@ -10,6 +10,7 @@ mod migrations;
 mod operations;
 mod reports;
 mod revisions;
+mod scaling;
 mod services;
 mod tokens;
 

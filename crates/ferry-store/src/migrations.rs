@@ -109,4 +109,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         acted_digest TEXT
     );
     "#,
+    // 6: autoscaling: the knobs `ferry scale` set for a service (a JSON object laid
+    // over the active revision's [scaling]) and the autoscaler's last desired count, so
+    // a service at zero stays at zero across a restart and resume restores the count.
+    r#"
+    CREATE TABLE service_scaling (
+        service_id TEXT PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,
+        overrides  TEXT NOT NULL DEFAULT '{}',
+        desired    INTEGER
+    );
+    "#,
 ];

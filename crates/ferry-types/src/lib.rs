@@ -8,6 +8,7 @@ pub mod instance;
 pub mod operation;
 pub mod policy;
 pub mod revision;
+pub mod scaling;
 pub mod service;
 
 pub use ids::{InstanceId, OperationId, RevisionId, ServiceId, TokenId};
@@ -15,6 +16,7 @@ pub use instance::{InstanceInfo, InstanceState, RuntimeKind};
 pub use operation::{EventLevel, Operation, OperationEvent, OperationKind, OperationStatus};
 pub use policy::{LintThreshold, VulnThreshold};
 pub use revision::{Revision, RevisionSource, RevisionStatus};
+pub use scaling::{ScalingOverrides, SCALING_RANGES};
 pub use service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, NameError, RunConfig, Scaling,
     SecurityConfig, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind,

@@ -1,6 +1,7 @@
 //! Services and the configuration every revision of a service snapshots.
 
 use crate::ids::{RevisionId, ServiceId};
+pub use crate::scaling::Scaling;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -247,28 +248,6 @@ impl Default for HealthCheck {
     }
 }
 
-/// Instance counts and the per-instance concurrency the autoscaler targets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Scaling {
-    /// Instances always running (App Runner's MinSize), 1–25.
-    pub min: u32,
-    /// Upper bound for the autoscaler, 1–25.
-    pub max: u32,
-    /// In-flight requests per instance before scaling out, 1–200.
-    pub concurrency: u32,
-}
-
-impl Default for Scaling {
-    fn default() -> Self {
-        Self {
-            min: 1,
-            max: 25,
-            concurrency: 100,
-        }
-    }
-}
-
 /// `[security]` policy read by the lint and scan gates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -333,21 +312,10 @@ impl ServiceConfig {
             1,
             20,
         );
-        range("scaling.min", self.scaling.min, 1, 25);
-        range("scaling.max", self.scaling.max, 1, 25);
-        range("scaling.concurrency", self.scaling.concurrency, 1, 200);
         range("request_timeout", self.request_timeout, 1, 3600);
         range("drain_timeout", self.drain_timeout, 0, 3600);
         range("instance.memory", self.instance.memory_mib, 128, 12 * 1024);
-        if self.scaling.max < self.scaling.min {
-            problems.push((
-                "scaling.max".to_string(),
-                format!(
-                    "must be at least scaling.min ({}), got {}",
-                    self.scaling.min, self.scaling.max
-                ),
-            ));
-        }
+        problems.extend(self.scaling.validate());
         if !CPU_CHOICES.contains(&self.instance.cpu) {
             problems.push((
                 "instance.cpu".to_string(),

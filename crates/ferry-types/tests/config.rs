@@ -88,6 +88,22 @@ fn full_ferry_toml_sets_every_field() {
         ),
         (2, 10, 50)
     );
+    let s = &config.scaling;
+    assert_eq!(
+        [
+            s.target_utilization,
+            s.stable_window,
+            s.panic_window,
+            s.panic_threshold,
+            s.scale_down_delay,
+            s.max_scale_up_rate,
+            s.max_scale_down_rate,
+            s.scale_to_zero_grace,
+            s.queue_size,
+            s.queue_timeout
+        ],
+        [80, 30, 3, 300, 15, 10, 4, 45, 200, 5]
+    );
     assert_eq!(
         config.security.lint_fail_on,
         Some(ferry_types::LintThreshold::Warning)

@@ -62,7 +62,7 @@ pub struct DeployArgs {
     /// Memory per instance in MiB
     #[arg(long, env = "FERRY_MEMORY")]
     pub memory: Option<u32>,
-    /// Instances always running
+    /// Instances always running (0–25; 0 = scale to zero when idle)
     #[arg(long, env = "FERRY_MIN_INSTANCES")]
     pub min: Option<u32>,
     /// Most instances the autoscaler may run

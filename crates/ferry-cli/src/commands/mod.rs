@@ -9,6 +9,7 @@ pub mod logs;
 pub mod ops;
 pub mod plan;
 pub mod report;
+pub mod scale;
 pub mod server;
 pub mod static_serve;
 pub mod status;

@@ -98,6 +98,9 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
             task.failures
         );
     }
+    if let Some(autoscale) = &detail.autoscale {
+        crate::commands::scale::print_status(autoscale);
+    }
     let m = &detail.metrics;
     outln!(
         "  requests   {} (2xx {}, 4xx {}, 5xx {}, router errors {}), p50 {:.1} ms, p99 {:.1} ms",

@@ -6,6 +6,7 @@ pub mod images;
 pub mod logs;
 pub mod operations;
 pub mod reports;
+pub mod scaling;
 pub mod services;
 pub mod tokens;
 pub mod unpack;

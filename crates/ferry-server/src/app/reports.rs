@@ -68,15 +68,29 @@ impl App {
             },
             Responsibility {
                 area: "scaling".into(),
-                // What runs today, not what is configured for later: no autoscaler
-                // acts on max or concurrency yet.
-                detail: format!(
-                    "a fixed {} instance(s) (scaling.min); max ({}) and concurrency ({}) are \
-                     stored but not acted on until request-driven autoscaling lands",
-                    config.scaling.min.max(1),
-                    config.scaling.max,
-                    config.scaling.concurrency
-                ),
+                detail: {
+                    let s = self.store.scaling_overrides(&row.id)?.apply(&config.scaling);
+                    let floor = if s.min == 0 {
+                        format!(
+                            "down to zero after {} s without requests (the next request is held while an instance starts)",
+                            s.scale_to_zero_grace
+                        )
+                    } else {
+                        format!("never below {} instance(s)", s.min)
+                    };
+                    format!(
+                        "request-driven autoscaling (Knative's KPA): {floor}, at most {}; each instance \
+                         takes at most {} requests at once (more wait in a queue of {}, {} s), and \
+                         the autoscaler aims at {} % of that over a {} s window ({} s for bursts)",
+                        s.max,
+                        s.concurrency,
+                        s.queue_size,
+                        s.queue_timeout,
+                        s.target_utilization,
+                        s.stable_window,
+                        s.panic_window
+                    )
+                },
             },
             Responsibility {
                 area: "health".into(),

@@ -86,7 +86,7 @@ fn parse_name(name: &str) -> Result<ServiceName, AppError> {
 }
 
 impl App {
-    fn service_row(&self, name: &str) -> Result<ServiceRow, AppError> {
+    pub(crate) fn service_row(&self, name: &str) -> Result<ServiceRow, AppError> {
         self.store
             .get_service_by_name(name)?
             .filter(|row| !row.deleting)
@@ -170,6 +170,7 @@ impl App {
                     poll_ms: f.poll_ms,
                     last_digest: f.acted_digest,
                 }),
+            autoscale: self.background.autoscale(&row.id),
         })
     }
 

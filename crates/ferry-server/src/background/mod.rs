@@ -2,6 +2,7 @@
 //! what runs, and act, each under the one [`driver`]. [`Background`] owns them and is
 //! what the app layer talks to (wake a service, read its running side).
 
+pub mod autoscale;
 pub mod builds;
 pub mod deploy;
 pub mod driver;
@@ -16,6 +17,7 @@ pub mod routes;
 use crate::data_dir::DataDir;
 use crate::registry::own::OwnRegistry;
 use crate::runtimes::Runtimes;
+use autoscale::{AutoscaleReconciler, Autoscaler};
 use builds::BuildReconciler;
 use deploy::health::{NetworkProber, Prober};
 use deploy::{DeployReconciler, DeployerSettings, ServiceSnapshot};
@@ -33,6 +35,8 @@ use tokio_util::sync::CancellationToken;
 /// The reconcilers and their drivers.
 pub struct Background {
     deploy: Arc<DeployReconciler>,
+    autoscaler: Arc<Autoscaler>,
+    autoscale_trigger: Arc<Trigger<ServiceId>>,
     deploy_trigger: Arc<Trigger<ServiceId>>,
     build_trigger: Arc<Trigger<ServiceId>>,
     image_trigger: Arc<Trigger<ServiceId>>,
@@ -49,6 +53,7 @@ pub struct Background {
 
 struct Drivers {
     deploy: Driver<DeployReconciler>,
+    autoscale: Driver<AutoscaleReconciler>,
     builds: Driver<BuildReconciler>,
     images: Driver<ImageTriggerReconciler>,
 }
@@ -104,6 +109,19 @@ impl Background {
             },
         );
         let deploy_trigger = deploy_driver.trigger();
+        let autoscaler = Arc::clone(&deploy.autoscaler);
+        autoscaler.set_deploy_trigger(Arc::clone(&deploy_trigger));
+        let autoscale_driver = Driver::new(
+            Arc::new(AutoscaleReconciler {
+                autoscaler: Arc::clone(&autoscaler),
+                deploy: Arc::clone(&deploy),
+            }),
+            DriverSettings {
+                shutdown_timeout,
+                ..DriverSettings::default()
+            },
+        );
+        let autoscale_trigger = autoscale_driver.trigger();
         let registry_scans = Arc::new(OnceLock::new());
         let builds = Arc::new(BuildReconciler {
             store: Arc::clone(&store),
@@ -139,12 +157,15 @@ impl Background {
         let image_trigger = image_driver.trigger();
         Self {
             deploy,
+            autoscaler,
+            autoscale_trigger,
             deploy_trigger,
             build_trigger,
             image_trigger,
             own_registry,
             drivers: Mutex::new(Some(Drivers {
                 deploy: deploy_driver,
+                autoscale: autoscale_driver,
                 builds: build_driver,
                 images: image_driver,
             })),
@@ -181,6 +202,32 @@ impl Background {
         self.build_trigger.wake(service);
         self.deploy_trigger.wake(service);
         self.image_trigger.wake(service);
+        self.autoscale_trigger.wake(service);
+    }
+
+    /// `ferry scale` stored new overrides: the autoscaler and the router's admission
+    /// take them now, and the deployer converges to the new bounds.
+    pub fn scaling_changed(&self, service: &ServiceId) {
+        self.autoscaler.overrides_changed(service);
+        self.autoscale_trigger.wake(service);
+        self.deploy_trigger.wake(service);
+    }
+
+    /// The autoscaler's view of a service (none before its first pass).
+    pub fn autoscale(&self, service: &ServiceId) -> Option<ferry_api::AutoscaleStatus> {
+        let shared = self.deploy.shared(service);
+        let ready = shared.as_ref().map_or(0, |shared| {
+            lock(&shared.snapshot)
+                .instances
+                .iter()
+                .filter(|i| i.state == ferry_types::InstanceState::Ready)
+                .count()
+        });
+        self.autoscaler.status(
+            service,
+            shared.as_ref().map(|s| s.admission.as_ref()),
+            u32::try_from(ready).unwrap_or(u32::MAX),
+        )
     }
 
     pub fn snapshot(&self, service: &ServiceId) -> Option<ServiceSnapshot> {
@@ -208,6 +255,7 @@ impl Background {
             &self.image_trigger,
             &self.build_trigger,
             &self.deploy_trigger,
+            &self.autoscale_trigger,
         ]
         .into_iter()
         .filter_map(|trigger| trigger.status(service))
@@ -219,6 +267,7 @@ impl Background {
         let mut all = self.image_trigger.statuses();
         all.extend(self.build_trigger.statuses());
         all.extend(self.deploy_trigger.statuses());
+        all.extend(self.autoscale_trigger.statuses());
         if let Some(scans) = self.scan_trigger.get() {
             all.extend(scans.statuses());
         }
@@ -230,6 +279,7 @@ impl Background {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let Some(Drivers {
             deploy,
+            autoscale,
             builds,
             images,
         }) = lock(&self.drivers).take()
@@ -271,6 +321,7 @@ impl Background {
         };
         tokio::join!(
             deploy.run(shutdown.clone()),
+            autoscale.run(shutdown.clone()),
             builds.run(shutdown.clone()),
             images.run(shutdown.clone()),
             pushes,

@@ -44,6 +44,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/services/{name}/rollback", post(services::rollback))
         .route("/services/{name}/pause", post(services::pause))
         .route("/services/{name}/resume", post(services::resume))
+        .route(
+            "/services/{name}/scaling",
+            axum::routing::put(services::scale),
+        )
         .route("/services/{name}/revisions", get(services::revisions))
         .route(
             "/services/{name}/revisions/{number}",

@@ -45,6 +45,7 @@ pub const ROUTES: &[ApiRoute] = &[
     route("post", "/services/{name}/rollback", "Re-activate an earlier revision (operation)", true, 202),
     route("post", "/services/{name}/pause", "Stop all instances; the router answers 503 (operation)", false, 202),
     route("post", "/services/{name}/resume", "Start instances again (operation)", false, 202),
+    route("put", "/services/{name}/scaling", "Set scaling overrides (min, max, concurrency, autoscaler windows, queue) without a new revision; answers the autoscaler's status", true, 200),
     route("get", "/services/{name}/revisions", "List revisions, newest first", false, 200),
     route("get", "/services/{name}/revisions/{number}", "One revision", false, 200),
     route("get", "/services/{name}/instances", "Running instances, restarts and last exit", false, 200),

@@ -154,6 +154,16 @@ pub async fn resume(
     Ok((StatusCode::ACCEPTED, Json(state.app.resume(&name)?)))
 }
 
+/// `ferry scale`: the body is `{"set": {"min": 0, …}, "reset": false}`.
+pub async fn scale(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    payload: Result<Json<ferry_api::ScaleRequest>, JsonRejection>,
+) -> Result<Json<ferry_api::AutoscaleStatus>, HandlerError> {
+    let request = body(payload)?;
+    Ok(Json(state.app.scale(&name, request)?))
+}
+
 pub async fn delete(
     State(state): State<ApiState>,
     Path(name): Path<String>,

@@ -35,7 +35,21 @@ const HEALTH_CHECK_KEYS: &[&str] = &[
     "healthy_threshold",
     "unhealthy_threshold",
 ];
-const SCALING_KEYS: &[&str] = &["min", "max", "concurrency"];
+const SCALING_KEYS: &[&str] = &[
+    "min",
+    "max",
+    "concurrency",
+    "target_utilization",
+    "stable_window",
+    "panic_window",
+    "panic_threshold",
+    "scale_down_delay",
+    "max_scale_up_rate",
+    "max_scale_down_rate",
+    "scale_to_zero_grace",
+    "queue_size",
+    "queue_timeout",
+];
 const SECURITY_KEYS: &[&str] = &[
     "lint_fail_on",
     "fail_on",
@@ -266,11 +280,12 @@ fn read_health_check(reader: &mut Reader, node: &Node, check: &mut HealthCheck) 
 fn read_scaling(reader: &mut Reader, node: &Node, scaling: &mut Scaling) -> Result<()> {
     for entry in reader.entries(node, "scaling")? {
         let key = join("scaling", &entry.key);
-        match entry.key.as_str() {
-            "min" => scaling.min = reader.u32(&entry.value, &key)?,
-            "max" => scaling.max = reader.u32(&entry.value, &key)?,
-            "concurrency" => scaling.concurrency = reader.u32(&entry.value, &key)?,
-            _ => return Err(reader.unknown_key(entry, "scaling", SCALING_KEYS)),
+        if !SCALING_KEYS.contains(&entry.key.as_str()) {
+            return Err(reader.unknown_key(entry, "scaling", SCALING_KEYS));
+        }
+        let value = reader.u32(&entry.value, &key)?;
+        if let Some(slot) = scaling.get_mut(&entry.key) {
+            *slot = value;
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! drains only take instances out of rotation, stops run in the background.
 
 use super::plan::Action;
-use super::state::{Inst, PublishedRoute, ServiceWork, StopState};
+use super::state::{Inst, Phase, PublishedRoute, ServiceWork, StopState};
 use super::{DeployError, DeployReconciler};
 use crate::background::operations::{self, DEPLOY_KINDS};
 use ferry_router::{RouteState, ServiceRoute, Upstream};
@@ -487,6 +487,10 @@ fn publish_route_with(
         paused: row.paused,
         reason: reason.clone(),
     };
+    if let Some(shared) = rec.shared(&row.id) {
+        // The autoscaler reads their live in-flight counts.
+        *crate::background::driver::lock(&shared.upstreams) = upstreams.clone();
+    }
     if work.published.as_ref() == Some(&published) {
         return;
     }
@@ -494,6 +498,10 @@ fn publish_route_with(
         RouteState::Paused
     } else if !upstreams.is_empty() {
         RouteState::Serving(upstreams)
+    } else if matches!(work.phase, Phase::ScaledToZero | Phase::StartingInstances) {
+        // At zero on purpose, or an instance is coming up (a cold start): the router
+        // holds requests and signals demand instead of failing them.
+        RouteState::Cold
     } else {
         RouteState::Unavailable { reason }
     };

@@ -36,8 +36,11 @@ pub struct DeployerSettings {
     /// How often a service is looked at when nothing woke it.
     pub idle_tick: Duration,
     /// How often new instances are probed while they start (fast, so a deploy of a
-    /// ready app takes well under a second), and passes run while anything moves.
+    /// ready app takes well under a second and a cold start from zero answers its held
+    /// request in a few tens of milliseconds), and passes run while one starts.
     pub start_probe_interval: Duration,
+    /// How often passes run while instances drain or stop (nothing to probe).
+    pub moving_tick: Duration,
     /// SIGTERM → SIGKILL delay when stopping an instance.
     pub stop_grace: Duration,
     /// Upper bound for one build step.
@@ -52,7 +55,8 @@ impl Default for DeployerSettings {
     fn default() -> Self {
         Self {
             idle_tick: Duration::from_secs(1),
-            start_probe_interval: Duration::from_millis(50),
+            start_probe_interval: Duration::from_millis(15),
+            moving_tick: Duration::from_millis(50),
             stop_grace: Duration::from_secs(10),
             build_timeout: Duration::from_secs(1800),
             max_backoff: Duration::from_secs(60),
@@ -100,6 +104,8 @@ pub struct DeployReconciler {
     pub(crate) routes: Arc<RoutePublisher>,
     pub(crate) settings: DeployerSettings,
     pub(crate) prober: Arc<dyn Prober>,
+    /// The desired instance counts (the autoscale reconciler writes them).
+    pub(crate) autoscaler: Arc<crate::background::autoscale::Autoscaler>,
     /// Ferry's registry, whose images the engine pulls with the admin token.
     pub(crate) own_registry: Option<crate::registry::own::OwnRegistry>,
     slots: Mutex<HashMap<ServiceId, Arc<ServiceSlot>>>,
@@ -127,6 +133,9 @@ impl DeployReconciler {
         prober: Arc<dyn Prober>,
     ) -> Self {
         Self {
+            autoscaler: Arc::new(crate::background::autoscale::Autoscaler::new(Arc::clone(
+                &store,
+            ))),
             store,
             data,
             runtimes,
@@ -156,6 +165,7 @@ impl DeployReconciler {
                     snapshot: Mutex::new(ServiceSnapshot::default()),
                     stats: Arc::new(ferry_router::ServiceStats::default()),
                     admission: Arc::new(ferry_router::Admission::default()),
+                    upstreams: Mutex::new(Vec::new()),
                 }),
                 work: tokio::sync::Mutex::new(ServiceWork::default()),
             })
@@ -367,7 +377,7 @@ impl DeployReconciler {
                     Some(BuildStatus::Pending) | None => BuildState::Pending,
                     Some(BuildStatus::Failed | BuildStatus::Cancelled) => BuildState::Failed,
                 },
-                wanted: revision.config.scaling.min.max(1) as usize,
+                wanted: self.autoscaler.wanted(service, &revision.config.scaling)? as usize,
             }),
             None => None,
         };
@@ -380,6 +390,7 @@ impl DeployReconciler {
             instances: work.instances.iter().map(|i| i.view(now)).collect(),
             backoff: work.backoff_until.is_some_and(|t| now < t),
         };
+        let wanted = observed.desired.as_ref().map_or(0, |d| d.wanted);
         let (actions, wait) = plan::plan(&observed);
         let mut deleted = false;
         for action in actions {
@@ -391,7 +402,7 @@ impl DeployReconciler {
         }
         // The row may have changed during the actions (a switch, a failed rollout).
         let row = self.store.get_service(service)?.unwrap_or(row);
-        work.phase = phase(&row, &revisions, work, &wait, &self.runtimes);
+        work.phase = phase(&row, &revisions, work, &wait, &self.runtimes, wanted);
         execute::publish_route(self, &row, work);
         let seen = operations::Observed {
             ready: work.ready_in_rotation(),
@@ -420,8 +431,14 @@ impl DeployReconciler {
                 .instances
                 .iter()
                 .any(|i| i.stop.is_some() || i.drain.is_some());
-        if moving {
+        let starting = work.instances.iter().any(|i| {
+            i.stop.is_none() && i.drain.is_none() && *i.health.health() == health::Health::Starting
+        });
+        if starting {
             return settings.start_probe_interval;
+        }
+        if moving {
+            return settings.moving_tick;
         }
         let now = Instant::now();
         let next_probe = work
@@ -443,6 +460,7 @@ fn phase(
     work: &ServiceWork,
     wait: &Wait,
     runtimes: &Runtimes,
+    wanted: usize,
 ) -> Phase {
     if row.deleting {
         return Phase::Deleting;
@@ -477,7 +495,12 @@ fn phase(
     }
     if work.ready_in_rotation() > 0 {
         Phase::Serving
-    } else if let Some(exit) = &work.last_exit {
+    } else if wanted == 0 {
+        // Instances may still drain; none serves and none is wanted.
+        Phase::ScaledToZero
+    } else if let Some(exit) = work.last_exit.as_ref().filter(|_| work.crash_streak > 0) {
+        // Only a crash streak that has not ended: an old exit must not turn a cold
+        // start (held requests) into a 503.
         Phase::NoHealthyInstance {
             last_failure: exit.clone(),
         }

@@ -21,7 +21,9 @@ pub enum BuildState {
 pub struct DesiredView {
     pub id: RevisionId,
     pub build: BuildState,
-    /// Instances it should have (`scaling.min`, at least one).
+    /// Instances it should have: the autoscaler's desired count, which may be 0 (scaled
+    /// to zero). A rollout still starts at least one instance, to prove the revision
+    /// healthy before it takes traffic; the autoscaler scales it back down after.
     pub wanted: usize,
 }
 
@@ -193,10 +195,11 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
             actions.push(Action::Stop(ids(&of_desired)));
             return (actions, Wait::Nothing);
         }
-        if of_desired.len() < desired.wanted {
+        let wanted = desired.wanted.max(1);
+        if of_desired.len() < wanted {
             actions.push(Action::Start {
                 revision: desired.id.clone(),
-                count: desired.wanted - of_desired.len(),
+                count: wanted - of_desired.len(),
             });
             return (actions, Wait::StartingInstances);
         }
@@ -406,6 +409,66 @@ mod tests {
                     Action::Stop(ids(&["n1", "n2"])),
                 ],
                 wait: Wait::Nothing,
+            },
+            Case {
+                name: "autoscaled to zero: every instance drains, none starts",
+                given: with(
+                    observed(Some(1), Some((1, Built, 0))),
+                    vec![ready("a", 1), ready("b", 1)],
+                ),
+                actions: vec![Action::Drain(ids(&["b", "a"]))],
+                wait: Wait::Nothing,
+            },
+            Case {
+                name: "at zero and wanted zero: nothing to do",
+                given: observed(Some(1), Some((1, Built, 0))),
+                actions: vec![],
+                wait: Wait::Nothing,
+            },
+            Case {
+                name: "woken from zero: start the instances wanted",
+                given: observed(Some(1), Some((1, Built, 1))),
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 1,
+                }],
+                wait: Wait::StartingInstances,
+            },
+            Case {
+                name: "autoscaler scales out: start the difference, keep serving",
+                given: with(observed(Some(1), Some((1, Built, 4))), vec![ready("a", 1)]),
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 3,
+                }],
+                wait: Wait::StartingInstances,
+            },
+            Case {
+                name: "autoscaler scales in: the newest extra instances drain",
+                given: with(
+                    observed(Some(1), Some((1, Built, 2))),
+                    vec![ready("a", 1), ready("b", 1), ready("c", 1), ready("d", 1)],
+                ),
+                actions: vec![Action::Drain(ids(&["d", "c"]))],
+                wait: Wait::Nothing,
+            },
+            Case {
+                name: "a rollout while at zero still proves one instance healthy",
+                given: observed(Some(1), Some((2, Built, 0))),
+                actions: vec![Action::Start {
+                    revision: rev(2),
+                    count: 1,
+                }],
+                wait: Wait::StartingInstances,
+            },
+            Case {
+                name: "a rollout while at zero switches once its instance is ready",
+                given: with(
+                    observed(Some(1), Some((2, Built, 0))),
+                    vec![inst("n", 2, HealthView::Ready, false)],
+                ),
+                actions: vec![Action::Switch { revision: rev(2) }],
+                wait: Wait::Draining,
             },
             Case {
                 name: "a revision still building does not touch what serves",

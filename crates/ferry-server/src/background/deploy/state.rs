@@ -19,12 +19,22 @@ pub use ferry_api::ServiceSnapshot;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
     Starting,
-    Building { revision: u32 },
-    Deploying { revision: u32 },
+    Building {
+        revision: u32,
+    },
+    Deploying {
+        revision: u32,
+    },
     Serving,
+    /// `min = 0` and idle: no instance on purpose; the next request starts one.
+    ScaledToZero,
     StartingInstances,
-    NoHealthyInstance { last_failure: String },
-    RevisionFailed { revision: u32 },
+    NoHealthyInstance {
+        last_failure: String,
+    },
+    RevisionFailed {
+        revision: u32,
+    },
     FirstDeploymentFailed,
     NoRevision,
     RuntimeUnavailable(String),
@@ -39,6 +49,9 @@ impl fmt::Display for Phase {
             Self::Building { revision } => write!(f, "building revision {revision}"),
             Self::Deploying { revision } => write!(f, "deploying revision {revision}"),
             Self::Serving => f.write_str("serving"),
+            Self::ScaledToZero => {
+                f.write_str("scaled to zero (the next request starts an instance)")
+            }
             Self::StartingInstances => f.write_str("starting instances"),
             Self::NoHealthyInstance { last_failure } => {
                 write!(f, "no healthy instance (last failure: {last_failure})")
@@ -61,6 +74,8 @@ pub struct ServiceShared {
     pub stats: Arc<ServiceStats>,
     /// The router's concurrency limit, queue and load counters for the service.
     pub admission: Arc<ferry_router::Admission>,
+    /// The instances in rotation as last published (their in-flight counts are live).
+    pub upstreams: Mutex<Vec<Arc<Upstream>>>,
 }
 
 /// Where a stop stands.

@@ -527,3 +527,167 @@ async fn a_revision_replaced_before_it_ran_is_marked_superseded() {
         .unwrap();
     assert_eq!(second.status, RevisionStatus::Inactive);
 }
+
+/// Sets `ferry scale` knobs the way the app layer does.
+fn scale(h: &Harness, knobs: &[(&str, u32)]) {
+    let service = h.service();
+    let mut overrides = h.store.scaling_overrides(&service.id).unwrap();
+    for (key, value) in knobs {
+        overrides.values.insert((*key).to_string(), *value);
+    }
+    h.store
+        .set_scaling_overrides(&service.id, &overrides)
+        .unwrap();
+    h.background.scaling_changed(&service.id);
+}
+
+#[tokio::test]
+async fn min_zero_scales_to_zero_after_the_grace_and_a_held_request_wakes_it() {
+    let h = Harness::start();
+    let op = h.deploy_with(|c| {
+        c.scaling.min = 0;
+        c.scaling.scale_to_zero_grace = 1;
+        c.scaling.stable_window = 1;
+        c.scaling.panic_window = 1;
+    });
+    assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+    assert_eq!(
+        h.routed().len(),
+        1,
+        "a rollout at min 0 still proves one instance"
+    );
+    let id = h.service().id;
+    h.until("zero instances and a cold route", || {
+        matches!(h.route(), Some(RouteState::Cold))
+            && h.background
+                .snapshot(&id)
+                .is_some_and(|s| s.instances.is_empty())
+    })
+    .await;
+    let status = h.background.autoscale(&id).unwrap();
+    assert_eq!(status.desired, 0);
+    assert!(
+        status.decisions[0].reason.contains("scale_to_zero_grace"),
+        "{status:?}"
+    );
+    assert_eq!(
+        h.store.autoscale_desired(&id).unwrap(),
+        Some(0),
+        "kept for a restart"
+    );
+
+    // The router holds a request and signals demand: an instance starts at once.
+    let admission = h.background.admission(&id).unwrap();
+    admission.enqueue();
+    admission.signal_demand();
+    h.until("an instance serving again", || h.routed().len() == 1)
+        .await;
+    let status = h.background.autoscale(&id).unwrap();
+    assert!(
+        status
+            .decisions
+            .iter()
+            .any(|d| d.reason.contains("cold start")),
+        "{status:?}"
+    );
+    admission.dequeue();
+}
+
+#[tokio::test]
+async fn ferry_scale_overrides_change_the_count_without_a_new_revision() {
+    let h = Harness::start();
+    let op = h.deploy();
+    assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+    let revision = h.service().active_revision;
+    scale(&h, &[("min", 3), ("max", 3)]);
+    h.until("three instances", || h.routed().len() == 3).await;
+    let id = h.service().id;
+    let admission = h.background.admission(&id).unwrap();
+    scale(&h, &[("concurrency", 7), ("queue_size", 5)]);
+    h.until("the router's limit follows", || {
+        admission.settings().concurrency == 7
+    })
+    .await;
+    assert_eq!(admission.settings().queue_capacity, 5);
+    scale(&h, &[("min", 1), ("max", 1)]);
+    h.until("back to one instance", || h.routed().len() == 1)
+        .await;
+    assert_eq!(h.service().active_revision, revision, "no new revision");
+}
+
+#[tokio::test]
+async fn load_scales_out_to_max_and_back_to_min_when_it_stops() {
+    let h = Harness::start();
+    let op = h.deploy();
+    assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+    scale(
+        &h,
+        &[
+            ("concurrency", 10),
+            ("target_utilization", 100),
+            ("max", 4),
+            ("stable_window", 1),
+            ("panic_window", 1),
+        ],
+    );
+    let id = h.service().id;
+    let admission = h.background.admission(&id).unwrap();
+    for _ in 0..300 {
+        admission.begin();
+    }
+    h.until("scaled out to max", || h.routed().len() == 4).await;
+    let status = h.background.autoscale(&id).unwrap();
+    assert!(status.panicking, "{status:?}");
+    assert!(status
+        .decisions
+        .iter()
+        .any(|d| d.reason.contains("bounded to [1, 4]")));
+    for _ in 0..300 {
+        admission.end();
+    }
+    h.until("back to min", || h.routed().len() == 1).await;
+}
+
+#[tokio::test]
+async fn resume_restores_the_autoscalers_count_not_min() {
+    let h = Harness::start();
+    let op = h.deploy();
+    assert_eq!(h.outcome(&op).await.status, OperationStatus::Succeeded);
+    scale(
+        &h,
+        &[
+            ("concurrency", 10),
+            ("target_utilization", 100),
+            ("max", 3),
+            ("stable_window", 60),
+            ("panic_window", 1),
+        ],
+    );
+    let id = h.service().id;
+    let admission = h.background.admission(&id).unwrap();
+    for _ in 0..300 {
+        admission.begin();
+    }
+    h.until("scaled out", || h.routed().len() == 3).await;
+    for _ in 0..300 {
+        admission.end();
+    }
+    let pause = h.store.pause_service(&id, "paused").unwrap();
+    h.background.wake(&id);
+    h.outcome(&pause).await;
+    h.until("paused with no instance", || {
+        matches!(h.route(), Some(RouteState::Paused))
+            && h.background
+                .snapshot(&id)
+                .is_some_and(|s| s.instances.is_empty())
+    })
+    .await;
+    let resume = h.store.resume_service(&id).unwrap();
+    h.background.wake(&id);
+    h.outcome(&resume).await;
+    h.until("the three instances the autoscaler wanted", || {
+        h.routed().len() == 3
+    })
+    .await;
+    assert_eq!(h.background.autoscale(&id).unwrap().scaling.min, 1);
+}
