@@ -251,6 +251,7 @@ impl App {
             source,
             config,
             revision_id: revision_id.clone(),
+            commit: None,
         };
         let (row, revision, operation) = match kind {
             SourceKind::Image => self.store.create_image_deployment(&new, follow.as_ref())?,
