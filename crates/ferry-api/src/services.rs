@@ -14,6 +14,8 @@ pub enum DeploySource {
     Upload(String),
     /// An image in the local Docker Engine.
     Image(String),
+    /// A branch of a git repository, built by the process runtime and followed.
+    Git(crate::git::GitSource),
 }
 
 /// Settings given on the command line; they win over the config file.
@@ -95,6 +97,12 @@ pub struct ServiceDetail {
     /// The image tag the service follows (push-to-deploy), if any.
     #[serde(default)]
     pub following: Option<Following>,
+    /// The git branch the service builds from, if any.
+    #[serde(default)]
+    pub git: Option<crate::git::GitFollowing>,
+    /// The commit of the active revision, for a git source.
+    #[serde(default)]
+    pub active_commit: Option<String>,
 }
 
 /// What a service follows, without its credentials.

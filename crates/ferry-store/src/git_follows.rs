@@ -145,12 +145,14 @@ impl Store {
         set_upstream_in(&self.conn(), service, head)
     }
 
-    /// Services that follow a repository URL (and are not being deleted).
-    pub fn git_following_services(&self) -> Result<Vec<ServiceId>, StoreError> {
+    /// Services that poll a repository URL (and are not being deleted). Those without
+    /// a poll interval are only looked at when a webhook wakes them.
+    pub fn git_polled_services(&self) -> Result<Vec<ServiceId>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT f.service_id FROM git_follows f JOIN services s ON s.id = f.service_id \
-             WHERE f.url IS NOT NULL AND s.deleting = 0 ORDER BY f.service_id",
+             WHERE f.url IS NOT NULL AND f.poll_ms IS NOT NULL AND s.deleting = 0 \
+             ORDER BY f.service_id",
         )?;
         let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
         let mut ids = Vec::new();
@@ -188,6 +190,36 @@ impl Store {
             "UPDATE revisions SET build_ended_at = ?2 WHERE id = ?1",
             params![id.as_str(), ts(ferry_types::now())],
         )?;
+        Ok(())
+    }
+
+    /// Cancels a revision's build: build state `cancelled`, status SUPERSEDED with
+    /// `reason` if it never served, and the service's desired revision moved back to
+    /// `fallback` if it still points at it, in one transaction. The build reconciler
+    /// sees the revision is no longer wanted and kills a running build.
+    pub fn cancel_build(
+        &self,
+        service: &ServiceId,
+        id: &RevisionId,
+        reason: &str,
+        fallback: Option<&RevisionId>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let now = ts(ferry_types::now());
+        tx.execute(
+            "UPDATE revisions SET build = 'cancelled', build_ended_at = ?3, \
+             status = CASE WHEN status = 'PENDING' THEN 'SUPERSEDED' ELSE status END, \
+             failure = COALESCE(failure, ?2) WHERE id = ?1 AND build = 'pending'",
+            params![id.as_str(), reason, now],
+        )?;
+        tx.execute(
+            "UPDATE services SET desired_revision = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND desired_revision = ?2",
+            params![service.as_str(), id.as_str(), fallback.map(RevisionId::as_str), now],
+        )?;
+        crate::hosts::sync_hosts(&tx, service)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -284,7 +316,7 @@ mod tests {
             .unwrap();
         assert_eq!(revision.commit.as_deref(), Some("aaaa"));
         assert_eq!(store.git_follow(&row.id).unwrap(), Some(follow()));
-        assert_eq!(store.git_following_services().unwrap(), vec![row.id.clone()]);
+        assert!(store.git_polled_services().unwrap().is_empty());
         // A pass that read "aaaa" builds "bbbb"; another that read it too does not.
         let second = store
             .create_git_deployment(&deployment(&api, "bbbb"), None, Some((Some("aaaa"), "bbbb")))

@@ -148,7 +148,7 @@ impl App {
             .list_operations(Some(&row.id), 1)?
             .into_iter()
             .next();
-        Ok(ServiceDetail {
+        let mut detail = ServiceDetail {
             service: self.service_view(&row)?,
             active_revision_number: active.as_ref().map(|r| r.number),
             config: active.map(|r| r.config),
@@ -170,7 +170,11 @@ impl App {
                     poll_ms: f.poll_ms,
                     last_digest: f.acted_digest,
                 }),
-        })
+            git: None,
+            active_commit: None,
+        };
+        self.git_detail(&row, &mut detail)?;
+        Ok(detail)
     }
 
     /// Deploys a new revision, creating the service on its first deploy.
@@ -188,7 +192,7 @@ impl App {
             )));
         }
         let kind = match &request.source {
-            DeploySource::Upload(_) => SourceKind::Directory,
+            DeploySource::Upload(_) | DeploySource::Git(_) => SourceKind::Directory,
             DeploySource::Image(_) => SourceKind::Image,
         };
         if let Some(row) = &existing {
@@ -199,6 +203,11 @@ impl App {
                     kind_name(kind)
                 )));
             }
+        }
+        if let DeploySource::Git(git) = &request.source {
+            return self
+                .deploy_git(&name, existing.as_ref(), git, &request.overrides)
+                .await;
         }
         let revision_id = RevisionId::generate();
         // An upload's files: removed on any way out of this function until the revision
@@ -225,6 +234,9 @@ impl App {
                     .await?;
                 follow = image.follow;
                 (image.source, image.config, Vec::new())
+            }
+            DeploySource::Git(_) => {
+                return Err(AppError::Internal("git deploys are handled above".into()))
             }
         };
         // Refused now, with the reason, rather than failing the rollout.

@@ -398,6 +398,7 @@ impl Reconciler for BuildReconciler {
         }
         let ops = operations::begin(&self.store, &service, &DEPLOY_KINDS, Some(&revision.id))?;
         tracing::info!(service = %row.name, revision = revision.number, "building");
+        self.store.set_build_started(&revision.id)?;
         let outcome = tokio::select! {
             outcome = self.prepare(&row, &revision, &ops) => Ok(outcome),
             interruption = self.interrupted(&service, &revision.id, &ctx) => Err(interruption),
@@ -440,6 +441,7 @@ impl Reconciler for BuildReconciler {
             }
             Err(Interruption::Shutdown) => return Ok(Requeue::Done),
         }
+        self.store.set_build_ended(&revision.id)?;
         self.deploy.wake(&service);
         Ok(Requeue::Done)
     }
