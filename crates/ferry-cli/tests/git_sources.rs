@@ -296,6 +296,11 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
         401
     );
     assert_eq!(webhook(&platform, "nosuch", &[], &body), 401);
+    // Bodies are bounded (1 MiB).
+    let big = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(big.path(), vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let at_file = format!("@{}", big.path().display());
+    assert_eq!(webhook(&platform, "shop", &[], &at_file), 413);
     assert_eq!(builds(&platform, "shop").len(), 1);
     assert_eq!(
         detail(&platform, "shop")["git"]["upstream_commit"],
@@ -409,4 +414,32 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
     assert_eq!(platform.curl("slow.localhost", "/").1, "steady\n");
     let err = platform.ferry_fails(&["builds", "cancel", "slow", "1"]);
     assert!(err.contains("only a pending or running build"), "{err}");
+
+    // A newer push supersedes a build in progress: the first push says so, the
+    // second deploys.
+    upstream.commit("services/api/index.html", "slow again\n");
+    let url = format!(
+        "http://ferry:{}@127.0.0.1:{}/git/slow.git",
+        platform.token(),
+        api_port(&platform)
+    );
+    let (work, first_url) = (upstream.work.clone(), url.clone());
+    let first = std::thread::spawn(move || git(&work, &["push", &first_url, "main"]));
+    wait_until("the slow build to run", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 3 && b["state"] == "running")
+    });
+    upstream.remove("services/api/SLOW");
+    upstream.commit("services/api/index.html", "fast\n");
+    let output = git(&upstream.work, &["push", &url, "main"]);
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(text.contains("revision 4 is live"), "{text}");
+    let first = first.join().unwrap();
+    let text = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(text.contains("superseded"), "{text}");
+    assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+    let list = builds(&platform, "slow");
+    assert_eq!(list[1]["state"], "cancelled", "{list:?}");
+    assert_eq!(list[0]["state"], "built", "{list:?}");
 }

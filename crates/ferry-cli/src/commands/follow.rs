@@ -99,6 +99,13 @@ pub async fn follow_build(
                 }
                 None => eprintln!("  {line}"),
             }
+            // The build's output belongs right after the line announcing it (a quick
+            // build's later events arrive in the same read).
+            if event.message.starts_with("Building revision") {
+                if let Some(log) = &mut log {
+                    log.pump(client, &print).await;
+                }
+            }
         }
         if let Some(log) = &mut log {
             log.pump(client, &print).await;
