@@ -73,7 +73,10 @@ impl Upstream {
         let dir = tempfile::tempdir().unwrap();
         let bare = dir.path().join("shop.git");
         let work = dir.path().join("work");
-        git_ok(dir.path(), &["init", "--bare", "-q", bare.to_str().unwrap()]);
+        git_ok(
+            dir.path(),
+            &["init", "--bare", "-q", bare.to_str().unwrap()],
+        );
         git_ok(dir.path(), &["init", "-q", work.to_str().unwrap()]);
         let api = work.join("services/api");
         std::fs::create_dir_all(&api).unwrap();
@@ -98,13 +101,19 @@ impl Upstream {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, text).unwrap();
         git_ok(&self.work, &["add", "-A"]);
-        git_ok(&self.work, &["commit", "-q", "-m", &format!("change {path}")]);
+        git_ok(
+            &self.work,
+            &["commit", "-q", "-m", &format!("change {path}")],
+        );
         git_ok(&self.work, &["rev-parse", "HEAD"])
     }
 
     fn remove(&self, path: &str) -> String {
         git_ok(&self.work, &["rm", "-q", path]);
-        git_ok(&self.work, &["commit", "-q", "-m", &format!("remove {path}")]);
+        git_ok(
+            &self.work,
+            &["commit", "-q", "-m", &format!("remove {path}")],
+        );
         git_ok(&self.work, &["rev-parse", "HEAD"])
     }
 
@@ -122,7 +131,14 @@ impl Upstream {
 }
 
 fn api_port(platform: &TestPlatform) -> u16 {
-    platform.info.api.rsplit(':').next().unwrap().parse().unwrap()
+    platform
+        .info
+        .api
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// `git push ferry main` with the admin token in the remote's URL: (success, output).
@@ -158,7 +174,11 @@ fn deploy_git(platform: &TestPlatform, upstream: &Upstream, name: &str, extra: &
 }
 
 fn builds(platform: &TestPlatform, name: &str) -> Vec<serde_json::Value> {
-    platform.ferry_json(&["builds", name]).as_array().unwrap().clone()
+    platform
+        .ferry_json(&["builds", name])
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn detail(platform: &TestPlatform, name: &str) -> serde_json::Value {
@@ -168,7 +188,15 @@ fn detail(platform: &TestPlatform, name: &str) -> serde_json::Value {
 /// POST a webhook delivery; returns the status code.
 fn webhook(platform: &TestPlatform, name: &str, headers: &[(&str, String)], body: &str) -> u16 {
     let mut cmd = Command::new("curl");
-    cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"]);
+    cmd.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "10",
+    ]);
     cmd.args(["-X", "POST", "-H", "Content-Type: application/json"]);
     for (name, value) in headers {
         cmd.args(["-H", &format!("{name}: {value}")]);
@@ -176,7 +204,10 @@ fn webhook(platform: &TestPlatform, name: &str, headers: &[(&str, String)], body
     cmd.args(["--data-binary", body]);
     cmd.arg(format!("http://{}/hooks/git/{name}", platform.info.api));
     let output = cmd.output().unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap()
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn hmac_hex(key: &str, body: &str) -> String {
@@ -265,7 +296,10 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     let output = git(&upstream.work, &["push", &wrong, "main"]);
     assert!(!output.status.success());
     let text = String::from_utf8_lossy(&output.stderr);
-    assert!(text.contains("401") || text.contains("Authentication failed"), "{text}");
+    assert!(
+        text.contains("401") || text.contains("Authentication failed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -287,12 +321,25 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
     assert_eq!(webhook(&platform, "shop", &[], &body), 401);
     let wrong = hmac_hex("not-the-secret", &body);
     assert_eq!(
-        webhook(&platform, "shop", &[("X-Hub-Signature-256", format!("sha256={wrong}"))], &body),
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Hub-Signature-256", format!("sha256={wrong}"))],
+            &body
+        ),
         401
     );
-    assert_eq!(webhook(&platform, "shop", &[("X-Gitea-Signature", wrong)], &body), 401);
     assert_eq!(
-        webhook(&platform, "shop", &[("X-Gitlab-Token", "nope".into())], &body),
+        webhook(&platform, "shop", &[("X-Gitea-Signature", wrong)], &body),
+        401
+    );
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitlab-Token", "nope".into())],
+            &body
+        ),
         401
     );
     assert_eq!(webhook(&platform, "nosuch", &[], &body), 401);
@@ -310,7 +357,12 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
     // A GitHub delivery signed with the service's secret builds the pushed head.
     let good = hmac_hex(&secret, &body);
     assert_eq!(
-        webhook(&platform, "shop", &[("X-Hub-Signature-256", format!("sha256={good}"))], &body),
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Hub-Signature-256", format!("sha256={good}"))],
+            &body
+        ),
         202
     );
     platform.wait_for_body(host, "hooked two", Duration::from_secs(60));
@@ -321,7 +373,12 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
     upstream.push_origin();
     let body = format!(r#"{{"ref":"refs/heads/main","after":"{outside}"}}"#);
     assert_eq!(
-        webhook(&platform, "shop", &[("X-Gitlab-Token", secret.clone())], &body),
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitlab-Token", secret.clone())],
+            &body
+        ),
         202
     );
     wait_until("the trigger to read the new head", &platform, || {
@@ -331,7 +388,10 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
     // The same through ferry's remote: the push says so and builds nothing.
     let (ok, output) = push_to_ferry(&platform, &upstream, "shop");
     assert!(ok, "{output}");
-    assert!(output.contains("nothing changed under services/api"), "{output}");
+    assert!(
+        output.contains("nothing changed under services/api"),
+        "{output}"
+    );
     assert_eq!(builds(&platform, "shop").len(), 2);
 
     // A change under the directory, announced the Gitea way, builds again.
@@ -340,7 +400,12 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
     let body = format!(r#"{{"ref":"refs/heads/main","after":"{inside}"}}"#);
     let signature = hmac_hex(&secret, &body);
     assert_eq!(
-        webhook(&platform, "shop", &[("X-Gitea-Signature", signature)], &body),
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitea-Signature", signature)],
+            &body
+        ),
         202
     );
     platform.wait_for_body(host, "hooked three", Duration::from_secs(60));
@@ -364,7 +429,9 @@ fn an_unreachable_repository_is_a_clear_error_and_creates_nothing() {
     let platform = TestPlatform::start();
     let missing = tempfile::tempdir().unwrap();
     let url = format!("file://{}/nothing.git", missing.path().display());
-    let err = platform.ferry_fails(&["deploy", "--git", &url, "--branch", "main", "--name", "ghost"]);
+    let err = platform.ferry_fails(&[
+        "deploy", "--git", &url, "--branch", "main", "--name", "ghost",
+    ]);
     assert!(err.contains("cannot read branch main of"), "{err}");
     let services = platform.ferry_json(&["ls"]);
     assert_eq!(services.as_array().unwrap().len(), 0, "{services}");
@@ -372,12 +439,24 @@ fn an_unreachable_repository_is_a_clear_error_and_creates_nothing() {
     // A branch that does not exist is as clear.
     let upstream = Upstream::new("x\n");
     let err = platform.ferry_fails(&[
-        "deploy", "--git", upstream.url(), "--branch", "nope", "--name", "ghost",
+        "deploy",
+        "--git",
+        upstream.url(),
+        "--branch",
+        "nope",
+        "--name",
+        "ghost",
     ]);
     assert!(err.contains("cannot read branch nope"), "{err}");
     // So is a directory the commit does not have.
     let err = platform.ferry_fails(&[
-        "deploy", "--git", upstream.url(), "--dir", "services/web", "--name", "ghost",
+        "deploy",
+        "--git",
+        upstream.url(),
+        "--dir",
+        "services/web",
+        "--name",
+        "ghost",
     ]);
     assert!(err.contains("no directory \"services/web\""), "{err}");
     assert_eq!(platform.ferry_json(&["ls"]).as_array().unwrap().len(), 0);

@@ -216,7 +216,12 @@ impl Store {
         tx.execute(
             "UPDATE services SET desired_revision = ?3, updated_at = ?4 \
              WHERE id = ?1 AND desired_revision = ?2",
-            params![service.as_str(), id.as_str(), fallback.map(RevisionId::as_str), now],
+            params![
+                service.as_str(),
+                id.as_str(),
+                fallback.map(RevisionId::as_str),
+                now
+            ],
         )?;
         crate::hosts::sync_hosts(&tx, service)?;
         tx.commit()?;
@@ -319,14 +324,25 @@ mod tests {
         assert!(store.git_polled_services().unwrap().is_empty());
         // A pass that read "aaaa" builds "bbbb"; another that read it too does not.
         let second = store
-            .create_git_deployment(&deployment(&api, "bbbb"), None, Some((Some("aaaa"), "bbbb")))
+            .create_git_deployment(
+                &deployment(&api, "bbbb"),
+                None,
+                Some((Some("aaaa"), "bbbb")),
+            )
             .unwrap();
         assert!(second.is_some());
         let again = store
-            .create_git_deployment(&deployment(&api, "bbbb"), None, Some((Some("aaaa"), "bbbb")))
+            .create_git_deployment(
+                &deployment(&api, "bbbb"),
+                None,
+                Some((Some("aaaa"), "bbbb")),
+            )
             .unwrap();
         assert!(again.is_none());
-        assert_eq!(store.latest_commit(&row.id).unwrap().as_deref(), Some("bbbb"));
+        assert_eq!(
+            store.latest_commit(&row.id).unwrap().as_deref(),
+            Some("bbbb")
+        );
         let builds = store.list_builds(&row.id, 10).unwrap();
         assert_eq!(builds.len(), 2);
         assert_eq!(builds[0].number, 2);

@@ -48,7 +48,9 @@ pub async fn run(
             Ok(())
         }
         (None, Some(name)) => list(client, &name, json).await,
-        (None, None) => anyhow::bail!("usage: ferry builds NAME | ferry builds logs NAME N | ferry builds cancel NAME N"),
+        (None, None) => anyhow::bail!(
+            "usage: ferry builds NAME | ferry builds logs NAME N | ferry builds cancel NAME N"
+        ),
     }
 }
 
@@ -63,9 +65,14 @@ async fn list(client: &Client, name: &str, json: bool) -> Result<()> {
         eprintln!("{name} has no builds");
         return Ok(());
     }
-    let mut out = table(&["REVISION", "COMMIT", "STATE", "STATUS", "STARTED", "DURATION"]);
+    let mut out = table(&[
+        "REVISION", "COMMIT", "STATE", "STATUS", "STARTED", "DURATION",
+    ]);
     for build in builds {
-        let commit = build.commit.as_deref().map_or("-", |c| &c[..c.len().min(12)]);
+        let commit = build
+            .commit
+            .as_deref()
+            .map_or("-", |c| &c[..c.len().min(12)]);
         out.add_row(vec![
             Cell::new(build.revision),
             Cell::new(commit),

@@ -285,8 +285,8 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
         return Ok(());
     }
     let revision = accepted.revision.as_ref().map(|r| r.number).unwrap_or(0);
-    let build = (accepted.service.source_kind == ferry_types::SourceKind::Directory)
-        .then_some(revision);
+    let build =
+        (accepted.service.source_kind == ferry_types::SourceKind::Directory).then_some(revision);
     let finished = follow_build(client, &accepted.operation, build, json).await?;
     if json {
         return crate::output::print_json(&finished);

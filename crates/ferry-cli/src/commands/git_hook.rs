@@ -14,7 +14,10 @@ use std::io::BufRead;
 const MAX_UPDATES: usize = 10_000;
 
 pub async fn run() -> Result<()> {
-    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set: this command is run by ferry's git hook"));
+    let var = |name: &str| {
+        std::env::var(name)
+            .with_context(|| format!("{name} is not set: this command is run by ferry's git hook"))
+    };
     let base = var("FERRY_HOOK_URL")?;
     let token = var("FERRY_HOOK_TOKEN")?;
     let service = var("FERRY_HOOK_SERVICE")?;

@@ -91,7 +91,12 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
             git.url.as_deref().unwrap_or("pushes only")
         );
         outln!("  remote     {}{}", client.base(), git.remote_path);
-        outln!("  webhook    {}{} (secret {})", client.base(), git.webhook_path, git.webhook_secret);
+        outln!(
+            "  webhook    {}{} (secret {})",
+            client.base(),
+            git.webhook_path,
+            git.webhook_secret
+        );
     }
     outln!("  phase      {}", detail.runtime.phase);
     outln!("  restarts   {}", detail.runtime.restarts);

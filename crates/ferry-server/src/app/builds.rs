@@ -27,11 +27,7 @@ fn info(row: BuildRow, desired: Option<&ferry_types::RevisionId>) -> BuildInfo {
     BuildInfo {
         revision: row.number,
         commit: row.commit,
-        state: if running {
-            "running".into()
-        } else {
-            row.build
-        },
+        state: if running { "running".into() } else { row.build },
         status: row.status,
         created_at: row.created_at,
         started_at: row.started_at,
@@ -169,6 +165,9 @@ mod tests {
         assert_eq!(next, text.len() as u64);
         let (rest, _, _) = read_chunk(&path, 199_900).unwrap();
         assert_eq!(rest, line);
-        assert_eq!(read_chunk(&dir.path().join("none"), 5).unwrap(), (String::new(), 5, 0));
+        assert_eq!(
+            read_chunk(&dir.path().join("none"), 5).unwrap(),
+            (String::new(), 5, 0)
+        );
     }
 }

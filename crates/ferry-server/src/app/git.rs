@@ -107,7 +107,9 @@ impl App {
             let accepted = self
                 .build_commit(name, &repo, &follow, &head, Some(&follow), None)
                 .await?
-                .ok_or_else(|| AppError::Conflict(format!("service {name} changed meanwhile; try again")))?;
+                .ok_or_else(|| {
+                    AppError::Conflict(format!("service {name} changed meanwhile; try again"))
+                })?;
             Ok(accepted)
         }
         .await;
@@ -133,7 +135,9 @@ impl App {
     ) -> Result<Option<Accepted>, AppError> {
         let overrides: ConfigOverrides = serde_json::from_str(&follow.overrides)
             .map_err(|err| AppError::Internal(format!("stored overrides: {err}")))?;
-        let digest = self.archive_commit(repo, commit, follow.subdir.as_deref()).await?;
+        let digest = self
+            .archive_commit(repo, commit, follow.subdir.as_deref())
+            .await?;
         let prepared = self.prepare_upload(&digest, overrides).await?;
         let mut files = prepared.tree;
         let config = prepared.config;
@@ -160,8 +164,9 @@ impl App {
             revision_id,
             commit: Some(commit.to_string()),
         };
-        let Some((row, revision, operation)) =
-            self.store.create_git_deployment(&new, new_follow, upstream)?
+        let Some((row, revision, operation)) = self
+            .store
+            .create_git_deployment(&new, new_follow, upstream)?
         else {
             return Ok(None);
         };
@@ -288,7 +293,10 @@ impl App {
             )));
         }
         let repo = Repo::ensure(self.repo_for(name)).await.map_err(git_error)?;
-        if let Err(why) = self.needs_build(&row.id, &repo, &follow, &update.new).await? {
+        if let Err(why) = self
+            .needs_build(&row.id, &repo, &follow, &update.new)
+            .await?
+        {
             return Ok(GitTriggered {
                 message: why,
                 accepted: None,
@@ -449,12 +457,15 @@ fn verify_webhook(headers: &HeaderMap, body: &[u8], secret: &[u8]) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let expected = || git::hmac_sha256_hex(secret, body);
     if let Some(signature) = header("x-hub-signature-256") {
-        return signature
-            .strip_prefix("sha256=")
-            .is_some_and(|hex| constant_time_eq(hex.to_ascii_lowercase().as_bytes(), expected().as_bytes()));
+        return signature.strip_prefix("sha256=").is_some_and(|hex| {
+            constant_time_eq(hex.to_ascii_lowercase().as_bytes(), expected().as_bytes())
+        });
     }
     if let Some(signature) = header("x-gitea-signature") {
-        return constant_time_eq(signature.to_ascii_lowercase().as_bytes(), expected().as_bytes());
+        return constant_time_eq(
+            signature.to_ascii_lowercase().as_bytes(),
+            expected().as_bytes(),
+        );
     }
     if let Some(token) = header("x-gitlab-token") {
         return constant_time_eq(token.as_bytes(), secret);
@@ -487,15 +498,31 @@ mod tests {
             body,
             b"k"
         ));
-        assert!(verify_webhook(&headers(&[("x-gitea-signature", &mac)]), body, b"k"));
-        assert!(verify_webhook(&headers(&[("x-gitlab-token", "k")]), body, b"k"));
+        assert!(verify_webhook(
+            &headers(&[("x-gitea-signature", &mac)]),
+            body,
+            b"k"
+        ));
+        assert!(verify_webhook(
+            &headers(&[("x-gitlab-token", "k")]),
+            body,
+            b"k"
+        ));
         assert!(!verify_webhook(&headers(&[]), body, b"k"));
         assert!(!verify_webhook(
             &headers(&[("x-hub-signature-256", &format!("sha256={mac}"))]),
             b"{}",
             b"k"
         ));
-        assert!(!verify_webhook(&headers(&[("x-hub-signature-256", &mac)]), body, b"k"));
-        assert!(!verify_webhook(&headers(&[("x-gitlab-token", "x")]), body, b"k"));
+        assert!(!verify_webhook(
+            &headers(&[("x-hub-signature-256", &mac)]),
+            body,
+            b"k"
+        ));
+        assert!(!verify_webhook(
+            &headers(&[("x-gitlab-token", "x")]),
+            body,
+            b"k"
+        ));
     }
 }

@@ -8,9 +8,7 @@
 
 use crate::app::git::Polled;
 use crate::app::{App, AppError};
-use crate::background::driver::{
-    exponential, Context, ReconcileError, Reconciler, Requeue,
-};
+use crate::background::driver::{exponential, Context, ReconcileError, Reconciler, Requeue};
 use ferry_store::{Store, StoreError};
 use ferry_types::ServiceId;
 use std::sync::{Arc, OnceLock, Weak};
@@ -73,9 +71,7 @@ impl Reconciler for GitTriggerReconciler {
         };
         Ok(match polled {
             Polled::NotFollowing | Polled::Looked { poll_ms: None } => Requeue::Done,
-            Polled::Looked {
-                poll_ms: Some(ms),
-            } => Requeue::After(Duration::from_millis(ms)),
+            Polled::Looked { poll_ms: Some(ms) } => Requeue::After(Duration::from_millis(ms)),
         })
     }
 }

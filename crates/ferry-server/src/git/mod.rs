@@ -85,7 +85,10 @@ async fn run(mut cmd: Command, what: &str, timeout: Duration) -> Result<Output, 
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let work = async {
-        let (out, err) = tokio::join!(read_bounded(stdout, MAX_OUTPUT), read_bounded(stderr, MAX_STDERR));
+        let (out, err) = tokio::join!(
+            read_bounded(stdout, MAX_OUTPUT),
+            read_bounded(stderr, MAX_STDERR)
+        );
         let status = child.wait().await?;
         Ok::<_, std::io::Error>((out, err, status))
     };
@@ -200,8 +203,15 @@ pub fn check_url(url: &str) -> Result<(), GitError> {
 /// A sub-directory inside the repository: relative, no `..`, normalised (no leading,
 /// trailing or doubled slashes). `None` for the root.
 pub fn normalize_subdir(dir: &str) -> Result<Option<String>, GitError> {
-    let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.iter().any(|p| *p == ".." || p.chars().any(char::is_control)) || dir.len() > 1024 {
+    let parts: Vec<&str> = dir
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts
+        .iter()
+        .any(|p| *p == ".." || p.chars().any(char::is_control))
+        || dir.len() > 1024
+    {
         return Err(GitError::Invalid(format!(
             "--dir {dir:?}: expected a directory inside the repository"
         )));
@@ -268,9 +278,15 @@ impl Repo {
         check_url(url)?;
         check_branch(branch)?;
         let mut cmd = command(Some(&self.path));
-        cmd.args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--"])
-            .arg(url)
-            .arg(format!("+refs/heads/{branch}:{UPSTREAM_REF}"));
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--",
+        ])
+        .arg(url)
+        .arg(format!("+refs/heads/{branch}:{UPSTREAM_REF}"));
         checked(cmd, "fetch", REMOTE_TIMEOUT)
             .await
             .map_err(|err| match err {
@@ -317,11 +333,7 @@ impl Repo {
 
     /// Streams the tree of `commit` (only `subdir` when given) as a `.tar.gz`; the
     /// caller stores it like an upload. The child is killed when the stream is dropped.
-    pub fn archive(
-        &self,
-        commit: &str,
-        subdir: Option<&str>,
-    ) -> Result<ArchiveStream, GitError> {
+    pub fn archive(&self, commit: &str, subdir: Option<&str>) -> Result<ArchiveStream, GitError> {
         if !is_sha(commit) {
             return Err(GitError::Invalid(format!("not a commit: {commit:?}")));
         }
@@ -401,7 +413,10 @@ mod tests {
         assert!(check_url("--upload-pack=evil").is_err());
         assert!(check_url("ext::sh -c evil").is_err());
         assert!(check_url("ftp://x/y").is_err());
-        assert_eq!(normalize_subdir("services/api/").unwrap().as_deref(), Some("services/api"));
+        assert_eq!(
+            normalize_subdir("services/api/").unwrap().as_deref(),
+            Some("services/api")
+        );
         assert_eq!(normalize_subdir("./").unwrap(), None);
         assert!(normalize_subdir("../etc").is_err());
     }

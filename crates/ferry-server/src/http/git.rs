@@ -42,7 +42,10 @@ pub async fn remote(
         return unauthorized();
     }
     let Some(name) = repo.strip_suffix(".git") else {
-        return (StatusCode::NOT_FOUND, "ferry: git remotes are /git/<service>.git\n")
+        return (
+            StatusCode::NOT_FOUND,
+            "ferry: git remotes are /git/<service>.git\n",
+        )
             .into_response();
     };
     // Only the smart protocol's three endpoints: nothing else of the repository's
@@ -51,7 +54,11 @@ pub async fn remote(
         rest.as_str(),
         "info/refs" | "git-upload-pack" | "git-receive-pack"
     ) {
-        return (StatusCode::NOT_FOUND, "ferry: not a smart HTTP git endpoint\n").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "ferry: not a smart HTTP git endpoint\n",
+        )
+            .into_response();
     }
     if let Err(err) = state.app.git_remote(name).await {
         return (StatusCode::NOT_FOUND, format!("ferry: {err}\n")).into_response();

@@ -60,7 +60,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/services/{name}/logs", get(logs::stream))
         .route("/services/{name}/builds", get(builds::list))
         .route("/services/{name}/builds/{number}/log", get(builds::log))
-        .route("/services/{name}/builds/{number}/cancel", post(builds::cancel))
+        .route(
+            "/services/{name}/builds/{number}/cancel",
+            post(builds::cancel),
+        )
         .route("/services/{name}/git/pushed", post(git::pushed))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
