@@ -300,6 +300,15 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
         text.contains("401") || text.contains("Authentication failed"),
         "{text}"
     );
+
+    // Deploying an upload replaces the branch: pushes no longer build the service.
+    let dir = upstream.work.join("services/api");
+    platform.ferry_ok(&["deploy", dir.to_str().unwrap(), "--name", "api"]);
+    assert!(detail(&platform, "api")["git"].is_null());
+    upstream.commit("services/api/index.html", "version four\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
+    assert_eq!(platform.curl(host, "/").1, "version three\n");
 }
 
 #[test]
@@ -483,11 +492,13 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
             .first()
             .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
     });
-    let out = platform.ferry_ok(&["builds", "cancel", "slow", "2"]);
-    let _ = out;
+    platform.ferry_ok(&["builds", "cancel", "slow", "2"]);
     let output = push.join().unwrap();
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(text.contains("cancelled"), "{text}");
+    assert!(
+        text.contains("cancelled by `ferry builds cancel`"),
+        "{text}"
+    );
     let list = builds(&platform, "slow");
     assert_eq!(list[0]["state"], "cancelled", "{list:?}");
     assert_eq!(platform.curl("slow.localhost", "/").1, "steady\n");

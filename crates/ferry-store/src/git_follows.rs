@@ -134,6 +134,15 @@ impl Store {
         self.deployed(service_id, revision, operation).map(Some)
     }
 
+    /// Stops following git (a deploy of an upload or an image replaced it).
+    pub fn delete_git_follow(&self, service: &ServiceId) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM git_follows WHERE service_id = ?1",
+            [service.as_str()],
+        )?;
+        Ok(())
+    }
+
     /// What git branch a service follows, if any.
     pub fn git_follow(&self, service: &ServiceId) -> Result<Option<GitFollow>, StoreError> {
         get_in(&self.conn(), service)

@@ -272,6 +272,9 @@ impl App {
         if let Some(files) = files {
             files.keep();
         }
+        // A deploy from an upload replaces the git branch the service built from: a
+        // later push or webhook must not overwrite it.
+        self.store.delete_git_follow(&row.id)?;
         self.store.add_operation_event(
             &operation.id,
             ferry_types::EventLevel::Info,

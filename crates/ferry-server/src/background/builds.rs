@@ -109,7 +109,12 @@ impl BuildReconciler {
         } else if row.paused {
             Some("cancelled: the service was paused before this revision served".into())
         } else if row.desired_revision.as_ref() != Some(revision) {
-            Some("superseded by a later deployment".into())
+            // `ferry builds cancel` marks the build before moving `desired` back.
+            if self.store.revision_build(revision)? == Some(BuildStatus::Cancelled) {
+                Some("cancelled by `ferry builds cancel`".into())
+            } else {
+                Some("superseded by a later deployment".into())
+            }
         } else {
             None
         })
