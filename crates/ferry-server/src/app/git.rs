@@ -336,6 +336,13 @@ impl App {
         if row.deleting || row.paused {
             return Ok(looked);
         }
+        // A cheap look first: most polls find the head they already acted on.
+        let advertised = Repo::remote_head(&url, &follow.branch)
+            .await
+            .map_err(git_error)?;
+        if advertised.is_some() && advertised == follow.upstream_commit {
+            return Ok(looked);
+        }
         let repo = Repo::ensure(self.repo_for(row.name.as_str()))
             .await
             .map_err(git_error)?;

@@ -301,6 +301,23 @@ impl Repo {
             .ok_or_else(|| GitError::Invalid(format!("{url} has no branch {branch}")))
     }
 
+    /// The head of `branch` at `url` without fetching (`git ls-remote`): what a poll
+    /// compares with the head last acted on before fetching anything.
+    pub async fn remote_head(url: &str, branch: &str) -> Result<Option<String>, GitError> {
+        check_url(url)?;
+        check_branch(branch)?;
+        let mut cmd = command(None);
+        cmd.args(["ls-remote", "--heads", "--"])
+            .arg(url)
+            .arg(format!("refs/heads/{branch}"));
+        let out = checked(cmd, &format!("ls-remote of {url}"), REMOTE_TIMEOUT).await?;
+        let wanted = format!("refs/heads/{branch}");
+        Ok(out.lines().find_map(|line| {
+            let (sha, name) = line.split_once('\t')?;
+            (name == wanted && is_sha(sha)).then(|| sha.to_string())
+        }))
+    }
+
     /// The commit `reference` names, if it exists.
     pub async fn resolve(&self, reference: &str) -> Result<Option<String>, GitError> {
         let mut cmd = command(Some(&self.path));
