@@ -255,6 +255,8 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     assert!(output.contains("remote:"), "{output}");
     assert!(output.contains("building version two"), "{output}");
     assert!(output.contains("revision 2 is live"), "{output}");
+    // Ferry's remote already held the followed branch: the push was a fast-forward.
+    assert!(!output.contains("[new branch]"), "{output}");
     assert_eq!(platform.curl(host, "/").1, "version two\n");
     assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
 

@@ -91,6 +91,9 @@ impl App {
                         source.branch, source.url
                     ))
                 })?;
+            repo.adopt_branch(&source.branch, &head)
+                .await
+                .map_err(git_error)?;
             let follow = GitFollow {
                 url: Some(source.url.clone()),
                 branch: source.branch.clone(),

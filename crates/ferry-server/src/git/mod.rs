@@ -318,6 +318,24 @@ impl Repo {
         }))
     }
 
+    /// Makes `branch` the repository's default branch and, if it does not exist yet,
+    /// starts it at `head`: ferry's remote then holds the followed branch, so a first
+    /// `git push ferry main` is a fast-forward and a clone from it checks it out.
+    pub async fn adopt_branch(&self, branch: &str, head: &str) -> Result<(), GitError> {
+        check_branch(branch)?;
+        let mut cmd = command(Some(&self.path));
+        cmd.args(["symbolic-ref", "HEAD"])
+            .arg(format!("refs/heads/{branch}"));
+        checked(cmd, "symbolic-ref", LOCAL_TIMEOUT).await?;
+        if self.branch_head(branch).await?.is_none() && is_sha(head) {
+            // The empty old value: only if the branch still does not exist.
+            let mut cmd = command(Some(&self.path));
+            cmd.args(["update-ref", &format!("refs/heads/{branch}"), head, ""]);
+            checked(cmd, "update-ref", LOCAL_TIMEOUT).await?;
+        }
+        Ok(())
+    }
+
     /// The commit `reference` names, if it exists.
     pub async fn resolve(&self, reference: &str) -> Result<Option<String>, GitError> {
         let mut cmd = command(Some(&self.path));
