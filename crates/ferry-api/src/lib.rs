@@ -2,6 +2,7 @@
 //! server and the CLI both use, so the two cannot drift apart. Plain data: no I/O.
 
 pub mod errors;
+pub mod git;
 pub mod metrics;
 pub mod registry;
 pub mod reports;
@@ -9,6 +10,9 @@ pub mod scaling;
 pub mod services;
 
 pub use errors::{ConfigProblem, ErrorBody};
+pub use git::{
+    BuildInfo, BuildLogChunk, GitFollowing, GitPushed, GitSource, GitTriggered, RefUpdate,
+};
 pub use metrics::StatsSnapshot;
 pub use registry::{
     CreateTokenRequest, CreatedToken, GcRequest, GcResult, ImageList, ImageRemoved,

@@ -14,6 +14,8 @@ pub enum DeploySource {
     Upload(String),
     /// An image in the local Docker Engine.
     Image(String),
+    /// A branch of a git repository, built by the process runtime and followed.
+    Git(crate::git::GitSource),
 }
 
 /// Settings given on the command line; they win over the config file.
@@ -98,6 +100,12 @@ pub struct ServiceDetail {
     /// The autoscaler: desired and ready counts, load, panic mode, recent decisions.
     #[serde(default)]
     pub autoscale: Option<crate::AutoscaleStatus>,
+    /// The git branch the service builds from, if any.
+    #[serde(default)]
+    pub git: Option<crate::git::GitFollowing>,
+    /// The commit of the active revision, for a git source.
+    #[serde(default)]
+    pub active_commit: Option<String>,
 }
 
 /// What a service follows, without its credentials.

@@ -32,8 +32,44 @@ pub enum BuildError {
     },
 }
 
+/// A build log stops growing at this size: the rest of the output is read and
+/// dropped, with a line saying so (the build itself goes on).
+pub const MAX_BUILD_LOG_BYTES: u64 = 8 * 1024 * 1024;
+/// How long the log copier may go on after a step ended (a process the step left
+/// running may hold the pipe open; its later output is not the step's).
+const COPIER_GRACE: Duration = Duration::from_secs(5);
+
+/// Copies a step's output into the log until the pipe closes, up to
+/// [`MAX_BUILD_LOG_BYTES`] for the whole file.
+fn copy_bounded(mut from: std::io::PipeReader, mut log: std::fs::File) {
+    use std::io::{Read, Write};
+    let mut size = log.metadata().map_or(0, |m| m.len());
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut cut = false;
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let room = MAX_BUILD_LOG_BYTES.saturating_sub(size);
+        let take = usize::try_from(room).map_or(n, |room| room.min(n));
+        if take > 0 && log.write_all(&buffer[..take]).is_ok() {
+            size += take as u64;
+        }
+        if take < n && !cut {
+            cut = true;
+            let _ = writeln!(
+                log,
+                "\n… build output cut: the log is limited to {} MiB",
+                MAX_BUILD_LOG_BYTES / (1024 * 1024)
+            );
+        }
+    }
+}
+
 /// Runs every step in `dir`, stopping at the first failure. Each step gets `timeout`.
-/// stdout and stderr go to `log_path` (appended), so a failure's last lines can be shown.
+/// stdout and stderr go to `log_path` (appended, bounded by [`MAX_BUILD_LOG_BYTES`]),
+/// so a failure's last lines can be shown.
 pub async fn execute(
     plan: &BuildPlan,
     dir: &Path,
@@ -59,19 +95,24 @@ pub async fn execute(
             let mut header = &log;
             writeln!(header, "--> build step {step_number}: {}", step.command).map_err(io_err)?;
         }
-        let stderr = log.try_clone().map_err(io_err)?;
-        let mut child = Command::new("sh")
+        // One pipe for both streams, copied into the log by a thread with a bound.
+        let (reader, writer) = std::io::pipe().map_err(io_err)?;
+        let stderr = writer.try_clone().map_err(io_err)?;
+        let spawned = Command::new("sh")
             .arg("-c")
             .arg(&step.command)
             .current_dir(dir)
             .envs(&plan.env)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
+            .stdout(Stdio::from(writer))
             .stderr(Stdio::from(stderr))
             .process_group(0)
             .kill_on_drop(true)
-            .spawn()
-            .map_err(io_err)?;
+            .spawn();
+        // The writers are the child's now (or gone with a failed spawn): the copier
+        // sees the end of the output when the step's processes close it.
+        let copier = tokio::task::spawn_blocking(move || copy_bounded(reader, log));
+        let mut child = spawned.map_err(io_err)?;
         // The step runs in its own process group; the guard kills the whole group
         // when the step times out or the build is cancelled (this future dropped), so
         // commands the shell started never outlive the build.
@@ -91,6 +132,7 @@ pub async fn execute(
                 });
             }
         };
+        let _ = tokio::time::timeout(COPIER_GRACE, copier).await;
         if !status.success() {
             let outcome = match status.code() {
                 Some(code) => format!("exited with code {code}"),
@@ -206,6 +248,31 @@ mod tests {
         let text = std::fs::read_to_string(&log).unwrap();
         assert!(text.contains("--> build step 2: cat out.txt"));
         assert!(text.contains("hi"));
+    }
+
+    #[tokio::test]
+    async fn the_log_is_bounded_and_the_build_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("build.log");
+        let limit = MAX_BUILD_LOG_BYTES;
+        execute(
+            &plan(&[
+                &format!("head -c {} /dev/zero | tr '\\0' x; echo", limit + 100_000),
+                "echo second step >&2; touch done",
+            ]),
+            dir.path(),
+            &log,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        assert!(dir.path().join("done").exists());
+        let size = std::fs::metadata(&log).unwrap().len();
+        assert!(size <= limit + 200, "{size}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("build output cut"));
+        // The step ran (its header is there) but its output is past the limit.
+        assert!(!text.contains("\nsecond step\n"));
     }
 
     #[tokio::test]

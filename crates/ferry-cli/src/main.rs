@@ -85,6 +85,16 @@ enum Command {
     },
     /// List revisions of a service
     Revisions { name: String },
+    /// List a service's builds; `logs NAME N` prints one's log, `cancel NAME N` stops it
+    #[command(args_conflicts_with_subcommands = true)]
+    Builds {
+        name: Option<String>,
+        #[command(subcommand)]
+        command: Option<commands::builds::BuildsCommand>,
+    },
+    /// Run by the post-receive hook of ferry's git remote (not for direct use)
+    #[command(name = "git-hook", hide = true)]
+    GitHook,
     /// Shared-responsibility view: what ferry runs, what you own, what the checks found
     Report { name: String },
     /// Re-activate an earlier revision (default: the previous one)
@@ -273,6 +283,9 @@ fn run_async(global: Global, command: Command) -> Result<()> {
             Command::StaticServe { dir } => return commands::static_serve::run(&dir).await,
             _ => {}
         }
+        if let Command::GitHook = command {
+            return commands::git_hook::run().await;
+        }
         let connection = Connection::resolve(global.server, global.token, global.data_dir);
         if let Command::Token = command {
             return commands::token::print(&connection);
@@ -291,6 +304,9 @@ fn run_async(global: Global, command: Command) -> Result<()> {
                 commands::ops::run(&client, name.as_deref(), id.as_deref(), json).await
             }
             Command::Revisions { name } => commands::status::revisions(&client, &name, json).await,
+            Command::Builds { name, command } => {
+                commands::builds::run(&client, name, command, json).await
+            }
             Command::Report { name } => commands::report::run(&client, &name, json).await,
             Command::Rollback {
                 name,

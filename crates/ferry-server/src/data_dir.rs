@@ -84,6 +84,11 @@ impl DataDir {
     pub fn logs(&self) -> PathBuf {
         self.root.join("logs")
     }
+    /// Git sources: one bare repository per service, `<service>.git` (ferry's remote
+    /// and the cache fetches land in).
+    pub fn git(&self) -> PathBuf {
+        self.root.join("git")
+    }
     pub fn service_logs(&self, service_name: &str) -> PathBuf {
         self.logs().join(service_name)
     }

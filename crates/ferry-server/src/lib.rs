@@ -6,6 +6,7 @@ mod api_server;
 pub mod app;
 pub mod background;
 pub mod data_dir;
+pub mod git;
 pub mod http;
 pub mod limits;
 pub mod registry;
@@ -205,6 +206,7 @@ pub async fn run(
         own_registry: Some(own_registry),
     });
     app.clean_partial_files();
+    background.attach_app(Arc::downgrade(&app));
 
     // Front ends stop first (and drain); reconcilers stop after, so instances keep
     // serving the requests being drained.
@@ -239,6 +241,7 @@ pub async fn run(
     let api = http::router(http::ApiState {
         app,
         token,
+        api_addr,
         shutdown: front.clone(),
         followers: http::logs::Followers::new(options.log_followers),
     })

@@ -137,6 +137,7 @@ mod tests {
             },
             config,
             revision_id: revision_id.clone(),
+            commit: None,
         })?;
         Ok(revision_id)
     }

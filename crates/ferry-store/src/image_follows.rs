@@ -182,6 +182,7 @@ mod tests {
             },
             config: ServiceConfig::default(),
             revision_id: RevisionId::generate(),
+            commit: None,
         }
     }
 

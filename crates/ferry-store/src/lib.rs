@@ -4,6 +4,7 @@
 
 mod db;
 mod error;
+mod git_follows;
 mod hosts;
 mod image_follows;
 mod migrations;
@@ -16,6 +17,7 @@ mod tokens;
 
 pub use db::Store;
 pub use error::StoreError;
+pub use git_follows::{BuildRow, GitFollow};
 pub use image_follows::ImageFollow;
 pub use reports::StoredReport;
 pub use revisions::{BuildStatus, NewDeployment};

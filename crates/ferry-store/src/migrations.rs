@@ -119,4 +119,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         desired    INTEGER
     );
     "#,
+    // 7: git sources: the repository, branch and sub-directory a service follows, how
+    // it is polled, the webhook secret, the CLI's overrides applied to every build, and
+    // the upstream head last acted on; the commit a revision was built from; when each
+    // build started and ended (for `ferry builds`).
+    r#"
+    CREATE TABLE git_follows (
+        service_id      TEXT PRIMARY KEY REFERENCES services(id) ON DELETE CASCADE,
+        url             TEXT,
+        branch          TEXT NOT NULL,
+        subdir          TEXT,
+        poll_ms         INTEGER,
+        webhook_secret  TEXT NOT NULL,
+        overrides       TEXT NOT NULL,
+        upstream_commit TEXT
+    );
+    ALTER TABLE revisions ADD COLUMN git_commit TEXT;
+    ALTER TABLE revisions ADD COLUMN build_started_at TEXT;
+    ALTER TABLE revisions ADD COLUMN build_ended_at TEXT;
+    "#,
 ];

@@ -86,6 +86,7 @@ mod tests {
                 },
                 config: ServiceConfig::default(),
                 revision_id: revision.clone(),
+                commit: None,
             })
             .unwrap();
         let report = |kind: &str, blocked| StoredReport {

@@ -11,7 +11,8 @@ use ferry_types::{
 };
 use rusqlite::{params, OptionalExtension, Row};
 
-const COLUMNS: &str = "id, service_id, number, source, config, status, failure, created_at";
+const COLUMNS: &str =
+    "id, service_id, number, source, config, status, failure, created_at, git_commit";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<Revision, StoreError>> {
     let id: String = row.get(0)?;
@@ -22,6 +23,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<Revision, StoreError>> {
     let status: String = row.get(5)?;
     let failure: Option<String> = row.get(6)?;
     let created: String = row.get(7)?;
+    let commit: Option<String> = row.get(8)?;
     Ok((|| {
         Ok(Revision {
             id: RevisionId::from_string(id),
@@ -41,6 +43,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<Revision, StoreError>> {
             })?,
             failure,
             created_at: parse_ts(&created)?,
+            commit,
         })
     })())
 }
@@ -54,6 +57,8 @@ pub struct NewDeployment<'a> {
     pub config: ServiceConfig,
     /// Pre-generated so the caller can put the revision's files in place first.
     pub revision_id: RevisionId,
+    /// The git commit the files come from, for a git source.
+    pub commit: Option<String>,
 }
 
 impl Store {
@@ -361,6 +366,7 @@ pub(crate) fn insert_deployment(
         status: RevisionStatus::Pending,
         failure: None,
         created_at: now,
+        commit: new.commit.clone(),
     };
     insert_revision(tx, &revision)?;
     let operation = insert_operation(
@@ -389,7 +395,7 @@ fn insert_revision(conn: &rusqlite::Connection, revision: &Revision) -> Result<(
         detail: err.to_string(),
     })?;
     conn.execute(
-        &format!("INSERT INTO revisions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        &format!("INSERT INTO revisions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             revision.id.as_str(),
             revision.service_id.as_str(),
@@ -399,6 +405,7 @@ fn insert_revision(conn: &rusqlite::Connection, revision: &Revision) -> Result<(
             revision.status.as_str(),
             revision.failure,
             ts(revision.created_at),
+            revision.commit,
         ],
     )?;
     Ok(())
@@ -423,6 +430,7 @@ mod tests {
             },
             config: ServiceConfig::default(),
             revision_id: RevisionId::generate(),
+            commit: None,
         };
         let (svc, first, op1) = store.create_deployment(&deploy("a")).unwrap();
         let (svc2, second, op2) = store.create_deployment(&deploy("b")).unwrap();
@@ -490,6 +498,7 @@ mod tests {
                     source,
                     config: ServiceConfig::default(),
                     revision_id,
+                    commit: None,
                 })
                 .unwrap();
         }

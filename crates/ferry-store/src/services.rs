@@ -438,6 +438,7 @@ mod intent_tests {
                 },
                 config: ServiceConfig::default(),
                 revision_id: revision.clone(),
+                commit: None,
             })
             .unwrap();
         store.set_active_revision(&row.id, Some(&revision)).unwrap();
@@ -508,6 +509,7 @@ mod intent_tests {
                 },
                 config: ServiceConfig::default(),
                 revision_id: pending.clone(),
+                commit: None,
             })
             .unwrap();
         store.pause_service(&id, "cancelled by pause").unwrap();

@@ -82,4 +82,7 @@ pub struct Revision {
     pub failure: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The git commit (full sha) the revision was built from, for a git source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! follows).
 
 use crate::client::{segment, Client};
-use crate::commands::follow::{detached, done, follow};
+use crate::commands::follow::{detached, done, follow_build};
 use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -22,8 +22,19 @@ use std::sync::Arc;
 pub struct DeployArgs {
     /// App directory: with a ferry.toml or apprunner.yaml, or one ferry recognises
     /// (see `ferry plan`)
-    #[arg(default_value = ".", conflicts_with = "image")]
+    #[arg(default_value = ".", conflicts_with_all = ["image", "git"])]
     pub dir: PathBuf,
+    /// Build from this git repository (URL or server path) and follow its branch:
+    /// webhooks, `--poll` and pushes to ferry's remote build new commits
+    #[arg(long, value_name = "URL", conflicts_with = "image")]
+    pub git: Option<String>,
+    /// The branch to build and follow (with --git)
+    #[arg(long, requires = "git", default_value = "main")]
+    pub branch: String,
+    /// The app's directory inside the repository (monorepos: pushes that change
+    /// nothing under it do not rebuild)
+    #[arg(long = "dir", id = "git_dir", value_name = "PATH", requires = "git")]
+    pub git_dir: Option<String>,
     /// Deploy this image instead of a directory: from the local Docker Engine, or from
     /// a registry (`localhost:<api port>/repo:tag` is ferry's own)
     #[arg(long)]
@@ -35,8 +46,9 @@ pub struct DeployArgs {
     /// Do not follow the tag: deploy this digest only
     #[arg(long, requires = "image")]
     pub no_auto_deploy: bool,
-    /// How often another registry's tag is read (`30s`, `5m`; default 60s)
-    #[arg(long, value_name = "DURATION", requires = "auto_deploy", value_parser = parse_duration_ms)]
+    /// How often another registry's tag (--auto-deploy) or the git branch (--git) is
+    /// read (`30s`, `5m`; images default to 60s, git to webhooks and pushes only)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
     pub poll: Option<u64>,
     /// User name for the image's registry (default: Docker's config.json)
     #[arg(long, requires = "image", requires = "registry_password_stdin")]
@@ -166,10 +178,49 @@ impl DeployArgs {
 }
 
 pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
+    if args.poll.is_some() && !args.auto_deploy && args.git.is_none() {
+        bail!("--poll needs --auto-deploy (an image tag) or --git (a branch)");
+    }
     let overrides = args.overrides()?;
-    let follow_options = args.follow()?;
-    let (name, source) = match &args.image {
-        Some(image) => {
+    let follow_options = if args.git.is_some() {
+        FollowOptions::default()
+    } else {
+        args.follow()?
+    };
+    let (name, source) = match (&args.image, &args.git) {
+        (_, Some(url)) => {
+            let name = match &args.name {
+                Some(name) => name.clone(),
+                None => {
+                    let base = args
+                        .git_dir
+                        .as_deref()
+                        .map(|d| d.trim_end_matches('/'))
+                        .and_then(|d| d.rsplit('/').next())
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| {
+                            let url = url.trim_end_matches('/');
+                            let last = url.rsplit(['/', ':']).next().unwrap_or(url);
+                            last.strip_suffix(".git").unwrap_or(last)
+                        });
+                    ServiceName::from_dir_name(base)
+                        .map(|n| n.to_string())
+                        .with_context(|| {
+                            format!("cannot make a service name from {url:?}: pass --name")
+                        })?
+                }
+            };
+            (
+                name,
+                DeploySource::Git(ferry_api::GitSource {
+                    url: git_url(url),
+                    branch: args.branch.clone(),
+                    dir: args.git_dir.clone(),
+                    poll_ms: args.poll,
+                }),
+            )
+        }
+        (Some(image), None) => {
             let name = match &args.name {
                 Some(name) => name.clone(),
                 None => ServiceName::from_dir_name(image_base_name(image))
@@ -180,7 +231,7 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
             };
             (name, DeploySource::Image(image.clone()))
         }
-        None => {
+        (None, None) => {
             let dir = &args.dir;
             if !dir.is_dir() {
                 bail!("{}: not a directory", dir.display());
@@ -234,7 +285,9 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
         return Ok(());
     }
     let revision = accepted.revision.as_ref().map(|r| r.number).unwrap_or(0);
-    let finished = follow(client, &accepted.operation, json).await?;
+    let build =
+        (accepted.service.source_kind == ferry_types::SourceKind::Directory).then_some(revision);
+    let finished = follow_build(client, &accepted.operation, build, json).await?;
     if json {
         return crate::output::print_json(&finished);
     }
@@ -244,6 +297,18 @@ pub async fn run(client: &Client, args: DeployArgs, json: bool) -> Result<()> {
     ));
     outln!("{}", accepted.service.url);
     Ok(())
+}
+
+/// A local path given to `--git` is made absolute, since the server resolves it (the
+/// server runs on this machine: its paths are the CLI's).
+fn git_url(url: &str) -> String {
+    if url.contains("://") || url.contains('@') {
+        return url.to_string();
+    }
+    match std::path::absolute(url) {
+        Ok(path) if path.exists() => path.display().to_string(),
+        _ => url.to_string(),
+    }
 }
 
 /// `60s`, `5m`, `1h`, `500ms` or plain seconds, in milliseconds.

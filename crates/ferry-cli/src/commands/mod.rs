@@ -1,8 +1,10 @@
 //! One module per verb.
 
+pub mod builds;
 pub mod completions;
 pub mod deploy;
 pub mod follow;
+pub mod git_hook;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;

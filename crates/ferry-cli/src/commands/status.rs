@@ -74,6 +74,30 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
             .active_revision_number
             .map_or("none".to_string(), |n| n.to_string())
     );
+    if let Some(commit) = &detail.active_commit {
+        outln!("  commit     {commit}");
+    }
+    if let Some(git) = &detail.git {
+        let place = match &git.dir {
+            Some(dir) => format!("{} ({dir})", git.branch),
+            None => git.branch.clone(),
+        };
+        let how = match git.poll_ms {
+            Some(ms) => format!("polled every {}s, webhooks, pushes", ms / 1000),
+            None => "webhooks and pushes".to_string(),
+        };
+        outln!(
+            "  git        {} {place} ({how})",
+            git.url.as_deref().unwrap_or("pushes only")
+        );
+        outln!("  remote     {}{}", client.base(), git.remote_path);
+        outln!(
+            "  webhook    {}{} (secret {})",
+            client.base(),
+            git.webhook_path,
+            git.webhook_secret
+        );
+    }
     outln!("  phase      {}", detail.runtime.phase);
     outln!("  restarts   {}", detail.runtime.restarts);
     if let Some(exit) = &detail.runtime.last_exit {
@@ -175,6 +199,10 @@ pub async fn revisions(client: &Client, name: &str, json: bool) -> Result<()> {
                 format!("{tag} ({})", &digest[..digest.len().min(19)])
             }
             ferry_types::RevisionSource::Image { image, .. } => image.clone(),
+            ferry_types::RevisionSource::Directory { .. } if revision.commit.is_some() => {
+                let commit = revision.commit.as_deref().unwrap_or_default();
+                format!("commit {}", &commit[..commit.len().min(12)])
+            }
             ferry_types::RevisionSource::Directory { digest } => {
                 format!("upload {}", &digest[..digest.len().min(19)])
             }

@@ -2,6 +2,8 @@
 //! the only code that talks to the store.
 
 mod blocking;
+pub mod builds;
+pub mod git;
 pub mod images;
 pub mod logs;
 pub mod operations;

@@ -148,7 +148,7 @@ impl App {
             .list_operations(Some(&row.id), 1)?
             .into_iter()
             .next();
-        Ok(ServiceDetail {
+        let mut detail = ServiceDetail {
             service: self.service_view(&row)?,
             active_revision_number: active.as_ref().map(|r| r.number),
             config: active.map(|r| r.config),
@@ -171,7 +171,11 @@ impl App {
                     last_digest: f.acted_digest,
                 }),
             autoscale: self.background.autoscale(&row.id),
-        })
+            git: None,
+            active_commit: None,
+        };
+        self.git_detail(&row, &mut detail)?;
+        Ok(detail)
     }
 
     /// Deploys a new revision, creating the service on its first deploy.
@@ -189,7 +193,7 @@ impl App {
             )));
         }
         let kind = match &request.source {
-            DeploySource::Upload(_) => SourceKind::Directory,
+            DeploySource::Upload(_) | DeploySource::Git(_) => SourceKind::Directory,
             DeploySource::Image(_) => SourceKind::Image,
         };
         if let Some(row) = &existing {
@@ -200,6 +204,11 @@ impl App {
                     kind_name(kind)
                 )));
             }
+        }
+        if let DeploySource::Git(git) = &request.source {
+            return self
+                .deploy_git(&name, existing.as_ref(), git, &request.overrides)
+                .await;
         }
         let revision_id = RevisionId::generate();
         // An upload's files: removed on any way out of this function until the revision
@@ -227,6 +236,9 @@ impl App {
                 follow = image.follow;
                 (image.source, image.config, Vec::new())
             }
+            DeploySource::Git(_) => {
+                return Err(AppError::Internal("git deploys are handled above".into()))
+            }
         };
         // Refused now, with the reason, rather than failing the rollout.
         if let Ok(runtime) = self.runtimes.for_source(kind) {
@@ -252,6 +264,7 @@ impl App {
             source,
             config,
             revision_id: revision_id.clone(),
+            commit: None,
         };
         let (row, revision, operation) = match kind {
             SourceKind::Image => self.store.create_image_deployment(&new, follow.as_ref())?,
@@ -260,6 +273,9 @@ impl App {
         if let Some(files) = files {
             files.keep();
         }
+        // A deploy from an upload replaces the git branch the service built from: a
+        // later push or webhook must not overwrite it.
+        self.store.delete_git_follow(&row.id)?;
         self.store.add_operation_event(
             &operation.id,
             ferry_types::EventLevel::Info,

@@ -109,7 +109,12 @@ impl BuildReconciler {
         } else if row.paused {
             Some("cancelled: the service was paused before this revision served".into())
         } else if row.desired_revision.as_ref() != Some(revision) {
-            Some("superseded by a later deployment".into())
+            // `ferry builds cancel` marks the build before moving `desired` back.
+            if self.store.revision_build(revision)? == Some(BuildStatus::Cancelled) {
+                Some("cancelled by `ferry builds cancel`".into())
+            } else {
+                Some("superseded by a later deployment".into())
+            }
         } else {
             None
         })
@@ -398,6 +403,7 @@ impl Reconciler for BuildReconciler {
         }
         let ops = operations::begin(&self.store, &service, &DEPLOY_KINDS, Some(&revision.id))?;
         tracing::info!(service = %row.name, revision = revision.number, "building");
+        self.store.set_build_started(&revision.id)?;
         let outcome = tokio::select! {
             outcome = self.prepare(&row, &revision, &ops) => Ok(outcome),
             interruption = self.interrupted(&service, &revision.id, &ctx) => Err(interruption),
@@ -440,6 +446,7 @@ impl Reconciler for BuildReconciler {
             }
             Err(Interruption::Shutdown) => return Ok(Requeue::Done),
         }
+        self.store.set_build_ended(&revision.id)?;
         self.deploy.wake(&service);
         Ok(Requeue::Done)
     }

@@ -197,6 +197,7 @@ impl Reconciler for ImageTriggerReconciler {
                         source,
                         config: *config,
                         revision_id: RevisionId::generate(),
+                        commit: None,
                     },
                     follow.acted_digest.as_deref(),
                     &digest,
@@ -293,6 +294,7 @@ mod tests {
             status: RevisionStatus::Active,
             failure: None,
             created_at: ferry_types::now(),
+            commit: None,
         }
     }
 

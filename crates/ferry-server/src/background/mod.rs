@@ -7,6 +7,7 @@ pub mod builds;
 pub mod deploy;
 pub mod driver;
 pub mod gates;
+pub mod git_triggers;
 pub mod image_pull;
 pub mod image_triggers;
 pub mod operations;
@@ -25,6 +26,7 @@ use driver::{lock, Driver, DriverSettings, TaskStatus, Trigger};
 use ferry_router::ServiceStats;
 use ferry_store::Store;
 use ferry_types::ServiceId;
+use git_triggers::GitTriggerReconciler;
 use image_triggers::ImageTriggerReconciler;
 use registry_scan::{RegistryScanReconciler, RegistryScans};
 use routes::RoutePublisher;
@@ -40,6 +42,9 @@ pub struct Background {
     deploy_trigger: Arc<Trigger<ServiceId>>,
     build_trigger: Arc<Trigger<ServiceId>>,
     image_trigger: Arc<Trigger<ServiceId>>,
+    git_trigger: Arc<Trigger<ServiceId>>,
+    /// The app layer, for the git trigger (set by [`Background::attach_app`]).
+    app: Arc<OnceLock<std::sync::Weak<crate::app::App>>>,
     /// Ferry's registry, whose pushes wake the image trigger.
     own_registry: Option<OwnRegistry>,
     /// Taken by [`Background::run`].
@@ -56,6 +61,7 @@ struct Drivers {
     autoscale: Driver<AutoscaleReconciler>,
     builds: Driver<BuildReconciler>,
     images: Driver<ImageTriggerReconciler>,
+    git: Driver<GitTriggerReconciler>,
 }
 
 impl Background {
@@ -142,6 +148,20 @@ impl Background {
             },
         );
         let build_trigger = build_driver.trigger();
+        let app = Arc::new(OnceLock::new());
+        let git_driver = Driver::new(
+            Arc::new(GitTriggerReconciler {
+                store: Arc::clone(&store),
+                app: Arc::clone(&app),
+            }),
+            DriverSettings {
+                shutdown_timeout,
+                // Fetches are slow and remote: a few at a time.
+                max_concurrent: 4,
+                ..DriverSettings::default()
+            },
+        );
+        let git_trigger = git_driver.trigger();
         let image_driver = Driver::new(
             Arc::new(ImageTriggerReconciler {
                 store,
@@ -162,12 +182,15 @@ impl Background {
             deploy_trigger,
             build_trigger,
             image_trigger,
+            git_trigger,
+            app,
             own_registry,
             drivers: Mutex::new(Some(Drivers {
                 deploy: deploy_driver,
                 autoscale: autoscale_driver,
                 builds: build_driver,
                 images: image_driver,
+                git: git_driver,
             })),
             registry_scans,
             scan_driver: Mutex::new(None),
@@ -195,6 +218,19 @@ impl Background {
         );
         let _ = self.scan_trigger.set(driver.trigger());
         *lock(&self.scan_driver) = Some(driver);
+    }
+
+    /// Gives the git trigger the app layer it builds commits with. Called once, before
+    /// [`Background::run`].
+    pub fn attach_app(&self, app: std::sync::Weak<crate::app::App>) {
+        if self.app.set(app).is_err() {
+            tracing::error!("the app was attached twice");
+        }
+    }
+
+    /// Asks the git trigger to read the service's followed branch now (a webhook).
+    pub fn wake_git(&self, service: &ServiceId) {
+        self.git_trigger.wake(service);
     }
 
     /// Asks every reconciler to look at the service now.
@@ -253,6 +289,7 @@ impl Background {
     pub fn tasks(&self, service: &ServiceId) -> Vec<TaskStatus> {
         [
             &self.image_trigger,
+            &self.git_trigger,
             &self.build_trigger,
             &self.deploy_trigger,
             &self.autoscale_trigger,
@@ -265,6 +302,7 @@ impl Background {
     /// Every reconciler's statuses, for the server's status.
     pub fn all_tasks(&self) -> Vec<TaskStatus> {
         let mut all = self.image_trigger.statuses();
+        all.extend(self.git_trigger.statuses());
         all.extend(self.build_trigger.statuses());
         all.extend(self.deploy_trigger.statuses());
         all.extend(self.autoscale_trigger.statuses());
@@ -282,6 +320,7 @@ impl Background {
             autoscale,
             builds,
             images,
+            git,
         }) = lock(&self.drivers).take()
         else {
             tracing::error!("the background reconcilers were started twice");
@@ -324,6 +363,7 @@ impl Background {
             autoscale.run(shutdown.clone()),
             builds.run(shutdown.clone()),
             images.run(shutdown.clone()),
+            git.run(shutdown.clone()),
             pushes,
             orphans,
             scans

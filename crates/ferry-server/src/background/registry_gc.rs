@@ -285,6 +285,7 @@ mod tests {
                 },
                 config: ServiceConfig::default(),
                 revision_id: RevisionId::generate(),
+                commit: None,
             })
             .unwrap();
     }

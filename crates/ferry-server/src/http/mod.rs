@@ -1,6 +1,8 @@
 //! The HTTP API on the shared listener: `/api/v1/…` (token required). Handlers are thin:
 //! they parse, call the app layer, and turn its result into JSON.
 
+pub mod builds;
+pub mod git;
 pub mod images;
 pub mod logs;
 pub mod openapi;
@@ -24,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 pub struct ApiState {
     pub app: Arc<App>,
     pub token: Arc<str>,
+    /// The API listener's address (ferry's git hook calls back on it).
+    pub api_addr: std::net::SocketAddr,
     /// Ends long-lived responses (log follows) when the server stops.
     pub shutdown: CancellationToken,
     /// Bounds how many log follows are open at once.
@@ -58,6 +62,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/services/{name}/report", get(services::report))
         .route("/services/{name}/operations", get(operations::for_service))
         .route("/services/{name}/logs", get(logs::stream))
+        .route("/services/{name}/builds", get(builds::list))
+        .route("/services/{name}/builds/{number}/log", get(builds::log))
+        .route(
+            "/services/{name}/builds/{number}/cancel",
+            post(builds::cancel),
+        )
+        .route("/services/{name}/git/pushed", post(git::pushed))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/images", get(images::list))
@@ -81,6 +92,16 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/", get(index))
+        .route(
+            "/git/{repo}/{*rest}",
+            axum::routing::any(git::remote).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/hooks/git/{name}",
+            post(git::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                crate::app::git::MAX_WEBHOOK_BYTES,
+            )),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -203,7 +224,7 @@ async fn require_token(State(state): State<ApiState>, request: Request, next: Ne
     }
 }
 
-fn token_from_authorization(value: &str) -> Option<String> {
+pub(crate) fn token_from_authorization(value: &str) -> Option<String> {
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -244,7 +265,7 @@ fn base64_decode(input: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -436,6 +436,10 @@ fn delete(
     if logs.exists() {
         let _ = std::fs::remove_dir_all(&logs);
     }
+    let repo = crate::git::repo_path(&rec.data.git(), &work.name);
+    if repo.exists() {
+        let _ = std::fs::remove_dir_all(&repo);
+    }
     rec.store.delete_service(&row.id)?;
     for op in rec.store.unfinished_operations(&row.id)? {
         let outcome = if op.kind == OperationKind::DeleteService {

@@ -96,6 +96,7 @@ impl Harness {
                 source,
                 config,
                 revision_id,
+                commit: None,
             })
             .unwrap();
         self.background.wake(&service.id);

@@ -1,0 +1,537 @@
+//! Git sources end to end, with real git and a real `ferry server` on the process
+//! runtime: a service following a branch of a local bare repository (the commit on
+//! the revision), `git push` to ferry's smart-HTTP remote building and deploying with
+//! the build streamed into the push's output (and a broken push keeping the old
+//! revision serving), webhooks verified per forge, the monorepo filter, polling, an
+//! unreachable repository creating nothing, and `ferry builds` (list, logs, cancel).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// The app: `python3 -m http.server` serving `index.html`; its build prints a line
+/// with the page (so the build log says which version built), fails when a `BREAK`
+/// file exists and sleeps when a `SLOW` file exists.
+const FERRY_TOML: &str = r#"
+[build]
+command = "echo \"building $(cat index.html)\" && test ! -e BREAK && if [ -e SLOW ]; then sleep 120; fi"
+
+[run]
+command = "python3 -m http.server $PORT --bind 127.0.0.1"
+
+[health_check]
+protocol = "http"
+path = "/"
+"#;
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=Ferry Test",
+            "-c",
+            "user.email=test@example.test",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git is installed")
+}
+
+fn git_ok(dir: &Path, args: &[&str]) -> String {
+    let output = git(dir, args);
+    assert!(
+        output.status.success(),
+        "git {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// An upstream bare repository (`shop.git`) and a clone to commit in (`work`), with
+/// the app under `services/api` and something else under `docs/`.
+struct Upstream {
+    _dir: tempfile::TempDir,
+    bare: PathBuf,
+    work: PathBuf,
+}
+
+impl Upstream {
+    fn new(page: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("shop.git");
+        let work = dir.path().join("work");
+        git_ok(
+            dir.path(),
+            &["init", "--bare", "-q", bare.to_str().unwrap()],
+        );
+        git_ok(dir.path(), &["init", "-q", work.to_str().unwrap()]);
+        let api = work.join("services/api");
+        std::fs::create_dir_all(&api).unwrap();
+        std::fs::create_dir_all(work.join("docs")).unwrap();
+        std::fs::write(api.join("ferry.toml"), FERRY_TOML).unwrap();
+        std::fs::write(api.join("index.html"), page).unwrap();
+        std::fs::write(work.join("docs/README.md"), "docs\n").unwrap();
+        git_ok(&work, &["add", "-A"]);
+        git_ok(&work, &["commit", "-q", "-m", "first"]);
+        git_ok(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
+        git_ok(&work, &["push", "-q", "origin", "main"]);
+        Self {
+            _dir: dir,
+            bare,
+            work,
+        }
+    }
+
+    /// Writes `path` (relative to the work tree), commits; returns the new head.
+    fn commit(&self, path: &str, text: &str) -> String {
+        let file = self.work.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        git_ok(&self.work, &["add", "-A"]);
+        git_ok(
+            &self.work,
+            &["commit", "-q", "-m", &format!("change {path}")],
+        );
+        git_ok(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    fn remove(&self, path: &str) -> String {
+        git_ok(&self.work, &["rm", "-q", path]);
+        git_ok(
+            &self.work,
+            &["commit", "-q", "-m", &format!("remove {path}")],
+        );
+        git_ok(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    fn push_origin(&self) {
+        git_ok(&self.work, &["push", "-q", "origin", "main"]);
+    }
+
+    fn head(&self) -> String {
+        git_ok(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    fn url(&self) -> &str {
+        self.bare.to_str().unwrap()
+    }
+}
+
+fn api_port(platform: &TestPlatform) -> u16 {
+    platform
+        .info
+        .api
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `git push ferry main` with the admin token in the remote's URL: (success, output).
+fn push_to_ferry(platform: &TestPlatform, upstream: &Upstream, service: &str) -> (bool, String) {
+    let url = format!(
+        "http://ferry:{}@127.0.0.1:{}/git/{service}.git",
+        platform.token(),
+        api_port(platform)
+    );
+    let output = git(&upstream.work, &["push", &url, "main"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn deploy_git(platform: &TestPlatform, upstream: &Upstream, name: &str, extra: &[&str]) {
+    let mut args = vec![
+        "deploy",
+        "--git",
+        upstream.url(),
+        "--branch",
+        "main",
+        "--dir",
+        "services/api",
+        "--name",
+        name,
+    ];
+    args.extend_from_slice(extra);
+    platform.ferry_ok(&args);
+}
+
+fn builds(platform: &TestPlatform, name: &str) -> Vec<serde_json::Value> {
+    platform
+        .ferry_json(&["builds", name])
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn detail(platform: &TestPlatform, name: &str) -> serde_json::Value {
+    platform.ferry_json(&["status", name])
+}
+
+/// POST a webhook delivery; returns the status code.
+fn webhook(platform: &TestPlatform, name: &str, headers: &[(&str, String)], body: &str) -> u16 {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "10",
+    ]);
+    cmd.args(["-X", "POST", "-H", "Content-Type: application/json"]);
+    for (name, value) in headers {
+        cmd.args(["-H", &format!("{name}: {value}")]);
+    }
+    cmd.args(["--data-binary", body]);
+    cmd.arg(format!("http://{}/hooks/git/{name}", platform.info.api));
+    let output = cmd.output().unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn hmac_hex(key: &str, body: &str) -> String {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())",
+            key,
+            body,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn wait_until(what: &str, platform: &TestPlatform, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}\nserver log:\n{}",
+            tail(&platform.server_log(), 40)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() {
+    let platform = TestPlatform::start();
+    let upstream = Upstream::new("version one\n");
+    let host = "api.localhost";
+    deploy_git(&platform, &upstream, "api", &[]);
+    platform.wait_for_body(host, "version one", Duration::from_secs(30));
+    // The revision records the commit, shown by `ferry status`.
+    let first = upstream.head();
+    assert_eq!(detail(&platform, "api")["active_commit"], first.as_str());
+    let status = platform.ferry_ok(&["status", "api"]);
+    assert!(status.contains(&format!("commit     {first}")), "{status}");
+
+    // A push to ferry's remote builds and deploys, the build log in the push output.
+    let second = upstream.commit("services/api/index.html", "version two\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(ok, "{output}");
+    assert!(output.contains("remote:"), "{output}");
+    assert!(output.contains("building version two"), "{output}");
+    assert!(output.contains("revision 2 is live"), "{output}");
+    // Ferry's remote already held the followed branch: the push was a fast-forward.
+    assert!(!output.contains("[new branch]"), "{output}");
+    assert_eq!(platform.curl(host, "/").1, "version two\n");
+    assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
+
+    // A push that breaks the build fails the operation; the old revision keeps serving.
+    let broken = upstream.commit("services/api/BREAK", "x\n");
+    let (_, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(output.contains("building version two"), "{output}");
+    assert!(output.contains("build failed"), "{output}");
+    assert_eq!(platform.curl(host, "/").1, "version two\n");
+    let ops = platform.ferry_json(&["ops", "api"]);
+    assert_eq!(ops[0]["status"], "FAILED", "{ops}");
+    assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
+
+    // `ferry builds`: each build with its commit and state; logs per build.
+    let list = builds(&platform, "api");
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert_eq!(list[0]["commit"], broken.as_str());
+    assert_eq!(list[0]["state"], "failed");
+    assert_eq!(list[1]["commit"], second.as_str());
+    assert_eq!(list[1]["state"], "built");
+    assert!(list[1]["duration_ms"].is_u64(), "{list:?}");
+    let table = platform.ferry_ok(&["builds", "api"]);
+    assert!(table.contains(&second[..12]), "{table}");
+    let log = platform.ferry_ok(&["builds", "logs", "api", "2"]);
+    assert!(log.contains("building version two"), "{log}");
+    let log = platform.ferry_ok(&["builds", "logs", "api", "1"]);
+    assert!(log.contains("building version one"), "{log}");
+
+    // Fixing it deploys again; a wrong token is refused with a Basic challenge.
+    upstream.remove("services/api/BREAK");
+    upstream.commit("services/api/index.html", "version three\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(ok && output.contains("revision 4 is live"), "{output}");
+    assert_eq!(platform.curl(host, "/").1, "version three\n");
+    let wrong = format!(
+        "http://ferry:wrong@127.0.0.1:{}/git/api.git",
+        api_port(&platform)
+    );
+    let output = git(&upstream.work, &["push", &wrong, "main"]);
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("401") || text.contains("Authentication failed"),
+        "{text}"
+    );
+
+    // Deploying an upload replaces the branch: pushes no longer build the service.
+    let dir = upstream.work.join("services/api");
+    platform.ferry_ok(&["deploy", dir.to_str().unwrap(), "--name", "api"]);
+    assert!(detail(&platform, "api")["git"].is_null());
+    upstream.commit("services/api/index.html", "version four\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
+    assert_eq!(platform.curl(host, "/").1, "version three\n");
+}
+
+#[test]
+fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothing() {
+    let platform = TestPlatform::start();
+    let upstream = Upstream::new("hooked one\n");
+    let host = "shop.localhost";
+    deploy_git(&platform, &upstream, "shop", &[]);
+    platform.wait_for_body(host, "hooked one", Duration::from_secs(30));
+    let secret = detail(&platform, "shop")["git"]["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let head = upstream.commit("services/api/index.html", "hooked two\n");
+    upstream.push_origin();
+    let body = format!(r#"{{"ref":"refs/heads/main","after":"{head}"}}"#);
+
+    // Missing or wrong signatures: 401, and nothing is built.
+    assert_eq!(webhook(&platform, "shop", &[], &body), 401);
+    let wrong = hmac_hex("not-the-secret", &body);
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Hub-Signature-256", format!("sha256={wrong}"))],
+            &body
+        ),
+        401
+    );
+    assert_eq!(
+        webhook(&platform, "shop", &[("X-Gitea-Signature", wrong)], &body),
+        401
+    );
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitlab-Token", "nope".into())],
+            &body
+        ),
+        401
+    );
+    assert_eq!(webhook(&platform, "nosuch", &[], &body), 401);
+    // Bodies are bounded (1 MiB).
+    let big = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(big.path(), vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let at_file = format!("@{}", big.path().display());
+    assert_eq!(webhook(&platform, "shop", &[], &at_file), 413);
+    assert_eq!(builds(&platform, "shop").len(), 1);
+    assert_eq!(
+        detail(&platform, "shop")["git"]["upstream_commit"],
+        builds(&platform, "shop")[0]["commit"]
+    );
+
+    // A GitHub delivery signed with the service's secret builds the pushed head.
+    let good = hmac_hex(&secret, &body);
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Hub-Signature-256", format!("sha256={good}"))],
+            &body
+        ),
+        202
+    );
+    platform.wait_for_body(host, "hooked two", Duration::from_secs(60));
+    assert_eq!(detail(&platform, "shop")["active_commit"], head.as_str());
+
+    // Monorepo: a push that only changes files outside services/api builds nothing.
+    let outside = upstream.commit("docs/README.md", "more docs\n");
+    upstream.push_origin();
+    let body = format!(r#"{{"ref":"refs/heads/main","after":"{outside}"}}"#);
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitlab-Token", secret.clone())],
+            &body
+        ),
+        202
+    );
+    wait_until("the trigger to read the new head", &platform, || {
+        detail(&platform, "shop")["git"]["upstream_commit"] == outside.as_str()
+    });
+    assert_eq!(builds(&platform, "shop").len(), 2);
+    // The same through ferry's remote: the push says so and builds nothing.
+    let (ok, output) = push_to_ferry(&platform, &upstream, "shop");
+    assert!(ok, "{output}");
+    assert!(
+        output.contains("nothing changed under services/api"),
+        "{output}"
+    );
+    assert_eq!(builds(&platform, "shop").len(), 2);
+
+    // A change under the directory, announced the Gitea way, builds again.
+    let inside = upstream.commit("services/api/index.html", "hooked three\n");
+    upstream.push_origin();
+    let body = format!(r#"{{"ref":"refs/heads/main","after":"{inside}"}}"#);
+    let signature = hmac_hex(&secret, &body);
+    assert_eq!(
+        webhook(
+            &platform,
+            "shop",
+            &[("X-Gitea-Signature", signature)],
+            &body
+        ),
+        202
+    );
+    platform.wait_for_body(host, "hooked three", Duration::from_secs(60));
+    assert_eq!(builds(&platform, "shop").len(), 3);
+}
+
+#[test]
+fn polling_builds_new_heads_of_the_branch() {
+    let platform = TestPlatform::start();
+    let upstream = Upstream::new("polled one\n");
+    deploy_git(&platform, &upstream, "poller", &["--poll", "1s"]);
+    platform.wait_for_body("poller.localhost", "polled one", Duration::from_secs(30));
+    let head = upstream.commit("services/api/index.html", "polled two\n");
+    upstream.push_origin();
+    platform.wait_for_body("poller.localhost", "polled two", Duration::from_secs(60));
+    assert_eq!(detail(&platform, "poller")["active_commit"], head.as_str());
+}
+
+#[test]
+fn an_unreachable_repository_is_a_clear_error_and_creates_nothing() {
+    let platform = TestPlatform::start();
+    let missing = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/nothing.git", missing.path().display());
+    let err = platform.ferry_fails(&[
+        "deploy", "--git", &url, "--branch", "main", "--name", "ghost",
+    ]);
+    assert!(err.contains("cannot read branch main of"), "{err}");
+    let services = platform.ferry_json(&["ls"]);
+    assert_eq!(services.as_array().unwrap().len(), 0, "{services}");
+    assert!(!platform.data.path().join("git/ghost.git").exists());
+    // A branch that does not exist is as clear.
+    let upstream = Upstream::new("x\n");
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--git",
+        upstream.url(),
+        "--branch",
+        "nope",
+        "--name",
+        "ghost",
+    ]);
+    assert!(err.contains("cannot read branch nope"), "{err}");
+    // So is a directory the commit does not have.
+    let err = platform.ferry_fails(&[
+        "deploy",
+        "--git",
+        upstream.url(),
+        "--dir",
+        "services/web",
+        "--name",
+        "ghost",
+    ]);
+    assert!(err.contains("no directory \"services/web\""), "{err}");
+    assert_eq!(platform.ferry_json(&["ls"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
+    let platform = TestPlatform::start();
+    let upstream = Upstream::new("steady\n");
+    deploy_git(&platform, &upstream, "slow", &[]);
+    platform.wait_for_body("slow.localhost", "steady", Duration::from_secs(30));
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "never\n");
+    let url = format!(
+        "http://ferry:{}@127.0.0.1:{}/git/slow.git",
+        platform.token(),
+        api_port(&platform)
+    );
+    // The push waits for its build: run it aside.
+    let work = upstream.work.clone();
+    let push = std::thread::spawn(move || git(&work, &["push", &url, "main"]));
+    wait_until("the build to run", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
+    });
+    platform.ferry_ok(&["builds", "cancel", "slow", "2"]);
+    let output = push.join().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        text.contains("cancelled by `ferry builds cancel`"),
+        "{text}"
+    );
+    let list = builds(&platform, "slow");
+    assert_eq!(list[0]["state"], "cancelled", "{list:?}");
+    assert_eq!(platform.curl("slow.localhost", "/").1, "steady\n");
+    let err = platform.ferry_fails(&["builds", "cancel", "slow", "1"]);
+    assert!(err.contains("only a pending or running build"), "{err}");
+
+    // A newer push supersedes a build in progress: the first push says so, the
+    // second deploys.
+    upstream.commit("services/api/index.html", "slow again\n");
+    let url = format!(
+        "http://ferry:{}@127.0.0.1:{}/git/slow.git",
+        platform.token(),
+        api_port(&platform)
+    );
+    let (work, first_url) = (upstream.work.clone(), url.clone());
+    let first = std::thread::spawn(move || git(&work, &["push", &first_url, "main"]));
+    wait_until("the slow build to run", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 3 && b["state"] == "running")
+    });
+    upstream.remove("services/api/SLOW");
+    upstream.commit("services/api/index.html", "fast\n");
+    let output = git(&upstream.work, &["push", &url, "main"]);
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(text.contains("revision 4 is live"), "{text}");
+    let first = first.join().unwrap();
+    let text = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(text.contains("superseded"), "{text}");
+    assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+    let list = builds(&platform, "slow");
+    assert_eq!(list[1]["state"], "cancelled", "{list:?}");
+    assert_eq!(list[0]["state"], "built", "{list:?}");
+}

@@ -1,0 +1,121 @@
+//! Git over HTTP: ferry's remote (`/git/<service>.git/…`, served by `git
+//! http-backend`, the admin token as the Basic password), the push notification its
+//! `post-receive` hook sends (`POST /api/v1/services/{name}/git/pushed`), and forge
+//! webhooks (`POST /hooks/git/{name}`, verified by the service's secret, not the
+//! token).
+
+use super::{ApiResult, ApiState};
+use crate::app::git::WebhookOutcome;
+use crate::git::http::{serve, BackendRequest};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferry_api::{GitPushed, GitTriggered};
+
+fn unauthorized() -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        "ferry: authentication required (any user name, the admin token as password)\n",
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"ferry\""),
+    );
+    response
+}
+
+/// `/git/{repo}/{*rest}`: `repo` is `<service>.git`.
+pub async fn remote(
+    State(state): State<ApiState>,
+    Path((repo, rest)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::token_from_authorization);
+    if !presented.is_some_and(|t| super::constant_time_eq(t.as_bytes(), state.token.as_bytes())) {
+        return unauthorized();
+    }
+    let Some(name) = repo.strip_suffix(".git") else {
+        return (
+            StatusCode::NOT_FOUND,
+            "ferry: git remotes are /git/<service>.git\n",
+        )
+            .into_response();
+    };
+    // Only the smart protocol's three endpoints: nothing else of the repository's
+    // files is served.
+    if !matches!(
+        rest.as_str(),
+        "info/refs" | "git-upload-pack" | "git-receive-pack"
+    ) {
+        return (
+            StatusCode::NOT_FOUND,
+            "ferry: not a smart HTTP git endpoint\n",
+        )
+            .into_response();
+    }
+    if let Err(err) = state.app.git_remote(name).await {
+        return (StatusCode::NOT_FOUND, format!("ferry: {err}\n")).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let hook_program = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let env = vec![
+        ("FERRY_HOOK_PROGRAM".to_string(), hook_program),
+        (
+            "FERRY_HOOK_URL".to_string(),
+            format!("http://{}", state.api_addr),
+        ),
+        ("FERRY_HOOK_TOKEN".to_string(), state.token.to_string()),
+        ("FERRY_HOOK_SERVICE".to_string(), name.to_string()),
+    ];
+    serve(
+        BackendRequest {
+            project_root: state.app.data.git(),
+            path_info: format!("/{name}.git/{rest}"),
+            method: parts.method,
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts.headers,
+            env,
+        },
+        Body::new(body),
+    )
+    .await
+}
+
+pub async fn pushed(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Json(pushed): Json<GitPushed>,
+) -> ApiResult<GitTriggered> {
+    Ok(Json(state.app.git_pushed(&name, &pushed.updates).await?))
+}
+
+/// `POST /hooks/git/{name}`: 401 for a missing or wrong signature, 202 otherwise.
+pub async fn webhook(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let message = |status: StatusCode, text: String| {
+        (status, Json(serde_json::json!({ "message": text }))).into_response()
+    };
+    match state.app.git_webhook(&name, &headers, &body) {
+        Ok(WebhookOutcome::Unauthorized) => super::error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong webhook signature",
+        ),
+        Ok(WebhookOutcome::Ignored(text)) => message(StatusCode::ACCEPTED, text),
+        Ok(WebhookOutcome::Queued(text)) => message(StatusCode::ACCEPTED, text),
+        Err(err) => super::ApiError(err).into_response(),
+    }
+}
