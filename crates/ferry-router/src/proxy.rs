@@ -2,6 +2,7 @@
 //! picks the ready instance with the fewest outstanding requests, streams bodies
 //! both ways, splices upgraded (WebSocket) connections, and drains on shutdown.
 
+mod admit;
 mod body;
 mod error;
 mod headers;
@@ -29,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accept::{Accepted, ConnectionLimit};
 use crate::table::{InFlightGuard, RouteState, RouteTable, ServiceRoute, Upstream};
+use admit::{Admitted, Refused, TriedSet};
 use body::{RequestBodySource, UpstreamBody};
 
 pub use body::{ProxyBody, ProxyBodyError};
@@ -232,46 +234,39 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let start = Instant::now();
-    let route = match find_route(&client.shared, &request) {
-        Ok(route) => route,
+    let (route, host) = match find_route(&client.shared, &request) {
+        Ok(found) => found,
         Err(error) => return Ok(error.to_response(None)),
     };
-    let stats = &route.stats;
-    stats.record_request();
-    let upstreams = match &route.state {
-        RouteState::Serving(upstreams) if !upstreams.is_empty() => upstreams,
-        RouteState::Serving(_) => {
-            let error = ProxyError::new(
-                ProxyErrorKind::Unavailable,
-                "The service has no ready instance.",
-            );
-            return Ok(router_error(&route, &error));
-        }
-        RouteState::Paused => {
-            let error = ProxyError::new(
-                ProxyErrorKind::Paused,
-                "This service is paused. Resume it to serve requests again.",
-            );
-            return Ok(router_error(&route, &error));
-        }
-        RouteState::Unavailable { reason } => {
-            let error = ProxyError::new(
-                ProxyErrorKind::Unavailable,
-                format!("The service is starting or unavailable: {reason}"),
-            );
-            return Ok(router_error(&route, &error));
-        }
-        // TODO(autoscaling): hold the request until an instance is ready.
-        RouteState::Cold => {
-            route.admission.signal_demand();
-            let error = ProxyError::new(
-                ProxyErrorKind::Unavailable,
-                "The service is scaled to zero; an instance is starting.",
-            );
-            return Ok(router_error(&route, &error));
-        }
+    route.stats.record_request();
+    let refusal = match &route.state {
+        // Serving (possibly with every instance at its limit) and Cold are admitted,
+        // through the queue if need be.
+        RouteState::Serving(upstreams) if !upstreams.is_empty() => None,
+        RouteState::Cold => None,
+        RouteState::Serving(_) => Some(ProxyError::new(
+            ProxyErrorKind::Unavailable,
+            "The service has no ready instance.",
+        )),
+        RouteState::Paused => Some(ProxyError::new(
+            ProxyErrorKind::Paused,
+            "This service is paused. Resume it to serve requests again.",
+        )),
+        RouteState::Unavailable { reason } => Some(ProxyError::new(
+            ProxyErrorKind::Unavailable,
+            format!("The service is starting or unavailable: {reason}"),
+        )),
     };
-    let outcome = forward(&client, &route, upstreams, request, start).await;
+    if let Some(error) = refusal {
+        return Ok(router_error(&route, &error));
+    }
+    let admitted = match admit::admit(&client.shared.table, route, host).await {
+        Ok(admitted) => admitted,
+        Err(Refused { route, error }) => return Ok(router_error(&route, &error)),
+    };
+    let route = Arc::clone(&admitted.route);
+    let outcome = forward(&client, admitted, request).await;
+    let stats = &route.stats;
     stats.record_latency(start.elapsed());
     Ok(match outcome {
         Ok(response) => {
@@ -287,12 +282,12 @@ fn router_error(route: &ServiceRoute, error: &ProxyError) -> Response<ProxyBody>
     error.to_response(Some(&route.service))
 }
 
-/// The route for a request's host: the absolute-form URI's authority if present
-/// (RFC 9112 §3.2.2), else the Host header.
-fn find_route(
+/// The route for a request's host (the absolute-form URI's authority if present,
+/// RFC 9112 §3.2.2, else the Host header), and that host.
+fn find_route<'r>(
     shared: &Shared,
-    request: &Request<Incoming>,
-) -> Result<Arc<ServiceRoute>, ProxyError> {
+    request: &'r Request<Incoming>,
+) -> Result<(Arc<ServiceRoute>, &'r str), ProxyError> {
     if request.method() == Method::CONNECT {
         return Err(ProxyError::new(
             ProxyErrorKind::BadRequest,
@@ -323,7 +318,7 @@ fn find_route(
     };
     let table = shared.table.borrow();
     match table.lookup(host) {
-        Some(route) => Ok(Arc::clone(route)),
+        Some(route) => Ok((Arc::clone(route), host)),
         None => Err(ProxyError::new(
             ProxyErrorKind::UnknownHost,
             format!("No service is routed for host \"{host}\"."),
@@ -331,15 +326,19 @@ fn find_route(
     }
 }
 
-/// Sends the request to an instance (retrying connect failures on others) and
-/// turns its response into the client's.
+/// Sends the request to the instance it was admitted to (retrying connect failures
+/// on others with room) and turns its response into the client's.
 async fn forward(
     client: &ClientConnection,
-    route: &ServiceRoute,
-    upstreams: &[Arc<Upstream>],
+    admitted: Admitted,
     request: Request<Incoming>,
-    start: Instant,
 ) -> Result<Response<ProxyBody>, ProxyError> {
+    let Admitted {
+        route,
+        index: first_index,
+        guard: first_guard,
+    } = admitted;
+    let upstreams = admit::upstreams(&route);
     let (mut parts, body) = request.into_parts();
     // For an absolute-form request the URI's authority is the host (RFC 9112
     // §3.2.2): the instance sees that as Host too, so it agrees with the routing.
@@ -370,14 +369,19 @@ async fn forward(
 
     let max_tries = upstreams.len().min(MAX_TRIES);
     let mut body = RequestBodySource::new(body, max_tries > 1);
-    let deadline = start + route.request_timeout;
+    // The request timeout counts from admission: time spent queued is bounded by
+    // the queue timeout instead.
+    let deadline = Instant::now() + route.request_timeout;
     let mut tried = TriedSet::default();
+    let mut slot = Some((first_index, first_guard));
     let mut attempt = 0;
     loop {
         attempt += 1;
         let last_try = attempt >= max_tries;
-        let Some(index) = least_outstanding(upstreams, &tried) else {
-            // Unreachable while max_tries <= upstreams.len(); kept as a safe answer.
+        // A retry takes a slot on another instance with room (the failed one's slot
+        // was released), so the limit holds across retries too.
+        let Some((index, guard)) = slot.take().or_else(|| admit::try_acquire(&route, &tried))
+        else {
             return Err(ProxyError::new(
                 ProxyErrorKind::ConnectFailed,
                 "No instance of the service accepted the connection.",
@@ -385,7 +389,6 @@ async fn forward(
         };
         tried.insert(index);
         let upstream = &upstreams[index];
-        let guard = upstream.begin();
 
         let mut upstream_request = Request::new(body.next_attempt());
         *upstream_request.method_mut() = parts.method.clone();
@@ -502,48 +505,6 @@ fn upstream_uri(upstream: &Upstream, path_and_query: &PathAndQuery) -> Uri {
     Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("http://127.0.0.1/"))
 }
 
-/// Instances already tried for one request (indexes past 63 are never excluded,
-/// which only matters for services with more than 64 instances).
-#[derive(Default)]
-struct TriedSet(u64);
-
-impl TriedSet {
-    fn insert(&mut self, index: usize) {
-        if index < 64 {
-            self.0 |= 1 << index;
-        }
-    }
-
-    fn contains(&self, index: usize) -> bool {
-        index < 64 && self.0 & (1 << index) != 0
-    }
-}
-
-/// The untried instance with the fewest outstanding requests. The scan starts at a
-/// random index so ties (e.g. all idle) spread across instances.
-fn least_outstanding(upstreams: &[Arc<Upstream>], tried: &TriedSet) -> Option<usize> {
-    let count = upstreams.len();
-    if count == 1 {
-        return (!tried.contains(0)).then_some(0);
-    }
-    let first = fastrand::usize(..count);
-    let mut best: Option<(usize, u64)> = None;
-    for step in 0..count {
-        let index = (first + step) % count;
-        if tried.contains(index) {
-            continue;
-        }
-        let load = upstreams[index].in_flight();
-        if best.is_none_or(|(_, best_load)| load < best_load) {
-            best = Some((index, load));
-            if load == 0 {
-                break;
-            }
-        }
-    }
-    best.map(|(index, _)| index)
-}
-
 /// Displays an error with its sources, for logs.
 struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
 
@@ -562,60 +523,10 @@ impl std::fmt::Display for ErrorChain<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::SocketAddr;
-
-    fn upstreams(loads: &[u64]) -> (Vec<Arc<Upstream>>, Vec<InFlightGuard>) {
-        let mut guards = Vec::new();
-        let list = loads
-            .iter()
-            .enumerate()
-            .map(|(i, load)| {
-                let up = Arc::new(Upstream::new(
-                    format!("i-{i}"),
-                    SocketAddr::from(([127, 0, 0, 1], 1000 + i as u16)),
-                ));
-                for _ in 0..*load {
-                    guards.push(up.begin());
-                }
-                up
-            })
-            .collect();
-        (list, guards)
-    }
-
-    #[test]
-    fn picks_the_least_loaded_instance() {
-        let (list, _guards) = upstreams(&[3, 1, 2]);
-        for _ in 0..50 {
-            assert_eq!(least_outstanding(&list, &TriedSet::default()), Some(1));
-        }
-    }
-
-    #[test]
-    fn ties_spread_across_instances() {
-        let (list, _guards) = upstreams(&[0, 0, 0]);
-        let mut seen = [0; 3];
-        for _ in 0..300 {
-            seen[least_outstanding(&list, &TriedSet::default()).unwrap()] += 1;
-        }
-        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
-    }
-
-    #[test]
-    fn tried_instances_are_skipped() {
-        let (list, _guards) = upstreams(&[0, 5]);
-        let mut tried = TriedSet::default();
-        tried.insert(0);
-        assert_eq!(least_outstanding(&list, &tried), Some(1));
-        tried.insert(1);
-        assert_eq!(least_outstanding(&list, &tried), None);
-        let (single, _g) = upstreams(&[0]);
-        assert_eq!(least_outstanding(&single, &TriedSet::default()), Some(0));
-    }
 
     #[test]
     fn upstream_uri_targets_the_instance() {
-        let up = Upstream::new("i", SocketAddr::from(([127, 0, 0, 1], 4000)));
+        let up = Upstream::new("i", std::net::SocketAddr::from(([127, 0, 0, 1], 4000)));
         let uri = upstream_uri(&up, &PathAndQuery::from_static("/a?b=1"));
         assert_eq!(uri.to_string(), "http://127.0.0.1:4000/a?b=1");
     }

@@ -44,23 +44,74 @@ impl Upstream {
 
     /// Requests currently being proxied to this instance.
     pub fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Marks a request as started; the guard marks it finished when dropped.
+    /// Marks a request as started; the guard marks it finished when dropped. Not
+    /// limited: the proxy takes slots with [`Upstream::try_begin`].
     pub fn begin(self: &Arc<Self>) -> InFlightGuard {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlightGuard(Arc::clone(self))
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard {
+            upstream: Arc::clone(self),
+            admission: None,
+        }
+    }
+
+    /// Takes one of the instance's `limit` slots for a request of the service whose
+    /// admission is `admission`, or `None` when all are taken. Compare-exchange, so
+    /// two requests cannot both take the last slot.
+    pub fn try_begin(
+        self: &Arc<Self>,
+        limit: u64,
+        admission: &Arc<Admission>,
+    ) -> Option<InFlightGuard> {
+        // SeqCst pairs with `Admission::end` (see there): a waiter that enqueued
+        // before looking here sees every slot released before its look.
+        let mut current = self.in_flight.load(Ordering::SeqCst);
+        loop {
+            if current >= limit {
+                return None;
+            }
+            match self.in_flight.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        admission.begin();
+        Some(InFlightGuard {
+            upstream: Arc::clone(self),
+            admission: Some(Arc::clone(admission)),
+        })
     }
 }
 
-/// Decrements an upstream's in-flight count on drop (also when a request is cancelled).
+/// A request's slot on an instance: decrements the instance's in-flight count on
+/// drop (also when a request is cancelled) and, for a slot taken through the
+/// service's admission, lets a waiting request have it.
 #[derive(Debug)]
-pub struct InFlightGuard(Arc<Upstream>);
+pub struct InFlightGuard {
+    upstream: Arc<Upstream>,
+    admission: Option<Arc<Admission>>,
+}
+
+impl InFlightGuard {
+    /// The instance the slot is on.
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.upstream
+    }
+}
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.upstream.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some(admission) = &self.admission {
+            admission.end();
+        }
     }
 }
 
@@ -152,6 +203,23 @@ mod tests {
         assert_eq!(up.authority().as_str(), "127.0.0.1:4000");
         let up6 = Upstream::new("i-2", "[::1]:4000".parse().unwrap());
         assert_eq!(up6.authority().as_str(), "[::1]:4000");
+    }
+
+    #[test]
+    fn try_begin_stops_at_the_limit_and_counts_the_service() {
+        let up = Arc::new(Upstream::new("i-1", "127.0.0.1:1".parse().unwrap()));
+        let admission = Arc::new(Admission::default());
+        let a = up.try_begin(2, &admission).unwrap();
+        let b = up.try_begin(2, &admission).unwrap();
+        assert!(up.try_begin(2, &admission).is_none());
+        assert_eq!(admission.load().in_flight, 2);
+        drop(a);
+        assert_eq!(up.in_flight(), 1);
+        assert_eq!(admission.load().in_flight, 1);
+        let c = up.try_begin(2, &admission).unwrap();
+        drop((b, c));
+        assert_eq!(up.in_flight(), 0);
+        assert_eq!(admission.load().in_flight, 0);
     }
 
     #[test]

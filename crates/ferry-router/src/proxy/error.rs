@@ -29,6 +29,11 @@ pub enum ProxyErrorKind {
     Paused,
     /// The service has no ready instance. 503.
     Unavailable,
+    /// Every instance is at its concurrency limit and the service's queue is full. 503.
+    QueueFull,
+    /// The request waited in the service's queue (for room, or a cold start) for
+    /// the longest allowed. 503.
+    QueueTimeout,
     /// No instance accepted the connection. 502.
     ConnectFailed,
     /// An instance failed after the request was sent (closed, reset, bad response). 502.
@@ -42,7 +47,9 @@ impl ProxyErrorKind {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::UnknownHost => StatusCode::NOT_FOUND,
-            Self::Paused | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Paused | Self::Unavailable | Self::QueueFull | Self::QueueTimeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::ConnectFailed | Self::UpstreamFailed => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -55,6 +62,8 @@ impl ProxyErrorKind {
             Self::UnknownHost => "unknown-host",
             Self::Paused => "paused",
             Self::Unavailable => "unavailable",
+            Self::QueueFull => "queue-full",
+            Self::QueueTimeout => "queue-timeout",
             Self::ConnectFailed => "connect-failed",
             Self::UpstreamFailed => "upstream-failed",
             Self::UpstreamTimeout => "upstream-timeout",
@@ -66,6 +75,8 @@ impl ProxyErrorKind {
             Self::BadRequest | Self::UnknownHost => ErrorSide::Downstream,
             Self::Paused => ErrorSide::Internal,
             Self::Unavailable
+            | Self::QueueFull
+            | Self::QueueTimeout
             | Self::ConnectFailed
             | Self::UpstreamFailed
             | Self::UpstreamTimeout => ErrorSide::Upstream,
@@ -133,9 +144,16 @@ impl ProxyError {
             super::headers::X_FERRY_ERROR,
             HeaderValue::from_static(self.kind.code()),
         );
-        if self.kind == ProxyErrorKind::Unavailable {
-            // Instances usually become ready within seconds of a deploy or restart.
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        let retry_after = match self.kind {
+            // Instances usually become ready within seconds of a deploy, a restart
+            // or a cold start.
+            ProxyErrorKind::Unavailable | ProxyErrorKind::QueueTimeout => Some("5"),
+            // Capacity is usually being added already (the queue signals demand).
+            ProxyErrorKind::QueueFull => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response
     }
@@ -166,6 +184,9 @@ mod tests {
         assert_eq!(ProxyErrorKind::Paused.status(), 503);
         assert_eq!(ProxyErrorKind::ConnectFailed.status(), 502);
         assert_eq!(ProxyErrorKind::UpstreamTimeout.status(), 504);
+        assert_eq!(ProxyErrorKind::QueueFull.status(), 503);
+        assert_eq!(ProxyErrorKind::QueueTimeout.status(), 503);
+        assert_eq!(ProxyErrorKind::QueueFull.side(), ErrorSide::Upstream);
         assert_eq!(ProxyErrorKind::BadRequest.side(), ErrorSide::Downstream);
         assert_eq!(ProxyErrorKind::Paused.side(), ErrorSide::Internal);
         assert_eq!(ProxyErrorKind::UpstreamFailed.side(), ErrorSide::Upstream);
