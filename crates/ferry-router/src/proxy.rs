@@ -264,8 +264,12 @@ async fn handle(
         Ok(admitted) => admitted,
         Err(Refused { route, error }) => return Ok(router_error(&route, &error)),
     };
-    let route = Arc::clone(&admitted.route);
-    let outcome = forward(&client, admitted, request).await;
+    let Admitted {
+        route,
+        index,
+        guard,
+    } = admitted;
+    let outcome = forward(&client, &route, (index, guard), request).await;
     let stats = &route.stats;
     stats.record_latency(start.elapsed());
     Ok(match outcome {
@@ -330,15 +334,11 @@ fn find_route<'r>(
 /// on others with room) and turns its response into the client's.
 async fn forward(
     client: &ClientConnection,
-    admitted: Admitted,
+    route: &ServiceRoute,
+    first: (usize, InFlightGuard),
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
-    let Admitted {
-        route,
-        index: first_index,
-        guard: first_guard,
-    } = admitted;
-    let upstreams = admit::upstreams(&route);
+    let upstreams = admit::upstreams(route);
     let (mut parts, body) = request.into_parts();
     // For an absolute-form request the URI's authority is the host (RFC 9112
     // §3.2.2): the instance sees that as Host too, so it agrees with the routing.
@@ -373,15 +373,14 @@ async fn forward(
     // the queue timeout instead.
     let deadline = Instant::now() + route.request_timeout;
     let mut tried = TriedSet::default();
-    let mut slot = Some((first_index, first_guard));
+    let mut slot = Some(first);
     let mut attempt = 0;
     loop {
         attempt += 1;
         let last_try = attempt >= max_tries;
         // A retry takes a slot on another instance with room (the failed one's slot
         // was released), so the limit holds across retries too.
-        let Some((index, guard)) = slot.take().or_else(|| admit::try_acquire(&route, &tried))
-        else {
+        let Some((index, guard)) = slot.take().or_else(|| admit::try_acquire(route, &tried)) else {
             return Err(ProxyError::new(
                 ProxyErrorKind::ConnectFailed,
                 "No instance of the service accepted the connection.",
