@@ -523,3 +523,41 @@ async fn load_counts_in_flight_queued_and_total() {
     }
     assert_eq!(admission.load().in_flight, 0);
 }
+
+#[tokio::test]
+async fn a_connect_retry_does_not_break_the_limit() {
+    let release = Arc::new(Semaphore::new(0));
+    let good = holding_upstream(Arc::clone(&release)).await;
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (good_up, refused_up) = (
+        good.upstream("good"),
+        Arc::new(Upstream::new("gone", refused)),
+    );
+    let admission = Arc::new(Admission::new(settings(1, 10, HANG_GUARD)));
+    let serving = RouteState::Serving(vec![Arc::clone(&refused_up), Arc::clone(&good_up)]);
+    let router = TestRouter::start(table(&route(serving, &admission))).await;
+
+    // Wherever it starts, the first request ends on the good instance and fills it.
+    let first = router.spawn_get("/1");
+    eventually("first on the good instance", || good_up.in_flight() == 1).await;
+    assert_eq!(
+        refused_up.in_flight(),
+        0,
+        "the failed try released its slot"
+    );
+    // The second one can only take the refused instance's slot; its retry finds the
+    // good one full and gives up rather than exceed the limit.
+    let second = router.get("/2").await;
+    assert_eq!(second.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(header(&second, "x-ferry-error"), "connect-failed");
+    assert_eq!(good_up.in_flight(), 1);
+    release.add_permits(1);
+    assert_eq!(
+        within("first", first).await.unwrap().status(),
+        StatusCode::OK
+    );
+    eventually("slots released", || admission.load().in_flight == 0).await;
+}
