@@ -145,7 +145,10 @@ fn min_zero_goes_to_zero_and_a_request_wakes_it_also_after_a_restart() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (first, body) = platform.curl(HOST, "/");
-    assert_eq!(first, 200, "a cold start after a restart is held too: {body}");
+    assert_eq!(
+        first, 200,
+        "a cold start after a restart is held too: {body}"
+    );
     assert!(instances(&platform).0 >= 1);
 }
 
