@@ -132,8 +132,8 @@ impl Admission {
         self.demand.notified().await;
     }
 
-    /// Proxy side: a request waits with nowhere to go. Cheap to repeat: signals
-    /// coalesce into at most one pending wake-up.
+    /// A request waits with nowhere to go (the proxy calls it; so may a test).
+    /// Cheap to repeat: signals coalesce into at most one pending wake-up.
     pub fn signal_demand(&self) {
         self.demand.notify_one();
     }
@@ -154,14 +154,46 @@ impl Admission {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Proxy side: a request took a slot on an instance (the slot's guard ends it).
-    pub(crate) fn begin(&self) {
+    /// Counts a request in flight that no instance slot stands for: load that does
+    /// not go through the proxy (the server's tests simulate load with it). The
+    /// proxy's own requests are counted by their slots.
+    pub fn begin(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Proxy side: a slot was released; wakes one waiting request to take it.
-    pub(crate) fn end(&self) {
+    /// Ends a request counted with [`Admission::begin`] (never below zero).
+    pub fn end(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        self.wake_one_waiter();
+    }
+
+    /// Counts a waiting request that holds no queue place (simulated load, like
+    /// [`Admission::begin`]). While it counts, new requests queue behind it.
+    pub fn enqueue(&self) {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ends a wait counted with [`Admission::enqueue`] (never below zero).
+    pub fn dequeue(&self) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// A slot on an instance was taken (its guard releases it).
+    pub(crate) fn slot_taken(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A slot was released; wakes one waiting request to take it.
+    pub(crate) fn slot_released(&self) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.wake_one_waiter();
+    }
+
+    fn wake_one_waiter(&self) {
         // SeqCst pairs with `try_enqueue`: either this load sees the new waiter (and
         // wakes it), or the waiter's later look at the instances sees this free slot.
         if self.queued.load(Ordering::SeqCst) > 0 {
@@ -271,6 +303,20 @@ mod tests {
         b.admitted();
         assert_eq!(admission.load().queued, 0);
         assert!(admission.try_enqueue().is_some());
+    }
+
+    #[test]
+    fn simulated_load_never_goes_below_zero() {
+        let admission = Admission::default();
+        admission.begin();
+        admission.enqueue();
+        assert_eq!(admission.load().in_flight, 1);
+        assert_eq!(admission.load().queued, 1);
+        for _ in 0..2 {
+            admission.end();
+            admission.dequeue();
+        }
+        assert_eq!(admission.load(), LoadSample::default());
     }
 
     #[tokio::test]

@@ -82,7 +82,7 @@ impl Upstream {
                 Err(actual) => current = actual,
             }
         }
-        admission.begin();
+        admission.slot_taken();
         Some(InFlightGuard {
             upstream: Arc::clone(self),
             admission: Some(Arc::clone(admission)),
@@ -110,7 +110,7 @@ impl Drop for InFlightGuard {
     fn drop(&mut self) {
         self.upstream.in_flight.fetch_sub(1, Ordering::SeqCst);
         if let Some(admission) = &self.admission {
-            admission.end();
+            admission.slot_released();
         }
     }
 }
