@@ -276,19 +276,17 @@ fn ready_count(deploy: &DeployReconciler, service: &ServiceId) -> u32 {
     })
 }
 
-/// The service's load: the router's admission counters, and (so scaling works with
-/// either half of the proxy counting) the instances' own in-flight counts and the
-/// route's request count; the larger in-flight figure wins, and the request counts
-/// only need to move when requests arrive.
+/// The service's load: the router's admission counters, with the instances' own
+/// in-flight counts as a floor (the larger figure wins).
 fn observed_load(shared: &ServiceShared) -> LoadSample {
     let load = shared.admission.load();
     let upstream_in_flight: u64 = lock(&shared.upstreams).iter().map(|u| u.in_flight()).sum();
+    // The router counts every request at arrival (queued ones too) and every slot it
+    // hands out; the instances' own counts only cover a table being swapped.
     LoadSample {
         in_flight: load.in_flight.max(upstream_in_flight),
         queued: load.queued,
-        requests_total: load
-            .requests_total
-            .wrapping_add(shared.stats.snapshot().requests),
+        requests_total: load.requests_total,
     }
 }
 
