@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Cold start and scale-out reaction on the process back end with the hello example.
+# Scale to zero and scale out, measured end to end through ferry's router:
 #
-# 1. Time to first byte of a request to a service at zero (min 0): curl's
-#    time_starttransfer of one request, median of N. With the router holding requests
-#    for a cold service (the router half of issue 13) that request itself is answered;
-#    before it, the router answers 503 while it signals demand, and the script then
-#    times from that request to the first 200 instead (reported as "wake").
-# 2. Step-load scale-out: milliseconds from starting 40 concurrent slow requests to a
-#    second ready instance (concurrency 4, target 100 %, panic window 1 s).
+#  1. cold start: time to first byte of a request to a service at zero instances
+#     (the router holds it while one instance starts), median of N, for the process
+#     runtime (examples/apps/hello) and the docker runtime (a busybox image imported
+#     locally). The peer is the app itself: the same start command run by this
+#     script, timed from spawn to its first byte (the floor any platform pays).
+#  2. scale-out: examples/apps/slow-peak (200 ms per request, concurrency 10) under a
+#     steady 5 concurrent clients, then a step to 50: the time until the service has
+#     as many ready instances as the step needs, and every request's outcome (the
+#     goal is zero failures).
 #
-# Usage: bench/coldstart.sh [rounds]          (default 10; medians reported)
-#        FERRY_BIN=/path/to/ferry bench/coldstart.sh
+# Usage: bench/coldstart.sh [runs]        (needs curl, python3; docker for the docker half)
+#        FERRY_BIN=/path/to/ferry bench/coldstart.sh   # measure that binary (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-10}
+runs=${1:-10}
 target=${CARGO_TARGET_DIR:-target}
 if [ -n "${FERRY_BIN:-}" ]; then
   ferry=$FERRY_BIN
@@ -24,67 +26,157 @@ fi
 
 work=$(mktemp -d)
 server_pid=""
-load_pids=()
 cleanup() {
-  for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  if command -v docker >/dev/null && [ -n "${namespace:-}" ]; then
+    docker ps -aq --filter "label=ferry.namespace=$namespace" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 export FERRY_DATA_DIR="$work/data"
 
-"$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process >"$work/server.log" 2>&1 &
+"$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime auto >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do [ -f "$FERRY_DATA_DIR/server.json" ] && break; sleep 0.05; done
 router=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"])' "$FERRY_DATA_DIR/server.json")
-host=hello.localhost
+namespace=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:12])' "$FERRY_DATA_DIR")
 
-now_ms() { date +%s%3N; }
-median() { python3 -c 'import statistics,sys; print(int(statistics.median(int(x) for x in sys.argv[1:])))' "$@"; }
-instances() { # ready instances
-  "$ferry" status hello --json | python3 -c 'import json,sys; print(sum(1 for i in json.load(sys.stdin)["runtime"]["instances"] if i["state"]=="ready"))'
+median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:])))' "$@"; }
+
+# instances NAME: every instance of a service (starting, ready or stopping).
+instances() {
+  "$ferry" status "$1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runtime"]["instances"]))'
 }
-all_instances() {
-  "$ferry" status hello --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runtime"]["instances"]))'
-}
-wait_for() { # wait_for CMD VALUE
-  local deadline=$(( $(now_ms) + 120000 ))
-  until [ "$($1)" = "$2" ]; do
-    (( $(now_ms) < deadline )) || { echo "timeout waiting for $1 = $2" >&2; tail -20 "$work/server.log" >&2; exit 1; }
+
+wait_for_zero() { # NAME
+  for _ in $(seq 1 600); do
+    [ "$(instances "$1")" = 0 ] && sleep 0.3 && return 0
     sleep 0.1
+  done
+  echo "coldstart.sh: $1 did not scale to zero" >&2
+  tail -20 "$work/server.log" >&2
+  exit 1
+}
+
+# ttfb_ms HOST: one request through the router; prints the time to first byte in ms
+# and fails unless it was a 200.
+ttfb_ms() {
+  local out
+  out=$(curl -s -o /dev/null --max-time 30 -H "Host: $1" -w '%{http_code} %{time_starttransfer}' "http://$router/")
+  [ "${out%% *}" = 200 ] || { echo "coldstart.sh: cold request to $1 answered ${out%% *}" >&2; exit 1; }
+  python3 -c 'import sys; print(round(float(sys.argv[1]) * 1000, 1))' "${out#* }"
+}
+
+cold_series() { # NAME HOST: prints one ms value per run
+  local name=$1 host=$2 t
+  for i in $(seq 1 "$runs"); do
+    wait_for_zero "$name"
+    t=$(ttfb_ms "$host")
+    echo "  cold request $i: ${t} ms" >&2
+    echo "$t"
   done
 }
 
+# The app's own start, as the peer: spawn its command, poll until the first byte.
+direct_start_ms() { # DIR COMMAND
+  python3 - "$@" <<'EOF'
+import os, socket, subprocess, sys, time, urllib.request
+directory, command = sys.argv[1], sys.argv[2]
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+env = dict(os.environ, PORT=str(port), HOST="127.0.0.1", GREETING="hi")
+start = time.monotonic()
+proc = subprocess.Popen(["sh", "-c", command], cwd=directory, env=env,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read(1)
+            break
+        except OSError:
+            time.sleep(0.002)
+    print(round((time.monotonic() - start) * 1000, 1))
+finally:
+    proc.terminate(); proc.wait()
+EOF
+}
+
+echo "== cold start, process runtime (examples/apps/hello)"
 "$ferry" deploy examples/apps/hello >/dev/null 2>&1
 "$ferry" scale hello --min 0 --scale-to-zero-grace 1 --stable-window 1 --panic-window 1 >/dev/null
+mapfile -t process_times < <(cold_series hello hello.localhost)
+process_median=$(median "${process_times[@]}")
+direct=()
+for _ in $(seq 1 "$runs"); do direct+=("$(direct_start_ms examples/apps/hello 'python3 app.py')"); done
+direct_median=$(median "${direct[@]}")
+echo "  median: ${process_median} ms; the app started directly: ${direct_median} ms"
 
-ttfb=()
-for _ in $(seq 1 "$rounds"); do
-  wait_for all_instances 0
-  sleep 0.5
-  start=$(now_ms)
-  out=$(curl -s -o /dev/null -w '%{http_code} %{time_starttransfer}' --max-time 30 -H "Host: $host" "http://$router/")
-  code=${out% *}
-  if [ "$code" = 200 ]; then
-    ttfb+=("$(python3 -c "print(int(float('${out#* }')*1000))")")
-  else
-    # The router does not hold yet: time from the request to the first 200.
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Host: $host" "http://$router/")" = 200 ]; do sleep 0.005; done
-    ttfb+=("wake:$(( $(now_ms) - start ))")
+docker_median="n/a"
+if docker info >/dev/null 2>&1 && grep -q '"docker"' <("$ferry" status --json); then
+  echo "== cold start, docker runtime (busybox httpd image)"
+  image=ferry-bench-busybox:1
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    root="$work/rootfs"; mkdir -p "$root/bin" "$root/www"
+    cp /bin/busybox "$root/bin/"; for a in sh httpd echo; do ln -s busybox "$root/bin/$a"; done
+    tar -C "$root" -c . | docker import --change 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' - "$image" >/dev/null
   fi
-done
-echo "cold start (ms, per round): ${ttfb[*]}"
-plain=()
-for t in "${ttfb[@]}"; do plain+=("${t#wake:}"); done
-echo "cold start median: $(median "${plain[@]}") ms"
+  cmd='echo cold > /www/index.html && exec httpd -f -p "$PORT" -h /www'
+  "$ferry" deploy --image "$image" --name web --command "$cmd" >/dev/null 2>&1
+  "$ferry" scale web --min 0 --scale-to-zero-grace 1 --stable-window 1 --panic-window 1 >/dev/null
+  mapfile -t docker_times < <(cold_series web web.localhost)
+  docker_median=$(median "${docker_times[@]}")
+  echo "  median: ${docker_median} ms"
+else
+  echo "== cold start, docker runtime: skipped (no Docker Engine answering)"
+fi
 
-"$ferry" scale hello --min 1 --concurrency 4 --target-utilization 100 --max 10 --stable-window 2 --panic-window 1 >/dev/null
-wait_for instances 1
-start=$(now_ms)
-for _ in $(seq 1 40); do
-  ( while :; do curl -s -o /dev/null --max-time 10 -H "Host: $host" "http://$router/slow/1" || true; done ) &
-  load_pids+=($!)
-done
-until [ "$(instances)" -ge 2 ]; do sleep 0.05; done
-echo "step load: a second ready instance after $(( $(now_ms) - start )) ms"
-[ -n "${KEEP_LOG:-}" ] && cp "$work/server.log" "$KEEP_LOG"
+echo "== scale-out (examples/apps/slow-peak: 200 ms per request, concurrency 10)"
+"$ferry" deploy examples/apps/slow-peak >/dev/null 2>&1
+"$ferry" scale slow-peak --min 1 --max 10 --concurrency 10 --stable-window 10 --panic-window 1 >/dev/null
+python3 - "$router" "$ferry" <<'EOF'
+import json, math, subprocess, sys, threading, time, urllib.request
+router, ferry = sys.argv[1], sys.argv[2]
+stop = threading.Event()
+results = {"ok": 0, "failed": 0}
+lock = threading.Lock()
+
+def client():
+    while not stop.is_set():
+        request = urllib.request.Request(f"http://{router}/?ms=200", headers={"Host": "slow-peak.localhost"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+                ok = response.status == 200
+        except Exception:
+            ok = False
+        with lock:
+            results["ok" if ok else "failed"] += 1
+
+def ready():
+    out = subprocess.run([ferry, "status", "slow-peak", "--json"], capture_output=True, text=True).stdout
+    return sum(1 for i in json.loads(out)["runtime"]["instances"] if i["state"] == "ready")
+
+threads = [threading.Thread(target=client, daemon=True) for _ in range(5)]
+for t in threads: t.start()
+time.sleep(5)
+step_clients, per_instance, utilisation = 50, 10, 0.7
+needed = math.ceil(step_clients / (per_instance * utilisation))
+start = time.monotonic()
+more = [threading.Thread(target=client, daemon=True) for _ in range(step_clients - 5)]
+for t in more: t.start()
+reaction = None
+while time.monotonic() - start < 60:
+    if ready() >= needed:
+        reaction = time.monotonic() - start
+        break
+    time.sleep(0.1)
+time.sleep(2)
+stop.set()
+for t in threads + more: t.join()
+print(f"  step 5 -> 50 clients: {needed} instances ready after "
+      + (f"{reaction:.2f} s" if reaction is not None else "more than 60 s (not reached)"))
+print(f"  requests: {results['ok']} ok, {results['failed']} failed")
+EOF
+
+echo
+echo "cold start median of $runs: process ${process_median} ms (goal ≤ 300; the app alone ${direct_median} ms), docker ${docker_median} ms (goal ≤ 1500)"
