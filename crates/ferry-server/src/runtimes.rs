@@ -1,8 +1,10 @@
 //! The runtime drivers this server has: always the process driver, and the docker
-//! driver when a Docker Engine answered at start-up.
+//! driver when a Docker Engine answered at start-up. Images run on Docker, source
+//! directories on the process driver unless they are built into an image (the
+//! docker back end of builds).
 
 use ferry_runtime::{Runtime, RuntimeError};
-use ferry_types::{RuntimeKind, SourceKind};
+use ferry_types::{RevisionSource, RuntimeKind, SourceKind};
 use std::sync::Arc;
 
 /// How `ferry server --runtime` chooses.
@@ -34,6 +36,28 @@ impl Runtimes {
                 .docker
                 .as_ref()
                 .ok_or_else(|| RuntimeError::Unavailable(NO_DOCKER_MESSAGE.to_string())),
+        }
+    }
+
+    /// The driver that runs `revision`: an image (pulled, or built from source by the
+    /// docker back end) on Docker, a directory as host processes.
+    pub fn for_revision(&self, source: &RevisionSource) -> Result<&Arc<dyn Runtime>, RuntimeError> {
+        self.for_source(match source {
+            RevisionSource::Image { .. } => SourceKind::Image,
+            RevisionSource::Directory { .. } => SourceKind::Directory,
+        })
+    }
+
+    /// The driver a new revision will run on: a source directory whose config says
+    /// docker is built into an image and runs there.
+    pub fn for_deploy(
+        &self,
+        kind: SourceKind,
+        runtime: Option<RuntimeKind>,
+    ) -> Result<&Arc<dyn Runtime>, RuntimeError> {
+        match runtime {
+            Some(RuntimeKind::Docker) => self.for_source(SourceKind::Image),
+            _ => self.for_source(kind),
         }
     }
 

@@ -663,11 +663,11 @@ fn build_base_secrets_and_runtime() {
     assert_eq!(config.run.runtime, Some(ferry_types::RuntimeKind::Docker));
 
     let err = toml_error("[build]\nenv = { A = \"1\" }\nsecrets = [\"OK\", \"not-a-name\"]\n");
+    assert!(err.starts_with("ferry.toml:3:11: build.secrets"), "{err}");
     assert!(
-        err.starts_with("ferry.toml:3:11: build.secrets"),
+        err.contains("\"not-a-name\" is not a valid secret name"),
         "{err}"
     );
-    assert!(err.contains("\"not-a-name\" is not a valid secret name"), "{err}");
     let err = toml_error("[run]\nruntime = \"kubernetes\"\n");
     assert!(err.starts_with("ferry.toml:2:11: run.runtime"), "{err}");
     assert!(err.contains("docker, process"), "{err}");

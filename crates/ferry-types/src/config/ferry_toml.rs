@@ -4,11 +4,11 @@
 use super::tree::{join, Entry, Flavor, LineIndex, Node, Pos, Reader, Result, Value, MAX_DEPTH};
 use super::{ConfigError, ConfigFormat, LoadedConfig};
 use crate::policy::{LintThreshold, VulnThreshold};
-use crate::RuntimeKind;
 use crate::service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, RunConfig, Scaling, SecurityConfig,
     ServiceConfig, ServiceName,
 };
+use crate::RuntimeKind;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
