@@ -127,7 +127,9 @@ pub fn generate_dockerfile(
         }
     };
     if separate_install {
-        let _ = writeln!(text, "COPY {} ./", json_list(&plan.cache_keys));
+        let mut copy: Vec<&str> = plan.cache_keys.iter().map(String::as_str).collect();
+        copy.push("./");
+        let _ = writeln!(text, "COPY {}", json_list(&copy));
         run(&mut text, &plan.install);
         let _ = writeln!(text, "COPY . .");
     } else {
@@ -212,8 +214,8 @@ mod tests {
                 .position(|l| l.starts_with(prefix))
                 .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
         };
-        assert!(at("FROM python:3.12-slim") < at("COPY [\"requirements.txt\"] ./"));
-        assert!(at("COPY [\"requirements.txt\"]") < at("RUN (python3 -m venv .venv)"));
+        assert!(at("FROM python:3.12-slim") < at("COPY [\"requirements.txt\",\"./\"]"));
+        assert!(at("COPY [\"requirements.txt\"") < at("RUN (python3 -m venv .venv)"));
         assert!(at("RUN (python3 -m venv .venv)") < at("COPY . ."));
         assert!(at("COPY . .") < at("RUN (python3 -m compileall .)"));
         assert!(text.contains("ENV PYTHONUNBUFFERED=\"1\"\n"), "{text}");
