@@ -121,7 +121,10 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     assert!(stderr.contains("Dockerfile lint"), "{stderr}");
     assert!(stderr.contains("from the app's Dockerfile"), "{stderr}");
     let (status, body) = platform.curl("boxed.localhost", "/");
-    assert_eq!((status, body.as_str()), (200, "Hello from a Dockerfile app\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "Hello from a Dockerfile app\n")
+    );
     let status = platform.ferry_json(&["status", "boxed"]);
     assert_eq!(status["runtime"]["instances"][0]["runtime"], "docker");
 
@@ -217,6 +220,9 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     assert_eq!(shared, first.len() - 1, "{first:?}\n{second:?}");
     let logs = platform.ferry_ok(&["logs", "py", "--tail", "400"]);
     assert!(logs.contains("[build-2]  ---> Using cache"), "{logs}");
-    assert!(logs.contains("Requirement already satisfied: pip"), "{logs}");
+    assert!(
+        logs.contains("Requirement already satisfied: pip"),
+        "{logs}"
+    );
     platform.ferry_ok(&["delete", "py"]);
 }

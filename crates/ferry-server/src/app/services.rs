@@ -30,9 +30,11 @@ fn apply_overrides(
         config.run.runtime = Some(match runtime.as_str() {
             "docker" => RuntimeKind::Docker,
             "process" => RuntimeKind::Process,
-            other => return Err(AppError::BadRequest(format!(
+            other => {
+                return Err(AppError::BadRequest(format!(
                 "run.runtime (--runtime): unknown runtime {other:?} (expected docker or process)"
-            ))),
+            )))
+            }
         });
     }
     config
