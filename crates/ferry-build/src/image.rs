@@ -14,6 +14,7 @@
 use crate::deps::cacheable;
 use crate::merge::{build_plan, plan_dir};
 use crate::plan::{BuildPlan, PlanKind};
+use ferry_types::config::app_file_exists;
 use ferry_types::ServiceConfig;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -76,6 +77,9 @@ pub fn base_image(
 /// The plan a docker build of a revision follows: its config's commands (as
 /// [`build_plan`] recovers them), with the provider, version and cache keys detection
 /// finds in `dir` even when there is no install step to recognise them by. Blocking.
+///
+/// An app with a `Dockerfile` is built from it, even with a config file (which still
+/// sets the port, env and checks, and whose `run.command` replaces the image's CMD).
 pub fn docker_plan(config: &ServiceConfig, dir: &Path) -> BuildPlan {
     let mut plan = build_plan(config, dir);
     if let Ok(planned) = plan_dir(dir) {
@@ -85,6 +89,13 @@ pub fn docker_plan(config: &ServiceConfig, dir: &Path) -> BuildPlan {
         }
         plan.kind = planned.plan.kind;
         plan.static_root = planned.plan.static_root;
+    }
+    if app_file_exists(dir, "Dockerfile") {
+        if plan.kind != PlanKind::Dockerfile && !plan.is_empty() {
+            plan.notes
+                .push("the app's Dockerfile is the build: the build commands do not run".into());
+        }
+        plan.kind = PlanKind::Dockerfile;
     }
     plan
 }
@@ -239,6 +250,25 @@ mod tests {
         assert!(
             text.find("COPY . .").unwrap() < text.find("pip install").unwrap(),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_dockerfile_is_the_build_even_with_a_config_file() {
+        let dir = app(&[
+            ("Dockerfile", "FROM scratch\n"),
+            (
+                "ferry.toml",
+                "[build]\ncommand = \"make\"\n[run]\nport = 3000\n",
+            ),
+        ]);
+        let planned = plan_dir(dir.path()).unwrap();
+        let plan = docker_plan(&planned.config, dir.path());
+        assert!(uses_own_dockerfile(&plan));
+        assert!(
+            plan.notes.iter().any(|n| n.contains("do not run")),
+            "{:?}",
+            plan.notes
         );
     }
 

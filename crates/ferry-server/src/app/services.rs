@@ -645,6 +645,10 @@ pub(crate) fn source_config(
     let own_dockerfile = planned.plan.kind == ferry_build::PlanKind::Dockerfile;
     let mut config = planned.config;
     apply_overrides(overrides, &mut config)?;
+    // On Docker, an app's Dockerfile is its build (and its CMD the start command).
+    let dockerfile_build = own_dockerfile
+        || (config.run.runtime == Some(RuntimeKind::Docker)
+            && ferry_types::config::app_file_exists(dir, "Dockerfile"));
     if own_dockerfile {
         // The Dockerfile is the build: it runs on Docker, whatever else was asked.
         if config.run.runtime == Some(RuntimeKind::Process) {
@@ -661,7 +665,7 @@ pub(crate) fn source_config(
         config.run.runtime = Some(RuntimeKind::Docker);
     }
     validate(&config)?;
-    if config.run.command.is_none() && !own_dockerfile {
+    if config.run.command.is_none() && !dockerfile_build {
         let (file, message) = if planned.from_file {
             let file = planned.plan.provider.clone();
             let message = format!(
