@@ -157,7 +157,7 @@ fn ferry_toml_errors_name_file_line_column_and_key() {
     let cases = [
         (
             "[run]\ncommand = \"x\"\nprot = 8080\n",
-            "ferry.toml:3:1: unknown key \"prot\" in [run] (expected one of: command, port, env)",
+            "ferry.toml:3:1: unknown key \"prot\" in [run] (expected one of: command, port, env, runtime)",
         ),
         (
             "nmae = \"x\"\n",
