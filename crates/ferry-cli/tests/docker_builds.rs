@@ -164,8 +164,14 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     let base = python_base();
     let app = tempfile::tempdir().unwrap();
     // pip with --no-index: a real install step (a virtualenv, pip resolving the
-    // requirement) that needs no network.
-    std::fs::write(app.path().join("requirements.txt"), "--no-index\npip\n").unwrap();
+    // requirement) that needs no network. The comment makes this run's manifest new to
+    // the engine's cache, so the first build installs and only the second reuses.
+    let nonce = format!("{:?}", std::time::SystemTime::now());
+    std::fs::write(
+        app.path().join("requirements.txt"),
+        format!("# {nonce}\n--no-index\npip\n"),
+    )
+    .unwrap();
     let main = |greeting: &str| {
         format!(
             "import os\nfrom http.server import BaseHTTPRequestHandler, HTTPServer\n\n\
@@ -219,10 +225,19 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     assert_eq!(first.len(), second.len());
     assert_eq!(shared, first.len() - 1, "{first:?}\n{second:?}");
     let logs = platform.ferry_ok(&["logs", "py", "--tail", "400"]);
-    assert!(logs.contains("[build-2]  ---> Using cache"), "{logs}");
+    let build = |n: u32| -> String {
+        let prefix = format!("[build-{n}] ");
+        logs.lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert!(
-        logs.contains("Requirement already satisfied: pip"),
+        build(1).contains("Requirement already satisfied: pip"),
         "{logs}"
     );
+    let second = build(2);
+    assert!(!second.contains("Requirement already satisfied"), "{logs}");
+    assert!(second.contains(" ---> Using cache"), "{logs}");
     platform.ferry_ok(&["delete", "py"]);
 }

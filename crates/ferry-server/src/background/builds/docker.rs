@@ -188,6 +188,9 @@ impl BuildReconciler {
             .data
             .builds()
             .join(format!(".tmp-context-{}.tar", revision.id));
+        // Removed however the build ends, cancelled included (start-up removes what a
+        // crash left: it is a `.tmp-*` entry of `builds/`).
+        let _context_guard = RemoveOnDrop(context.clone());
         let packed = {
             let (dir, context) = (dir.clone(), context.clone());
             tokio::task::spawn_blocking(move || pack_context(&dir, &context)).await
@@ -222,7 +225,6 @@ impl BuildReconciler {
                 "packing the build context: {err}"
             ))),
         };
-        let _ = std::fs::remove_file(&context);
         log.finish();
         let image_id = built.map_err(|err| {
             Failure::Build(with_log_tail(
@@ -275,6 +277,15 @@ impl BuildReconciler {
         };
         operations::event(&self.store, ops, EventLevel::Info, "Build succeeded");
         Ok((source, serde_json::to_string(&prepared.plan).ok()))
+    }
+}
+
+/// Removes a file when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
