@@ -108,7 +108,7 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
         dockerfile.replace("FROM busybox:1.36", &format!("FROM {base}")),
     )
     .unwrap();
-    let platform = TestPlatform::start_with("docker");
+    let platform = TestPlatform::start_with_env("docker", &[("FERRY_BASE_STATIC", base)]);
     let dir = app.path().to_str().unwrap();
     // No ferry.toml and no --runtime: the Dockerfile decides.
     let out = platform.ferry(&["deploy", dir, "--name", "boxed"]);
@@ -156,6 +156,15 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
         (200, "Hello from a Dockerfile app\n".to_string())
     );
     platform.ferry_ok(&["delete", "boxed"]);
+
+    // A detected static site on Docker: a generated Dockerfile on the static base
+    // (busybox), served by its httpd rather than the host's file server.
+    let site = example("static-site");
+    platform.ferry_ok(&["deploy", site.to_str().unwrap(), "--runtime", "docker"]);
+    let (status, body) = platform.curl("static-site.localhost", "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Hello from a detected static site"), "{body}");
+    assert!(revision_image(&platform, "static-site", 1).contains("/builds/static-site@"));
 }
 
 #[test]

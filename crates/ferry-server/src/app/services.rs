@@ -664,6 +664,15 @@ pub(crate) fn source_config(
         }
         config.run.runtime = Some(RuntimeKind::Docker);
     }
+    // A detected start command that only works on the host has a container form.
+    if config.run.runtime == Some(RuntimeKind::Docker)
+        && overrides.command.is_none()
+        && config.run.command == planned.plan.start
+    {
+        if let Some(start) = ferry_build::image::container_start(&planned.plan) {
+            config.run.command = Some(start);
+        }
+    }
     validate(&config)?;
     if config.run.command.is_none() && !dockerfile_build {
         let (file, message) = if planned.from_file {
