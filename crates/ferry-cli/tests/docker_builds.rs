@@ -209,6 +209,18 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
         stderr.contains(&format!("from a generated Dockerfile on {base}")),
         "{stderr}"
     );
+    // The generated Dockerfile went through the lint gate before the build.
+    let lint = stderr.find("Dockerfile lint").expect("lint gate ran");
+    assert!(lint < stderr.find("Building image").unwrap(), "{stderr}");
+    let report = platform.ferry_json(&["report", "py"]);
+    assert!(
+        report["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "dockerfile-lint" && r["body"]["file"] == ".ferry.Dockerfile"),
+        "{report}"
+    );
     assert_eq!(platform.curl("py.localhost", "/"), (200, "first\n".into()));
 
     // A code-only change: the dependency layers are the engine's cache hits.

@@ -74,3 +74,46 @@ impl Runtimes {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_runtime::FakeRuntime;
+
+    fn runtimes(docker: bool) -> Runtimes {
+        Runtimes {
+            process: Arc::new(FakeRuntime::new().with_kind(RuntimeKind::Process)),
+            docker: docker.then(|| Arc::new(FakeRuntime::new()) as Arc<dyn Runtime>),
+        }
+    }
+
+    #[test]
+    fn a_revision_runs_where_its_source_says_and_docker_builds_need_docker() {
+        let both = runtimes(true);
+        let image = RevisionSource::Image {
+            image: "127.0.0.1:7070/builds/web@sha256:00".into(),
+            image_id: Some("sha256:11".into()),
+            from_tag: None,
+        };
+        let dir = RevisionSource::Directory {
+            digest: "sha256:22".into(),
+        };
+        let kind = |r: Result<&Arc<dyn Runtime>, RuntimeError>| r.map(|r| r.kind()).ok();
+        assert_eq!(kind(both.for_revision(&image)), Some(RuntimeKind::Docker));
+        assert_eq!(kind(both.for_revision(&dir)), Some(RuntimeKind::Process));
+        let docker = Some(RuntimeKind::Docker);
+        assert_eq!(
+            kind(both.for_deploy(SourceKind::Directory, docker)),
+            Some(RuntimeKind::Docker)
+        );
+        assert_eq!(
+            kind(both.for_deploy(SourceKind::Directory, None)),
+            Some(RuntimeKind::Process)
+        );
+        let process_only = runtimes(false);
+        assert!(process_only
+            .for_deploy(SourceKind::Directory, docker)
+            .is_err());
+        assert!(process_only.for_revision(&image).is_err());
+    }
+}
