@@ -157,6 +157,10 @@ async fn run_steps(
         let (reader, writer) = std::io::pipe().map_err(io_err)?;
         let stderr = writer.try_clone().map_err(io_err)?;
         let mut command = Command::new("sh");
+        // The server's build secrets reach a build only as the values it names.
+        for name in ferry_types::build_secret_env_names() {
+            command.env_remove(name);
+        }
         let spawned = command
             .arg("-c")
             .arg(&step.command)

@@ -25,7 +25,7 @@ fn build_secrets_reach_the_build_and_are_masked_everywhere() {
     let config = |build: &str| {
         format!(
             "name = \"hello\"\n[build]\ncommands = [{build}]\nsecrets = [\"API_TOKEN\", \"INDEX_PASSWORD\"]\n\
-             [run]\ncommand = \"python3 app.py\"\n"
+             [run]\ncommand = \"echo instance sees [$FERRY_BUILD_SECRET_API_TOKEN]; exec python3 app.py\"\n"
         )
     };
     // Printed whole, in part, and split over two writes (so the masker sees a value
@@ -36,7 +36,8 @@ fn build_secrets_reach_the_build_and_are_masked_everywhere() {
          echo \"$INDEX_PASSWORD\" | cut -c1-8\n\
          printf 'pw: %s' \"$(echo \"$INDEX_PASSWORD\" | cut -c1-10)\"; sleep 0.3\n\
          echo \"$INDEX_PASSWORD\" | cut -c11-\n\
-         [ \"$API_TOKEN\" = \"$(cat expected-token)\" ] && echo token-matches\n",
+         [ \"$API_TOKEN\" = \"$(cat expected-token)\" ] && echo token-matches\n\
+         echo \"server variable: [$FERRY_BUILD_SECRET_API_TOKEN]\"\n",
     )
     .unwrap();
     std::fs::write(app.path().join("expected-token"), FROM_ENV).unwrap();
@@ -53,6 +54,9 @@ fn build_secrets_reach_the_build_and_are_masked_everywhere() {
         "{logs}"
     );
     assert!(logs.contains("[build-1] token-matches"), "{logs}");
+    // The server's own variables reach neither the build nor the instance.
+    assert!(logs.contains("[build-1] server variable: []"), "{logs}");
+    assert!(logs.contains("] instance sees []"), "{logs}");
     // Part of a value alone is not the secret: shown as it is.
     assert!(
         logs.contains(&format!("[build-1] {}\n", &FROM_FILE[..8])),

@@ -440,6 +440,22 @@ pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
 /// Build secrets one app may name.
 pub const MAX_BUILD_SECRETS: usize = 32;
 
+/// The server's environment variables that hold build secrets' values
+/// (`FERRY_BUILD_SECRET_<NAME>`): given to the builds that name them, and removed from
+/// every other process ferry starts, which would otherwise inherit them.
+pub const BUILD_SECRET_ENV_PREFIX: &str = "FERRY_BUILD_SECRET_";
+
+/// The build-secret variables in this process's environment, to remove from a child's.
+pub fn build_secret_env_names() -> Vec<std::ffi::OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.to_str()
+                .is_some_and(|n| n.starts_with(BUILD_SECRET_ENV_PREFIX))
+        })
+        .collect()
+}
+
 /// Longest HTTP health-check path.
 pub const MAX_HEALTH_PATH_BYTES: usize = 1024;
 

@@ -7,8 +7,7 @@ use crate::data_dir::DataDir;
 use ferry_build::BuildSecrets;
 use ferry_types::config::read_app_file;
 
-/// The environment variable prefix that holds a secret's value.
-pub const ENV_PREFIX: &str = "FERRY_BUILD_SECRET_";
+use ferry_types::BUILD_SECRET_ENV_PREFIX as ENV_PREFIX;
 /// Largest secret file read.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
