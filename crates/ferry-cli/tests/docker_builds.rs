@@ -1,8 +1,9 @@
 //! End-to-end, the docker back end of builds: source directories built into images
 //! through the Docker Engine's API, pushed into ferry's registry and run on the docker
 //! runtime. Base images are made locally (busybox, and a Python copied from this
-//! machine), so nothing is pulled. Without an engine each says it was not run; with
-//! `FERRY_TEST_DOCKER=required` (CI) they fail instead.
+//! machine), so nothing is pulled. Without an engine each `needs_docker_*` test says
+//! it was not run; with `FERRY_TEST_DOCKER=required` (CI) they fail instead. The last
+//! test needs no engine: a server without one refuses docker builds at once.
 
 // Test code: a failed setup step should stop the test with its panic message.
 #![allow(clippy::unwrap_used)]
@@ -261,4 +262,23 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     assert!(!second.contains("Requirement already satisfied"), "{logs}");
     assert!(second.contains(" ---> Using cache"), "{logs}");
     platform.ferry_ok(&["delete", "py"]);
+}
+
+#[test]
+fn a_docker_build_on_a_server_without_docker_is_refused_at_once() {
+    // No engine needed: the process-only server refuses before anything is built.
+    let platform = TestPlatform::start_with("process");
+    let own = example("dockerfile-app");
+    let err = platform.ferry_fails(&["deploy", own.to_str().unwrap()]);
+    assert!(err.contains("no container runtime"), "{err}");
+    let python = example("python-hello");
+    let err = platform.ferry_fails(&["deploy", python.to_str().unwrap(), "--runtime", "docker"]);
+    assert!(err.contains("no container runtime"), "{err}");
+    // A Dockerfile app asked to run as a process is told how.
+    let err = platform.ferry_fails(&["deploy", own.to_str().unwrap(), "--runtime", "process"]);
+    assert!(err.contains("add a ferry.toml"), "{err}");
+    assert_eq!(
+        platform.ferry_json(&["ls"]).as_array().map(Vec::len),
+        Some(0)
+    );
 }
