@@ -121,6 +121,8 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     );
     assert!(stderr.contains("Dockerfile lint"), "{stderr}");
     assert!(stderr.contains("from the app's Dockerfile"), "{stderr}");
+    // The engine's output is streamed to the CLI with the operation.
+    assert!(stderr.contains("Step 1/"), "{stderr}");
     let (status, body) = platform.curl("boxed.localhost", "/");
     assert_eq!(
         (status, body.as_str()),
@@ -212,7 +214,10 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     );
     // The generated Dockerfile went through the lint gate before the build.
     let lint = stderr.find("Dockerfile lint").expect("lint gate ran");
-    assert!(lint < stderr.find("Building image").unwrap(), "{stderr}");
+    assert!(
+        lint < stderr.find("Building revision 1").unwrap(),
+        "{stderr}"
+    );
     let report = platform.ferry_json(&["report", "py"]);
     assert!(
         report["reports"]

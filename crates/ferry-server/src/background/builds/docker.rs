@@ -172,11 +172,16 @@ impl BuildReconciler {
             &self.store,
             ops,
             EventLevel::Info,
+            // "Building revision" first: the CLI shows the build's log after this line.
             &match &prepared.base {
-                Some(base) => {
-                    format!("Building image {image} from a generated Dockerfile on {base}")
-                }
-                None => format!("Building image {image} from the app's Dockerfile"),
+                Some(base) => format!(
+                    "Building revision {} as image {image} from a generated Dockerfile on {base}",
+                    revision.number
+                ),
+                None => format!(
+                    "Building revision {} as image {image} from the app's Dockerfile",
+                    revision.number
+                ),
             },
         );
         let log_path = self
@@ -349,6 +354,7 @@ mod tests {
             config: Default::default(),
             status: ferry_types::RevisionStatus::Pending,
             failure: None,
+            commit: None,
             created_at: ferry_types::now(),
         }
     }
