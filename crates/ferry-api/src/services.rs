@@ -23,6 +23,9 @@ pub enum DeploySource {
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigOverrides {
     pub command: Option<String>,
+    /// `[run] runtime` of a source deploy: `docker` builds it into an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     pub port: Option<u16>,
     /// Merged over the file's `[run] env`.
     pub env: BTreeMap<String, String>,

@@ -2,6 +2,7 @@
 //! step goes through the dependency cache (`deps.rs`) when one is given.
 
 use crate::deps::{DepCache, DepsOutcome};
+use crate::mask::SecretMasker;
 use crate::plan::BuildPlan;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -39,21 +40,26 @@ pub const MAX_BUILD_LOG_BYTES: u64 = 8 * 1024 * 1024;
 /// running may hold the pipe open; its later output is not the step's).
 const COPIER_GRACE: Duration = Duration::from_secs(5);
 
-/// Copies a step's output into the log until the pipe closes, up to
-/// [`MAX_BUILD_LOG_BYTES`] for the whole file.
-fn copy_bounded(mut from: std::io::PipeReader, mut log: std::fs::File) {
+/// Copies a step's output into the log until the pipe closes, through `masker` (build
+/// secrets become `***`), up to [`MAX_BUILD_LOG_BYTES`] for the whole file.
+fn copy_bounded(mut from: std::io::PipeReader, mut log: std::fs::File, mut masker: SecretMasker) {
     use std::io::{Read, Write};
     let mut size = log.metadata().map_or(0, |m| m.len());
     let mut buffer = vec![0u8; 64 * 1024];
     let mut cut = false;
-    loop {
-        let n = match from.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+    let mut done = false;
+    while !done {
+        let masked = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => {
+                done = true;
+                masker.finish()
+            }
+            Ok(n) => masker.push(&buffer[..n]),
         };
+        let n = masked.len();
         let room = MAX_BUILD_LOG_BYTES.saturating_sub(size);
         let take = usize::try_from(room).map_or(n, |room| room.min(n));
-        if take > 0 && log.write_all(&buffer[..take]).is_ok() {
+        if take > 0 && log.write_all(&masked[..take]).is_ok() {
             size += take as u64;
         }
         if take < n && !cut {
@@ -76,6 +82,52 @@ pub async fn execute(
     log_path: &Path,
     timeout: Duration,
 ) -> Result<(), BuildError> {
+    run_steps(plan, dir, log_path, timeout, &BuildSecrets::default()).await
+}
+
+/// Build secrets: set as variables of every step, their values masked in the log.
+#[derive(Clone, Default)]
+pub struct BuildSecrets {
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for BuildSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: this may end up in a log.
+        f.debug_list().entries(self.values.keys()).finish()
+    }
+}
+
+impl BuildSecrets {
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn masker(&self) -> SecretMasker {
+        SecretMasker::new(self.values.values())
+    }
+}
+
+/// Runs the plan like [`execute`] with `secrets` in every step's environment and the
+/// output masked on its way to the log. The dependency cache is not used: its key
+/// does not cover what the secrets gave the install step access to.
+pub async fn execute_with_secrets(
+    plan: &BuildPlan,
+    dir: &Path,
+    log_path: &Path,
+    timeout: Duration,
+    secrets: &BuildSecrets,
+) -> Result<(), BuildError> {
+    run_steps(plan, dir, log_path, timeout, secrets).await
+}
+
+async fn run_steps(
+    plan: &BuildPlan,
+    dir: &Path,
+    log_path: &Path,
+    timeout: Duration,
+    secrets: &BuildSecrets,
+) -> Result<(), BuildError> {
     let io_err = |source| BuildError::Io {
         dir: dir.to_path_buf(),
         source,
@@ -90,28 +142,43 @@ pub async fn execute(
             .append(true)
             .open(log_path)
             .map_err(io_err)?;
+        // What the log and errors show of the command: masked like its output.
+        let shown = if secrets.is_empty() {
+            step.command.clone()
+        } else {
+            secrets.masker().mask_all(&step.command)
+        };
         {
             use std::io::Write;
             let mut header = &log;
-            writeln!(header, "--> build step {step_number}: {}", step.command).map_err(io_err)?;
+            writeln!(header, "--> build step {step_number}: {shown}").map_err(io_err)?;
         }
         // One pipe for both streams, copied into the log by a thread with a bound.
         let (reader, writer) = std::io::pipe().map_err(io_err)?;
         let stderr = writer.try_clone().map_err(io_err)?;
-        let spawned = Command::new("sh")
+        let mut command = Command::new("sh");
+        // The server's build secrets reach a build only as the values it names.
+        for name in ferry_types::build_secret_env_names() {
+            command.env_remove(name);
+        }
+        let spawned = command
             .arg("-c")
             .arg(&step.command)
             .current_dir(dir)
             .envs(&plan.env)
+            .envs(&secrets.values)
             .stdin(Stdio::null())
             .stdout(Stdio::from(writer))
             .stderr(Stdio::from(stderr))
             .process_group(0)
             .kill_on_drop(true)
             .spawn();
-        // The writers are the child's now (or gone with a failed spawn): the copier
-        // sees the end of the output when the step's processes close it.
-        let copier = tokio::task::spawn_blocking(move || copy_bounded(reader, log));
+        // The parent's copies of the writers go with `command`; then they are the
+        // child's (or gone with a failed spawn): the copier sees the end of the output
+        // when the step's processes close it.
+        drop(command);
+        let masker = secrets.masker();
+        let copier = tokio::task::spawn_blocking(move || copy_bounded(reader, log, masker));
         let mut child = spawned.map_err(io_err)?;
         // The step runs in its own process group; the guard kills the whole group
         // when the step times out or the build is cancelled (this future dropped), so
@@ -127,7 +194,7 @@ pub async fn execute(
                 let _ = child.kill().await;
                 return Err(BuildError::TimedOut {
                     step: step_number,
-                    command: step.command.clone(),
+                    command: shown,
                     timeout,
                 });
             }
@@ -140,7 +207,7 @@ pub async fn execute(
             };
             return Err(BuildError::StepFailed {
                 step: step_number,
-                command: step.command.clone(),
+                command: shown,
                 outcome,
             });
         }
@@ -273,6 +340,35 @@ mod tests {
         assert!(text.contains("build output cut"));
         // The step ran (its header is there) but its output is past the limit.
         assert!(!text.contains("\nsecond step\n"));
+    }
+
+    #[tokio::test]
+    async fn secrets_reach_the_steps_and_never_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("build.log");
+        let secrets = BuildSecrets {
+            values: [("API_KEY".to_string(), "k3y-Value".to_string())].into(),
+        };
+        execute_with_secrets(
+            &plan(&[
+                "echo \"key=$API_KEY\"; printf 'k3y'; printf -- '-Value\\n' >&2",
+                "test \"$API_KEY\" = k3y-Value && echo same > out.txt",
+            ]),
+            dir.path(),
+            &log,
+            Duration::from_secs(10),
+            &secrets,
+        )
+        .await
+        .unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(!text.contains("k3y-Value"), "{text}");
+        assert!(text.contains("key=***\n***\n"), "{text}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+            "same\n"
+        );
+        assert_eq!(format!("{secrets:?}"), "[\"API_KEY\"]");
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ fn detected_examples() {
         "procfile-app",
         "go-hello",
         "rust-hello",
+        "dockerfile-app",
     ] {
         insta::assert_json_snapshot!(name, plan(name));
     }
@@ -44,6 +45,7 @@ fn every_example_is_snapshotted() {
         "procfile-app",
         "go-hello",
         "rust-hello",
+        "dockerfile-app",
         "hello",
         "apprunner-python",
         "slow-peak",

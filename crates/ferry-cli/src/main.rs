@@ -53,7 +53,12 @@ enum Command {
         deploy: DeployArgs,
     },
     /// Deploy a directory (ferry.toml / apprunner.yaml, or detected) or a local image
-    Deploy(DeployArgs),
+    Deploy {
+        #[command(flatten)]
+        args: DeployArgs,
+        #[command(flatten)]
+        runtime: commands::deploy::RuntimeArg,
+    },
     /// Show how a directory would be built and run (detected, then the config file
     /// over it), without building; needs no server
     Plan {
@@ -292,7 +297,10 @@ fn run_async(global: Global, command: Command) -> Result<()> {
         }
         let client = Client::new(connection)?;
         match command {
-            Command::Deploy(args) => commands::deploy::run(&client, args, json).await,
+            Command::Deploy { mut args, runtime } => {
+                args.runtime = runtime.runtime;
+                commands::deploy::run(&client, args, json).await
+            }
             Command::Ls => commands::status::list(&client, json).await,
             Command::Status { name } => {
                 commands::status::show(&client, name.as_deref(), json).await

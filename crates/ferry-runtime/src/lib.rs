@@ -90,6 +90,10 @@ pub enum RuntimeError {
     /// the docker driver, or an instance id that is not a safe file/container name).
     #[error("invalid instance spec: {0}")]
     InvalidSpec(String),
+    /// An image build (or push) that failed on its own terms: a RUN that exited
+    /// non-zero, a missing base image. The message is the engine's.
+    #[error("{0}")]
+    BuildFailed(String),
     #[error("docker engine request failed: {context}")]
     Docker {
         context: String,
@@ -128,6 +132,21 @@ impl std::fmt::Debug for RegistryCredentials {
             .finish_non_exhaustive()
     }
 }
+
+/// An image build through the engine: a context archive and the Dockerfile in it.
+#[derive(Clone, Debug)]
+pub struct ImageBuildSpec {
+    /// An uncompressed tar file: the build context.
+    pub context: std::path::PathBuf,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    /// The name the image gets (`host:port/repo:tag`).
+    pub tag: String,
+    pub labels: std::collections::HashMap<String, String>,
+}
+
+/// Where a build or push writes its progress: one piece of output at a time.
+pub type BuildOutput<'a> = &'a mut (dyn FnMut(&str) + Send);
 
 /// A driver that starts, lists and stops instances. Implementations are safe to call
 /// concurrently and every call is idempotent where it can be (stopping a stopped
@@ -181,6 +200,32 @@ pub trait Runtime: Send + Sync + 'static {
         _credentials: Option<&RegistryCredentials>,
     ) -> Result<(), RuntimeError> {
         Ok(())
+    }
+
+    /// Builds an image from `spec`, its output written to `output` as it comes, and
+    /// returns the image id. Only runtimes with an image store build.
+    async fn build_image(
+        &self,
+        _spec: &ImageBuildSpec,
+        _output: BuildOutput<'_>,
+    ) -> Result<String, RuntimeError> {
+        Err(RuntimeError::Unavailable(format!(
+            "the {} runtime cannot build images",
+            self.kind()
+        )))
+    }
+
+    /// Pushes `image` (a name the engine has) to its registry with `credentials`.
+    async fn push_image(
+        &self,
+        _image: &str,
+        _credentials: Option<&RegistryCredentials>,
+        _output: BuildOutput<'_>,
+    ) -> Result<(), RuntimeError> {
+        Err(RuntimeError::Unavailable(format!(
+            "the {} runtime cannot push images",
+            self.kind()
+        )))
     }
 }
 

@@ -18,8 +18,9 @@ pub use policy::{LintThreshold, VulnThreshold};
 pub use revision::{Revision, RevisionSource, RevisionStatus};
 pub use scaling::{ScalingOverrides, SCALING_RANGES};
 pub use service::{
-    BuildConfig, HealthCheck, HealthProtocol, InstanceSize, NameError, RunConfig, Scaling,
-    SecurityConfig, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind,
+    build_secret_env_names, BuildConfig, HealthCheck, HealthProtocol, InstanceSize, NameError,
+    RunConfig, Scaling, SecurityConfig, Service, ServiceConfig, ServiceName, ServiceStatus,
+    SourceKind, BUILD_SECRET_ENV_PREFIX,
 };
 
 /// Current time in UTC; one place so tests and the store agree on the clock type.

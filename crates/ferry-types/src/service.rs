@@ -166,6 +166,14 @@ pub struct ServiceConfig {
 pub struct BuildConfig {
     pub commands: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// Base image of a generated Dockerfile (docker back end), over the server's
+    /// per-provider default (`FERRY_BASE_<PROVIDER>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Names of build secrets: their values come from the server (never from the app),
+    /// reach the build steps and are masked in the build log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 /// How an instance is started.
@@ -180,6 +188,10 @@ pub struct RunConfig {
     /// Extra variable set to the port, as apprunner.yaml's `network.env`.
     pub port_env: Option<String>,
     pub env: BTreeMap<String, String>,
+    /// Where a source directory runs: `docker` builds it into an image first. `None`:
+    /// docker for an app with its own Dockerfile, else the process runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<crate::RuntimeKind>,
 }
 
 impl Default for RunConfig {
@@ -189,6 +201,7 @@ impl Default for RunConfig {
             port: 8080,
             port_env: None,
             env: BTreeMap::new(),
+            runtime: None,
         }
     }
 }
@@ -383,6 +396,28 @@ impl ServiceConfig {
                 }
             }
         }
+        for name in &self.build.secrets {
+            if !is_env_name(name) {
+                problems.push((
+                    "build.secrets".to_string(),
+                    format!("{name:?} is not a valid secret name (letters, digits and _)"),
+                ));
+            }
+        }
+        if self.build.secrets.len() > MAX_BUILD_SECRETS {
+            problems.push((
+                "build.secrets".to_string(),
+                format!("at most {MAX_BUILD_SECRETS} secrets"),
+            ));
+        }
+        if let Some(base) = &self.build.base {
+            if base.trim().is_empty() || base.len() > 512 || base.chars().any(char::is_whitespace) {
+                problems.push((
+                    "build.base".to_string(),
+                    format!("{base:?} is not an image reference"),
+                ));
+            }
+        }
         for domain in &self.domains {
             if !is_domain(domain) {
                 problems.push((
@@ -402,6 +437,24 @@ pub const MAX_COMMAND_BYTES: usize = 32 * 1024;
 
 /// Longest value of one environment variable (same reasons as commands).
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
+/// Build secrets one app may name.
+pub const MAX_BUILD_SECRETS: usize = 32;
+
+/// The server's environment variables that hold build secrets' values
+/// (`FERRY_BUILD_SECRET_<NAME>`): given to the builds that name them, and removed from
+/// every other process ferry starts, which would otherwise inherit them.
+pub const BUILD_SECRET_ENV_PREFIX: &str = "FERRY_BUILD_SECRET_";
+
+/// The build-secret variables in this process's environment, to remove from a child's.
+pub fn build_secret_env_names() -> Vec<std::ffi::OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.to_str()
+                .is_some_and(|n| n.starts_with(BUILD_SECRET_ENV_PREFIX))
+        })
+        .collect()
+}
 
 /// Longest HTTP health-check path.
 pub const MAX_HEALTH_PATH_BYTES: usize = 1024;

@@ -157,7 +157,7 @@ fn ferry_toml_errors_name_file_line_column_and_key() {
     let cases = [
         (
             "[run]\ncommand = \"x\"\nprot = 8080\n",
-            "ferry.toml:3:1: unknown key \"prot\" in [run] (expected one of: command, port, env)",
+            "ferry.toml:3:1: unknown key \"prot\" in [run] (expected one of: command, port, env, runtime)",
         ),
         (
             "nmae = \"x\"\n",
@@ -648,4 +648,27 @@ fn load_dir_refuses_config_files_that_link_out_of_the_app() {
             .contains("apprunner.yaml is a symlink to /dev/zero, outside the app directory"),
         "{device}"
     );
+}
+
+#[test]
+fn build_base_secrets_and_runtime() {
+    let loaded = parse_ferry_toml(
+        "[build]\nbase = \"python:3.12-slim\"\nsecrets = [\"NPM_TOKEN\", \"PIP_INDEX\"]\n[run]\nruntime = \"Docker\"\n",
+        Path::new("ferry.toml"),
+    )
+    .unwrap();
+    let config = &loaded.config;
+    assert_eq!(config.build.base.as_deref(), Some("python:3.12-slim"));
+    assert_eq!(config.build.secrets, ["NPM_TOKEN", "PIP_INDEX"]);
+    assert_eq!(config.run.runtime, Some(ferry_types::RuntimeKind::Docker));
+
+    let err = toml_error("[build]\nenv = { A = \"1\" }\nsecrets = [\"OK\", \"not-a-name\"]\n");
+    assert!(err.starts_with("ferry.toml:3:11: build.secrets"), "{err}");
+    assert!(
+        err.contains("\"not-a-name\" is not a valid secret name"),
+        "{err}"
+    );
+    let err = toml_error("[run]\nruntime = \"kubernetes\"\n");
+    assert!(err.starts_with("ferry.toml:2:11: run.runtime"), "{err}");
+    assert!(err.contains("docker, process"), "{err}");
 }

@@ -1,4 +1,5 @@
-//! `ferry deploy`: a directory (uploaded, built and run by the process runtime) or an
+//! `ferry deploy`: a directory (uploaded, then built and run on the host, or built into
+//! an image and run on Docker with `--runtime docker`) or an
 //! image (from the local Docker Engine, ferry's registry, or another registry it then
 //! follows).
 
@@ -65,6 +66,10 @@ pub struct DeployArgs {
     /// Start command (overrides the file's, or the image's CMD)
     #[arg(long)]
     pub command: Option<String>,
+    /// `ferry deploy --runtime` (not a flag of `ferry up`, whose `--runtime` is the
+    /// server's): see [`RuntimeArg`].
+    #[arg(skip)]
+    pub runtime: Option<String>,
     /// Environment variable for the app, KEY=VALUE (repeatable)
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
     pub env: Vec<String>,
@@ -109,6 +114,16 @@ pub struct DeployArgs {
     /// Return once the deploy is accepted instead of waiting for the outcome
     #[arg(long)]
     pub detach: bool,
+}
+
+/// Where a deployed directory runs.
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeArg {
+    /// Where a directory runs: `docker` builds it into an image (its own Dockerfile, or
+    /// one generated from the detected plan), `process` runs it on the host (default:
+    /// docker for an app with a Dockerfile and no config file, else process)
+    #[arg(long, value_parser = ["docker", "process"], conflicts_with = "image")]
+    pub runtime: Option<String>,
 }
 
 impl DeployArgs {
@@ -159,6 +174,7 @@ impl DeployArgs {
         }
         Ok(ConfigOverrides {
             command: self.command.clone(),
+            runtime: self.runtime.clone(),
             port: self.port,
             env,
             cpu: self.cpu,

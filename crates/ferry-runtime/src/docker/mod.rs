@@ -1,7 +1,9 @@
 //! The docker driver: instances are containers in the local Docker Engine (bollard),
 //! found again after a restart of ferry through their `ferry.*` labels, with ports
 //! published on 127.0.0.1 only and output followed into the instance's log file.
+//! Images are built from a context archive and pushed through the engine (`build.rs`).
 
+mod build;
 mod logs;
 
 use crate::logs::LogLimits;
@@ -497,6 +499,23 @@ impl Runtime for DockerRuntime {
             Err(e) if is_not_found(&e) => self.pull(image, credentials).await,
             Err(e) => Err(docker_error(format!("inspecting image {image}"))(e)),
         }
+    }
+
+    async fn build_image(
+        &self,
+        spec: &crate::ImageBuildSpec,
+        output: crate::BuildOutput<'_>,
+    ) -> Result<String, RuntimeError> {
+        self.build(spec, output).await
+    }
+
+    async fn push_image(
+        &self,
+        image: &str,
+        credentials: Option<&RegistryCredentials>,
+        output: crate::BuildOutput<'_>,
+    ) -> Result<(), RuntimeError> {
+        self.push(image, credentials, output).await
     }
 
     async fn resolve_image(&self, image: &str) -> Result<ResolvedImage, RuntimeError> {

@@ -291,7 +291,12 @@ impl Runtime for ProcessRuntime {
             .limits
             .prepare(id.as_str(), spec.cpu, spec.memory_mib)
             .map_err(io_err("creating the instance's cgroup"))?;
-        let spawned = tokio::process::Command::new("sh")
+        let mut sh = tokio::process::Command::new("sh");
+        // The server's build secrets are for the builds that name them, not instances.
+        for name in ferry_types::build_secret_env_names() {
+            sh.env_remove(name);
+        }
+        let spawned = sh
             .arg("-c")
             .arg(&prepared.script)
             .arg("ferry")

@@ -11,7 +11,8 @@ use ferry_scan::image::{Reference, RegistryOptions};
 use ferry_store::{ImageFollow, NewDeployment, NewService, ServiceRow};
 use ferry_types::{
     HealthProtocol, LintThreshold, Operation, OperationKind, Revision, RevisionId, RevisionSource,
-    RevisionStatus, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind, VulnThreshold,
+    RevisionStatus, RuntimeKind, Service, ServiceConfig, ServiceName, ServiceStatus, SourceKind,
+    VulnThreshold,
 };
 
 /// Applies the command line's settings over the config file's.
@@ -24,6 +25,17 @@ fn apply_overrides(
     }
     if let Some(port) = overrides.port {
         config.run.port = port;
+    }
+    if let Some(runtime) = &overrides.runtime {
+        config.run.runtime = Some(match runtime.as_str() {
+            "docker" => RuntimeKind::Docker,
+            "process" => RuntimeKind::Process,
+            other => {
+                return Err(AppError::BadRequest(format!(
+                "run.runtime (--runtime): unknown runtime {other:?} (expected docker or process)"
+            )))
+            }
+        });
     }
     config
         .run
@@ -240,8 +252,14 @@ impl App {
                 return Err(AppError::Internal("git deploys are handled above".into()))
             }
         };
+        // A source directory built into an image needs the engine: refused now.
+        if kind == SourceKind::Directory && config.run.runtime == Some(RuntimeKind::Docker) {
+            self.runtimes
+                .for_deploy(kind, config.run.runtime)
+                .map_err(|err| AppError::RuntimeUnavailable(err.to_string()))?;
+        }
         // Refused now, with the reason, rather than failing the rollout.
-        if let Ok(runtime) = self.runtimes.for_source(kind) {
+        if let Ok(runtime) = self.runtimes.for_deploy(kind, config.run.runtime) {
             if let Err(reason) =
                 runtime.check_limits(config.instance.cpu, config.instance.memory_mib)
             {
@@ -624,20 +642,39 @@ pub(crate) fn source_config(
         }
         ferry_build::PlanError::Detect(err) => AppError::InvalidConfig(detect_problem(&err)),
     })?;
-    if planned.plan.kind == ferry_build::PlanKind::Dockerfile {
-        return Err(AppError::InvalidConfig(ConfigProblem {
-            message: "the app has a Dockerfile and no ferry.toml: building Dockerfiles is \
-                      not supported yet; add a ferry.toml with [run] command (and [build] \
-                      command) to run it as a process"
-                .to_string(),
-            file: Some("Dockerfile".to_string()),
-            ..ConfigProblem::default()
-        }));
-    }
+    let own_dockerfile = planned.plan.kind == ferry_build::PlanKind::Dockerfile;
     let mut config = planned.config;
     apply_overrides(overrides, &mut config)?;
+    // On Docker, an app's Dockerfile is its build (and its CMD the start command).
+    let dockerfile_build = own_dockerfile
+        || (config.run.runtime == Some(RuntimeKind::Docker)
+            && ferry_types::config::app_file_exists(dir, "Dockerfile"));
+    if own_dockerfile {
+        // The Dockerfile is the build: it runs on Docker, whatever else was asked.
+        if config.run.runtime == Some(RuntimeKind::Process) {
+            return Err(AppError::InvalidConfig(ConfigProblem {
+                message: "the app has a Dockerfile and no ferry.toml: it is built and run \
+                          by the docker runtime; to run it as a process, add a ferry.toml \
+                          with [run] command (and [build] command)"
+                    .to_string(),
+                file: Some("Dockerfile".to_string()),
+                key: Some("run.runtime".into()),
+                ..ConfigProblem::default()
+            }));
+        }
+        config.run.runtime = Some(RuntimeKind::Docker);
+    }
+    // A detected start command that only works on the host has a container form.
+    if config.run.runtime == Some(RuntimeKind::Docker)
+        && overrides.command.is_none()
+        && config.run.command == planned.plan.start
+    {
+        if let Some(start) = ferry_build::image::container_start(&planned.plan) {
+            config.run.command = Some(start);
+        }
+    }
     validate(&config)?;
-    if config.run.command.is_none() {
+    if config.run.command.is_none() && !dockerfile_build {
         let (file, message) = if planned.from_file {
             let file = planned.plan.provider.clone();
             let message = format!(

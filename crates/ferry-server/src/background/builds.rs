@@ -5,6 +5,9 @@
 //! deploy, a pause, a delete) is cancelled within a fraction of a second, its process
 //! group killed.
 
+mod docker;
+mod secrets;
+
 use crate::background::deploy::{runtime_failure, with_log_tail};
 use crate::background::driver::{
     exponential, Context, ReconcileError, Reconciler, Requeue, Trigger,
@@ -18,7 +21,9 @@ use crate::registry::own::OwnRegistry;
 use crate::runtimes::Runtimes;
 use ferry_runtime::RegistryCredentials;
 use ferry_store::{BuildStatus, ServiceRow, Store, StoreError, StoredReport};
-use ferry_types::{EventLevel, Operation, Revision, RevisionId, RevisionSource, ServiceId};
+use ferry_types::{
+    EventLevel, Operation, Revision, RevisionId, RevisionSource, RuntimeKind, ServiceId,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,8 +161,13 @@ impl BuildReconciler {
         match &revision.source {
             RevisionSource::Directory { .. } => {
                 let dir = self.data.revision_dir(&revision.id);
+                if revision.config.run.runtime == Some(RuntimeKind::Docker) {
+                    return self.build_image(row, revision, ops, dir).await;
+                }
                 self.run_gates(revision, ops, Target::Source(dir.clone()))
                     .await?;
+                let secrets = secrets::resolve(&self.data, &revision.config.build.secrets)
+                    .map_err(Failure::Build)?;
                 let plan = ferry_build::build_plan(&revision.config, &dir);
                 if !plan.is_empty() {
                     operations::event(
@@ -175,15 +185,27 @@ impl BuildReconciler {
                         .service_logs(row.name.as_str())
                         .join(format!("build-{}.log", revision.number));
                     let cache = self.dep_cache();
-                    match ferry_build::execute_cached(
-                        &plan,
-                        &dir,
-                        &log,
-                        self.build_timeout,
-                        Some(&cache),
-                    )
-                    .await
-                    {
+                    let run = if secrets.is_empty() {
+                        ferry_build::execute_cached(
+                            &plan,
+                            &dir,
+                            &log,
+                            self.build_timeout,
+                            Some(&cache),
+                        )
+                        .await
+                    } else {
+                        ferry_build::execute_with_secrets(
+                            &plan,
+                            &dir,
+                            &log,
+                            self.build_timeout,
+                            &secrets,
+                        )
+                        .await
+                        .map(|()| None)
+                    };
+                    match run {
                         Ok(deps) => {
                             if let Some(line) = deps.as_ref().map(deps_line) {
                                 operations::event(&self.store, ops, EventLevel::Info, &line);
@@ -300,6 +322,9 @@ impl BuildReconciler {
         );
         let results = match &target {
             Target::Source(dir) => gates::source_checks(dir, &db, security).await,
+            Target::Build { dir, dockerfile } => {
+                gates::source_checks_with(dir, dockerfile, &db, security).await
+            }
             Target::Image { id, reference } => {
                 let registry = self.registry_scans.get().map(Arc::as_ref);
                 gates::image_checks(id, reference, &db, security, &self.image_analyses, registry)
@@ -367,7 +392,15 @@ impl BuildReconciler {
 /// What the security gates look at.
 enum Target {
     Source(std::path::PathBuf),
-    Image { id: String, reference: String },
+    /// A source directory built with `dockerfile` (in it) by the docker back end.
+    Build {
+        dir: std::path::PathBuf,
+        dockerfile: &'static str,
+    },
+    Image {
+        id: String,
+        reference: String,
+    },
 }
 
 impl Reconciler for BuildReconciler {

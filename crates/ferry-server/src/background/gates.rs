@@ -47,9 +47,19 @@ pub struct GateResult {
 /// of the app, a device, too large) blocks the deploy when `lint_fail_on` is set, with
 /// the reason; without a policy it is reported and skipped. Blocking: it reads files.
 pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResult> {
+    dockerfile_lint_file(dir, "Dockerfile", security)
+}
+
+/// [`dockerfile_lint`] of `dir/<file>`: the Dockerfile a build will use, the app's own
+/// or the one the docker back end generated.
+pub fn dockerfile_lint_file(
+    dir: &Path,
+    file: &str,
+    security: &SecurityConfig,
+) -> Option<GateResult> {
     let threshold = lint_threshold(security.lint_fail_on);
     let strict = threshold != Threshold::None;
-    let text = match read_app_file(dir, "Dockerfile", MAX_APP_FILE_BYTES) {
+    let text = match read_app_file(dir, file, MAX_APP_FILE_BYTES) {
         Ok(None) => return None,
         Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(err) => return Some(cannot_lint(&err, security, strict)),
@@ -71,7 +81,7 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
         }
         break;
     }
-    let findings = ferry_lint::lint_str(&text, "Dockerfile", &config);
+    let findings = ferry_lint::lint_str(&text, file, &config);
     let blocking: Vec<&LintFinding> = findings
         .iter()
         .filter(|f| threshold.reached_by(f.severity))
@@ -99,12 +109,7 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
     };
     let details = findings
         .iter()
-        .map(|f| {
-            format!(
-                "Dockerfile:{} {} {}: {}",
-                f.line, f.code, f.severity, f.message
-            )
-        })
+        .map(|f| format!("{file}:{} {} {}: {}", f.line, f.code, f.severity, f.message))
         .chain(warnings.iter().cloned())
         .collect();
     Some(GateResult {
@@ -113,7 +118,7 @@ pub fn dockerfile_lint(dir: &Path, security: &SecurityConfig) -> Option<GateResu
         summary,
         details,
         body: json!({
-            "file": "Dockerfile",
+            "file": file,
             "threshold": security.lint_fail_on,
             "findings": findings,
             "warnings": warnings,
@@ -164,8 +169,20 @@ pub async fn source_checks(
     db_path: &Path,
     security: &SecurityConfig,
 ) -> Vec<GateResult> {
+    source_checks_with(dir, "Dockerfile", db_path, security).await
+}
+
+/// [`source_checks`] with the Dockerfile the build will use (`dockerfile`, in `dir`).
+pub async fn source_checks_with(
+    dir: &Path,
+    dockerfile: &'static str,
+    db_path: &Path,
+    security: &SecurityConfig,
+) -> Vec<GateResult> {
     let (owned, policy) = (dir.to_path_buf(), security.clone());
-    let lint = tokio::task::spawn_blocking(move || dockerfile_lint(&owned, &policy)).await;
+    let lint =
+        tokio::task::spawn_blocking(move || dockerfile_lint_file(&owned, dockerfile, &policy))
+            .await;
     let mut results: Vec<GateResult> = match lint {
         Ok(result) => result.into_iter().collect(),
         Err(err) => {

@@ -39,6 +39,13 @@ impl OwnRegistry {
         names_api(&reference.registry, self.api_addr)
     }
 
+    /// Where the docker back end pushes revision `number` of `service`: a repository
+    /// of its own under `builds/`, named by the API's address (the engine treats a
+    /// loopback registry as insecure, so plain HTTP works).
+    pub fn build_image_name(&self, service: &str, number: u32) -> String {
+        format!("{}/builds/{service}:r{number}", self.api_addr)
+    }
+
     /// What the engine pulls from ferry's registry with: the admin token.
     pub fn pull_credentials(&self) -> RegistryCredentials {
         RegistryCredentials {

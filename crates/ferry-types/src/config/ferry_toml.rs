@@ -8,6 +8,7 @@ use crate::service::{
     BuildConfig, HealthCheck, HealthProtocol, InstanceSize, RunConfig, Scaling, SecurityConfig,
     ServiceConfig, ServiceName,
 };
+use crate::RuntimeKind;
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -24,8 +25,8 @@ const TOP_KEYS: &[&str] = &[
     "scaling",
     "security",
 ];
-const BUILD_KEYS: &[&str] = &["command", "commands", "env"];
-const RUN_KEYS: &[&str] = &["command", "port", "env"];
+const BUILD_KEYS: &[&str] = &["command", "commands", "env", "base", "secrets"];
+const RUN_KEYS: &[&str] = &["command", "port", "env", "runtime"];
 const INSTANCE_KEYS: &[&str] = &["cpu", "memory"];
 const HEALTH_CHECK_KEYS: &[&str] = &[
     "protocol",
@@ -137,6 +138,17 @@ fn read_build(reader: &mut Reader, node: &Node, build: &mut BuildConfig) -> Resu
                 };
             }
             "env" => build.env = reader.env_table(&entry.value, &key)?,
+            "base" => build.base = Some(reader.non_empty(&entry.value, &key)?),
+            "secrets" => {
+                let items = reader.list(&entry.value, &key)?;
+                build.secrets = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| reader.non_empty(item, &format!("{key}[{i}]")))
+                    .collect::<Result<_>>()?;
+                // Problems found by `validate` point at the list.
+                reader.record(&key, entry.value.pos);
+            }
             _ => return Err(reader.unknown_key(entry, "build", BUILD_KEYS)),
         }
     }
@@ -150,6 +162,17 @@ fn read_run(reader: &mut Reader, node: &Node, run: &mut RunConfig) -> Result<()>
             "command" => run.command = Some(reader.command(&entry.value, &key)?),
             "port" => run.port = reader.port(&entry.value, &key)?,
             "env" => run.env = reader.env_table(&entry.value, &key)?,
+            "runtime" => {
+                run.runtime = Some(
+                    match reader
+                        .choice(&entry.value, &key, &["docker", "process"])?
+                        .as_str()
+                    {
+                        "docker" => RuntimeKind::Docker,
+                        _ => RuntimeKind::Process,
+                    },
+                )
+            }
             _ => return Err(reader.unknown_key(entry, "run", RUN_KEYS)),
         }
     }

@@ -147,7 +147,7 @@ async fn start(
             ),
         );
     }
-    let runtime = match rec.runtimes.for_source(row.source_kind) {
+    let runtime = match rec.runtimes.for_revision(&revision.source) {
         Ok(runtime) => Arc::clone(runtime),
         Err(err) if rolling_out => {
             fail_rollout(rec, row, revision, &runtime_failure(&err))?;

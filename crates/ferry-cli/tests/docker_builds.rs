@@ -1,0 +1,289 @@
+//! End-to-end, the docker back end of builds: source directories built into images
+//! through the Docker Engine's API, pushed into ferry's registry and run on the docker
+//! runtime. Base images are made locally (busybox, and a Python copied from this
+//! machine), so nothing is pulled. Without an engine each `needs_docker_*` test says
+//! it was not run; with `FERRY_TEST_DOCKER=required` (CI) they fail instead. The last
+//! test needs no engine: a server without one refuses docker builds at once.
+
+// Test code: a failed setup step should stop the test with its panic message.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use ferry_testenv::Need;
+use std::process::{Command, Stdio};
+use support::*;
+
+const BUSYBOX: &str = "ferry-e2e-busybox:1";
+const PYTHON: &str = "ferry-e2e-python:1";
+
+/// The busybox image of the other docker tests (httpd serving /www), imported once.
+fn busybox_base() -> &'static str {
+    if !image_exists(BUSYBOX) {
+        import_busybox_image(BUSYBOX, &[("www/index.html", "busybox says hi\n")]);
+    }
+    BUSYBOX
+}
+
+fn image_exists(tag: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", tag])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("docker CLI is installed")
+        .success()
+}
+
+/// A Python base image made from this machine's `python3`: the interpreter at its own
+/// path, the libraries it and its extension modules link, its standard library
+/// (without tests and site-packages) and busybox for `/bin/sh`. Imported once.
+fn python_base() -> &'static str {
+    if image_exists(PYTHON) {
+        return PYTHON;
+    }
+    let script = r#"set -e
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+eval "$(python3 -c 'import sys,os,sysconfig; print("py=%s stdlib=%s" % (os.path.realpath(sys.executable), sysconfig.get_paths()["stdlib"]))')"
+mkdir -p "$root$(dirname "$py")" "$root/usr/bin" "$root/bin" "$root/tmp"
+cp "$py" "$root$py"
+ln -s "$py" "$root/usr/bin/python3"
+for lib in $( (ldd "$py"; for so in "$stdlib"/lib-dynload/*.so; do ldd "$so"; done) 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
+  mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
+done
+tar -C / --exclude=__pycache__ --exclude="${stdlib#/}/test" --exclude="${stdlib#/}/site-packages" \
+  --exclude="${stdlib#/}/idlelib" --exclude="${stdlib#/}/tkinter" -c "${stdlib#/}" | tar -C "$root" -x
+if [ -d /usr/share/python-wheels ]; then tar -C / -c usr/share/python-wheels | tar -C "$root" -x; fi
+mkdir -p "$root$stdlib/site-packages"
+cp /bin/busybox "$root/bin/busybox"
+for applet in sh echo cat ls mkdir rm env; do ln -s busybox "$root/bin/$applet"; done
+tar -C "$root" -c . | docker import - "$1" >/dev/null
+"#;
+    let status = Command::new("sh")
+        .args(["-c", script, "sh", PYTHON])
+        .status()
+        .unwrap();
+    assert!(status.success(), "making the Python base image failed");
+    PYTHON
+}
+
+/// The layers (diff ids) of an image, base first.
+fn layers(image: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            image,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{image}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn revision_image(platform: &TestPlatform, name: &str, number: u64) -> String {
+    let revisions = platform.ferry_json(&["revisions", name]);
+    let revision = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["number"] == number)
+        .unwrap_or_else(|| panic!("no revision {number}: {revisions}"));
+    revision["source"]["image"]
+        .as_str()
+        .unwrap_or_else(|| panic!("revision {number} is not pinned to an image: {revision}"))
+        .to_string()
+}
+
+#[test]
+fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let base = busybox_base();
+    let app = copy_app("dockerfile-app");
+    let dockerfile = std::fs::read_to_string(app.path().join("Dockerfile")).unwrap();
+    std::fs::write(
+        app.path().join("Dockerfile"),
+        dockerfile.replace("FROM busybox:1.36", &format!("FROM {base}")),
+    )
+    .unwrap();
+    let platform = TestPlatform::start_with_env("docker", &[("FERRY_BASE_STATIC", base)]);
+    let dir = app.path().to_str().unwrap();
+    // No ferry.toml and no --runtime: the Dockerfile decides.
+    let out = platform.ferry(&["deploy", dir, "--name", "boxed"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{stderr}\nserver log:\n{}",
+        tail(&platform.server_log(), 40)
+    );
+    assert!(stderr.contains("Dockerfile lint"), "{stderr}");
+    assert!(stderr.contains("from the app's Dockerfile"), "{stderr}");
+    // The engine's output is streamed to the CLI with the operation.
+    assert!(stderr.contains("Step 1/"), "{stderr}");
+    let (status, body) = platform.curl("boxed.localhost", "/");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "Hello from a Dockerfile app\n")
+    );
+    let status = platform.ferry_json(&["status", "boxed"]);
+    assert_eq!(status["runtime"]["instances"][0]["runtime"], "docker");
+
+    // The image is in ferry's registry, and the revision is pinned to its digest.
+    let port = platform.info.api.rsplit(':').next().unwrap().to_string();
+    let image = revision_image(&platform, "boxed", 1);
+    assert!(
+        image.starts_with(&format!("127.0.0.1:{port}/builds/boxed@sha256:")),
+        "{image}"
+    );
+    let images = platform.ferry_ok(&["images", "ls"]);
+    assert!(images.contains("builds/boxed"), "{images}");
+    // Built by the engine (the classic builder's steps), logged as the revision's build.
+    let logs = platform.ferry_ok(&["logs", "boxed", "--tail", "200"]);
+    assert!(logs.contains("[build-1] Step 1/"), "{logs}");
+
+    // A failing build fails the deploy with the log's tail; revision 1 keeps serving.
+    std::fs::write(
+        app.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN echo about to fail && exit 3\n"),
+    )
+    .unwrap();
+    let err = platform.ferry_fails(&["deploy", dir, "--name", "boxed"]);
+    assert!(err.contains("image build failed"), "{err}");
+    assert!(err.contains("about to fail"), "{err}");
+    assert!(err.contains("non-zero code: 3"), "{err}");
+    assert_eq!(
+        platform.curl("boxed.localhost", "/"),
+        (200, "Hello from a Dockerfile app\n".to_string())
+    );
+    platform.ferry_ok(&["delete", "boxed"]);
+
+    // A detected static site on Docker: a generated Dockerfile on the static base
+    // (busybox), served by its httpd rather than the host's file server.
+    let site = example("static-site");
+    platform.ferry_ok(&["deploy", site.to_str().unwrap(), "--runtime", "docker"]);
+    let (status, body) = platform.curl("static-site.localhost", "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Hello from a detected static site"), "{body}");
+    assert!(revision_image(&platform, "static-site", 1).contains("/builds/static-site@"));
+}
+
+#[test]
+fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependency_layer() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let base = python_base();
+    let app = tempfile::tempdir().unwrap();
+    // pip with --no-index: a real install step (a virtualenv, pip resolving the
+    // requirement) that needs no network. The comment makes this run's manifest new to
+    // the engine's cache, so the first build installs and only the second reuses.
+    let nonce = format!("{:?}", std::time::SystemTime::now());
+    std::fs::write(
+        app.path().join("requirements.txt"),
+        format!("# {nonce}\n--no-index\npip\n"),
+    )
+    .unwrap();
+    let main = |greeting: &str| {
+        format!(
+            "import os\nfrom http.server import BaseHTTPRequestHandler, HTTPServer\n\n\
+             class H(BaseHTTPRequestHandler):\n    def do_GET(self):\n        \
+             body = b\"{greeting}\\n\"\n        self.send_response(200)\n        \
+             self.send_header(\"Content-Length\", str(len(body)))\n        \
+             self.end_headers()\n        self.wfile.write(body)\n\n\
+             HTTPServer((\"0.0.0.0\", int(os.environ[\"PORT\"])), H).serve_forever()\n"
+        )
+    };
+    std::fs::write(app.path().join("main.py"), main("first")).unwrap();
+    let platform = TestPlatform::start_with_env("docker", &[("FERRY_BASE_PYTHON", base)]);
+    let dir = app.path().to_str().unwrap();
+    let deploy = || {
+        let out = platform.ferry(&["deploy", dir, "--name", "py", "--runtime", "docker"]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "{stderr}\nserver log:\n{}",
+            tail(&platform.server_log(), 40)
+        );
+        stderr
+    };
+    let stderr = deploy();
+    assert!(
+        stderr.contains(&format!("from a generated Dockerfile on {base}")),
+        "{stderr}"
+    );
+    // The generated Dockerfile went through the lint gate before the build.
+    let lint = stderr.find("Dockerfile lint").expect("lint gate ran");
+    assert!(
+        lint < stderr.find("Building revision 1").unwrap(),
+        "{stderr}"
+    );
+    let report = platform.ferry_json(&["report", "py"]);
+    assert!(
+        report["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "dockerfile-lint" && r["body"]["file"] == ".ferry.Dockerfile"),
+        "{report}"
+    );
+    assert_eq!(platform.curl("py.localhost", "/"), (200, "first\n".into()));
+
+    // A code-only change: the dependency layers are the engine's cache hits.
+    std::fs::write(app.path().join("main.py"), main("second")).unwrap();
+    deploy();
+    assert_eq!(platform.curl("py.localhost", "/"), (200, "second\n".into()));
+    let (first, second) = (
+        layers(&revision_image(&platform, "py", 1)),
+        layers(&revision_image(&platform, "py", 2)),
+    );
+    let base_layers = layers(base).len();
+    let shared = first
+        .iter()
+        .zip(&second)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Base, WORKDIR, COPY requirements.txt and the install RUN are shared; only the
+    // app's own files (`COPY . .`, the last layer) differ.
+    assert!(
+        shared >= base_layers + 2,
+        "only {shared} shared layers (base has {base_layers}):\n{first:?}\n{second:?}"
+    );
+    assert_eq!(first.len(), second.len());
+    assert_eq!(shared, first.len() - 1, "{first:?}\n{second:?}");
+    let logs = platform.ferry_ok(&["logs", "py", "--tail", "400"]);
+    let build = |n: u32| -> String {
+        let prefix = format!("[build-{n}] ");
+        logs.lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        build(1).contains("Requirement already satisfied: pip"),
+        "{logs}"
+    );
+    let second = build(2);
+    assert!(!second.contains("Requirement already satisfied"), "{logs}");
+    assert!(second.contains(" ---> Using cache"), "{logs}");
+    platform.ferry_ok(&["delete", "py"]);
+}
+
+#[test]
+fn a_docker_build_on_a_server_without_docker_is_refused_at_once() {
+    // No engine needed: the process-only server refuses before anything is built.
+    let platform = TestPlatform::start_with("process");
+    let own = example("dockerfile-app");
+    let err = platform.ferry_fails(&["deploy", own.to_str().unwrap()]);
+    assert!(err.contains("no container runtime"), "{err}");
+    let python = example("python-hello");
+    let err = platform.ferry_fails(&["deploy", python.to_str().unwrap(), "--runtime", "docker"]);
+    assert!(err.contains("no container runtime"), "{err}");
+    // A Dockerfile app asked to run as a process is told how.
+    let err = platform.ferry_fails(&["deploy", own.to_str().unwrap(), "--runtime", "process"]);
+    assert!(err.contains("add a ferry.toml"), "{err}");
+    assert_eq!(
+        platform.ferry_json(&["ls"]).as_array().map(Vec::len),
+        Some(0)
+    );
+}
