@@ -19,4 +19,4 @@ class Handler(BaseHTTPRequestHandler):
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 port = int(os.environ["APP_PORT"])
-ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), port), Handler).serve_forever()

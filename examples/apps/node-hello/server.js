@@ -8,5 +8,5 @@ http
     res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("Hello from a detected Node app\n");
   })
-  .listen(port, "127.0.0.1");
+  .listen(port, process.env.HOST || "0.0.0.0");
 process.on("SIGTERM", () => process.exit(0));
