@@ -18,15 +18,9 @@ fn deploy_hello(platform: &TestPlatform) {
     platform.wait_for_body(HOST, "Hello from ferry", Duration::from_secs(60));
 }
 
-/// Instances by state from `ferry status hello --json`: (ready, all).
+/// Instances of hello: (ready, all).
 fn instances(platform: &TestPlatform) -> (usize, usize) {
-    let status = platform.ferry_json(&["status", "hello"]);
-    let list = status["runtime"]["instances"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let ready = list.iter().filter(|i| i["state"] == "ready").count();
-    (ready, list.len())
+    platform.instance_counts("hello")
 }
 
 fn wait_until(platform: &TestPlatform, what: &str, check: impl Fn() -> bool) {

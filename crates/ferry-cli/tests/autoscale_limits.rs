@@ -15,17 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{copy_app, curl_at, import_busybox_image, tail, TestPlatform};
 
-/// Instances of a service from `ferry status NAME --json`: (ready, all).
-fn instances(platform: &TestPlatform, name: &str) -> (usize, usize) {
-    let status = platform.ferry_json(&["status", name]);
-    let list = status["runtime"]["instances"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let ready = list.iter().filter(|i| i["state"] == "ready").count();
-    (ready, list.len())
-}
-
 fn wait_until(platform: &TestPlatform, name: &str, what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !check() {
@@ -91,7 +80,7 @@ fn forty_slow_requests_scale_out_within_the_limit_then_to_min_and_to_zero() {
         "1",
     ]);
     wait_until(&platform, "slow-peak", "one ready instance", || {
-        instances(&platform, "slow-peak") == (1, 1)
+        platform.instance_counts("slow-peak") == (1, 1)
     });
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -156,7 +145,7 @@ fn forty_slow_requests_scale_out_within_the_limit_then_to_min_and_to_zero() {
 
     // Load stops: back to min after the stable window.
     wait_until(&platform, "slow-peak", "back to min", || {
-        instances(&platform, "slow-peak") == (1, 1)
+        platform.instance_counts("slow-peak") == (1, 1)
     });
 
     // min 0: zero after the grace, then 20 concurrent requests to the cold service.
@@ -169,7 +158,7 @@ fn forty_slow_requests_scale_out_within_the_limit_then_to_min_and_to_zero() {
         "2",
     ]);
     wait_until(&platform, "slow-peak", "zero instances", || {
-        instances(&platform, "slow-peak").1 == 0
+        platform.instance_counts("slow-peak").1 == 0
     });
     let statuses = concurrent_requests(&platform, "slow-peak.localhost", "/?ms=50", 20);
     assert_all_ok(&statuses);
@@ -200,7 +189,7 @@ fn needs_docker_a_container_service_at_zero_answers_every_concurrent_cold_reques
         "1",
     ]);
     wait_until(&platform, "web", "zero containers", || {
-        instances(&platform, "web").1 == 0
+        platform.instance_counts("web").1 == 0
     });
     let statuses = concurrent_requests(&platform, "web.localhost", "/", 20);
     assert_all_ok(&statuses);

@@ -224,6 +224,17 @@ impl TestPlatform {
     }
 
     /// GET through the router with curl: (status, body).
+    /// A service's instances from `ferry status NAME --json`: (ready, all).
+    pub fn instance_counts(&self, name: &str) -> (usize, usize) {
+        let status = self.ferry_json(&["status", name]);
+        let list = status["runtime"]["instances"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ready = list.iter().filter(|i| i["state"] == "ready").count();
+        (ready, list.len())
+    }
+
     pub fn curl(&self, host: &str, path: &str) -> (u16, String) {
         curl_at(&self.info.router, host, path)
     }
