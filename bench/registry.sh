@@ -8,6 +8,9 @@
 #   BIG_MIB=300 SMALL=50 PARALLEL=4 bench/registry.sh
 #   FIRST=ferry bench/registry.sh        # which registry pushes first (default distribution)
 #   PULL_ROUNDS=5 bench/registry.sh      # pull rounds, order rotating (default 3; medians)
+#   PULL_AUTH=token bench/registry.sh    # ferry's pulls send the token (default: anonymous,
+#                                        # as Distribution here has no auth at all; pushes
+#                                        # to ferry always authenticate)
 #   FERRY_REGISTRY_BIN=/path/to/ferry-registry bench/registry.sh   # skip the build
 #
 # Prints, per registry, the push and pull times of the large image and of the small
@@ -24,6 +27,7 @@ SMALL=${SMALL:-200}
 PARALLEL=${PARALLEL:-4}
 # Pull rounds (pulls repeat without changing the registries; medians are reported).
 PULL_ROUNDS=${PULL_ROUNDS:-3}
+PULL_AUTH=${PULL_AUTH:-anonymous}
 TOKEN=bench-token
 
 for tool in skopeo docker-registry python3 cargo; do
@@ -87,7 +91,7 @@ python3 "$repo/bench/registry_images.py" "$work/src" "$BIG_MIB" "$SMALL"
 
 ferry_port=$(free_port)
 "$ferry_bin" serve --root "$work/ferry" --listen "127.0.0.1:$ferry_port" --token "$TOKEN" \
-    >"$work/ferry.out" 2>"$work/ferry.log" &
+    --anonymous-pull '*' >"$work/ferry.out" 2>"$work/ferry.log" &
 ferry_pid=$!
 pids+=("$ferry_pid")
 
@@ -192,12 +196,16 @@ done
 # registry always follows the other; the medians are reported.
 f_pb=() f_ps=() d_pb=() d_ps=() n_pb=() n_ps=()
 f_c0=$(cpu_secs "$ferry_pid") d_c0=$(cpu_secs "$dist_pid")
+# Distribution runs without auth; ferry lets anyone pull (--anonymous-pull '*'), so by
+# default both serve pulls the same way. PULL_AUTH=token sends ferry the token anyway.
+ferry_pull_creds=""
+[ "$PULL_AUTH" = token ] && ferry_pull_creds="ferry:$TOKEN"
 contestants=("${order[@]}" alone)
 for round in $(seq 1 "$PULL_ROUNDS"); do
     echo "pull round $round: ${contestants[*]}..."
     for who in "${contestants[@]}"; do
         case $who in
-            ferry) pull ferry "$ferry_host" "ferry:$TOKEN"; f_pb+=("$pull_big"); f_ps+=("$pull_small") ;;
+            ferry) pull ferry "$ferry_host" "$ferry_pull_creds"; f_pb+=("$pull_big"); f_ps+=("$pull_small") ;;
             distribution) pull distribution "$dist_host" ""; d_pb+=("$pull_big"); d_ps+=("$pull_small") ;;
             alone) pull alone "" ""; n_pb+=("$pull_big"); n_ps+=("$pull_small") ;;
         esac
