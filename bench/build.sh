@@ -8,9 +8,10 @@
 # the npm registry, python3, node, npm, curl.
 #
 # With a Docker Engine, the same first build / code-only rebuild on the docker back
-# end (the Python example built into an image from a base image made here from the
-# host's python3, nothing pulled; its requirements install pip from the venv's own
-# wheel with --no-index, so the dependency layer is real work but needs no network).
+# end, from base images made here from the host's python3 and node (nothing pulled):
+# the Python example's requirements install pip from the venv's own wheel with
+# --no-index (real work, no network); the Node example installs express from the npm
+# registry inside the build.
 #
 # Then deploy-after-push: `git push ferry main` of a code-only change to the Python
 # example (ferry as the git remote) until the new code answers through the router;
@@ -145,7 +146,7 @@ done
 echo "  median of $rounds: $(median "${pushes[@]}") ms (goal < 3000 ms)"
 
 if docker info >/dev/null 2>&1; then
-  echo "== docker back end (python example, dependency layer reused on a code-only change)"
+  echo "== docker back end (python and node examples, dependency layer reused on a code-only change)"
   base=ferry-bench-python:1
   if ! docker image inspect "$base" >/dev/null 2>&1; then
     sh -c '
@@ -165,8 +166,30 @@ for applet in sh echo cat ls mkdir rm env; do ln -s busybox "$root/bin/$applet";
 tar -C "$root" -c . | docker import - "$1" >/dev/null
 ' sh "$base"
   fi
+  node_base=ferry-bench-node:1
+  if ! docker image inspect "$node_base" >/dev/null 2>&1; then
+    # The host's node and npm, the libraries node links, busybox for /bin/sh, and
+    # the host's CA bundle (an intercepting proxy's CA, where there is one) for npm.
+    sh -c '
+set -e
+root=$(mktemp -d)
+trap "rm -rf $root" EXIT
+node=$(readlink -f "$(command -v node)")
+npm_root=$(npm root -g)
+mkdir -p "$root/usr/bin" "$root/bin" "$root/tmp" "$root/etc/ssl/certs" "$root$npm_root"
+cp "$node" "$root/usr/bin/node"
+for lib in $(ldd "$node" | grep -o "/[^ ]*" | sort -u); do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+cp -a "$npm_root/npm" "$root$npm_root/"
+ln -s "$npm_root/npm/bin/npm-cli.js" "$root/usr/bin/npm"
+cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+cp /bin/busybox "$root/bin/busybox"
+for applet in sh echo cat ls mkdir rm env; do ln -s busybox "$root/bin/$applet"; done
+ln -s /bin/env "$root/usr/bin/env"
+tar -C "$root" -c . | docker import --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt" - "$1" >/dev/null
+' sh "$node_base"
+  fi
   docker_data="$work/docker-data"
-  FERRY_DATA_DIR="$docker_data" FERRY_BASE_PYTHON="$base" "$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime auto >"$work/docker-server.log" 2>&1 &
+  FERRY_DATA_DIR="$docker_data" FERRY_BASE_PYTHON="$base" FERRY_BASE_NODE="$node_base" "$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime auto >"$work/docker-server.log" 2>&1 &
   docker_server=$!
   for _ in $(seq 1 200); do [ -f "$docker_data/server.json" ] && break; sleep 0.05; done
   router_docker=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"])' "$docker_data/server.json")
@@ -175,29 +198,42 @@ tar -C "$root" -c . | docker import - "$1" >/dev/null
     printf '# %s\n--no-index\npip\n' "$3" >"$1/requirements.txt"
     sed -e "s/Hello from a detected Python app/$2/" examples/apps/python-hello/main.py >"$1/main.py"
   }
-  dfirsts=(); drebuilds=()
-  for round in $(seq 1 "$rounds"); do
-    dir="$work/docker-apps/d$round"; nonce="$(date +%s%N)"
-    for step in first second; do
-      docker_app "$dir" "docker-$step-$round" "$nonce"
-      start=$(now_ms)
-      FERRY_DATA_DIR="$docker_data" "$ferry" deploy "$dir" --name "d$round" --runtime docker --detach >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out" >&2; exit 1; }
-      while :; do
-        body=$(curl -s --max-time 2 -H "Host: d$round.localhost" "http://$router_docker/" || true)
-        [[ "$body" == *"docker-$step-$round"* ]] && break
-        if (( $(now_ms) - start > 300000 )); then
-          echo "timeout waiting for docker-$step-$round" >&2; tail -20 "$work/docker-server.log" >&2; exit 1
+  declare -A dfirst drebuild
+  for lang in python node; do
+    dfirsts=(); drebuilds=()
+    for round in $(seq 1 "$rounds"); do
+      name="d$lang-$round"; dir="$work/docker-apps/$name"; nonce="$(date +%s%N)"
+      for step in first second; do
+        marker="docker-$step-$round"
+        if [ "$lang" = python ]; then
+          docker_app "$dir" "$marker" "$nonce"
+        else
+          # A description per round: the engine's layer cache must miss on a first build.
+          node_app "$dir" "$marker"
+          sed -i "s/\"private\": true,/\"private\": true, \"description\": \"$nonce\",/" "$dir/package.json"
         fi
-        sleep 0.05
+        start=$(now_ms)
+        FERRY_DATA_DIR="$docker_data" "$ferry" deploy "$dir" --name "$name" --runtime docker --detach >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out" >&2; exit 1; }
+        while :; do
+          body=$(curl -s --max-time 2 -H "Host: $name.localhost" "http://$router_docker/" || true)
+          [[ "$body" == *"$marker"* ]] && break
+          if (( $(now_ms) - start > 300000 )); then
+            echo "timeout waiting for $marker on $name" >&2; tail -20 "$work/docker-server.log" >&2; exit 1
+          fi
+          sleep 0.05
+        done
+        t=$(( $(now_ms) - start ))
+        if [ "$step" = first ]; then dfirsts+=("$t"); t1=$t; else drebuilds+=("$t"); echo "  docker $lang round $round: first build ${t1} ms, code-only rebuild ${t} ms"; fi
       done
-      t=$(( $(now_ms) - start ))
-      if [ "$step" = first ]; then dfirsts+=("$t"); t1=$t; else drebuilds+=("$t"); echo "  docker round $round: first build ${t1} ms, code-only rebuild ${t} ms"; fi
+      FERRY_DATA_DIR="$docker_data" "$ferry" delete "$name" >/dev/null 2>&1 || true
     done
-    FERRY_DATA_DIR="$docker_data" "$ferry" delete "d$round" >/dev/null 2>&1 || true
+    dfirst[$lang]=$(median "${dfirsts[@]}"); drebuild[$lang]=$(median "${drebuilds[@]}")
   done
   kill -TERM "$docker_server" 2>/dev/null; wait "$docker_server" 2>/dev/null || true
-  df=$(median "${dfirsts[@]}"); dr=$(median "${drebuilds[@]}")
-  echo "  docker python: first $df ms, rebuild $dr ms, ratio $(python3 -c "print(f'{$df / max($dr, 1):.1f}')")x (goal >= 5x)"
+  for lang in python node; do
+    df=${dfirst[$lang]}; dr=${drebuild[$lang]}
+    echo "  docker $lang: first $df ms, rebuild $dr ms, ratio $(python3 -c "print(f'{$df / max($dr, 1):.1f}')")x (goal >= 5x)"
+  done
 else
   echo "== docker back end: skipped (no Docker Engine answering)"
 fi
