@@ -7,7 +7,7 @@
 use crate::db::{parse_ts, ts, Store};
 use crate::error::StoreError;
 use crate::revisions::{insert_deployment, NewDeployment};
-use crate::services::ServiceRow;
+use crate::services::{live_service_id_in, service_ids_in, ServiceRow};
 use ferry_types::{Operation, Revision, RevisionId, ServiceId};
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
@@ -107,14 +107,7 @@ impl Store {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
         if let Some((expected, _)) = upstream {
-            let service: Option<String> = tx
-                .query_row(
-                    "SELECT id FROM services WHERE name = ?1 AND deleting = 0 AND paused = 0",
-                    [new.service.name.as_str()],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let Some(service) = service.map(ServiceId::from_string) else {
+            let Some(service) = live_service_id_in(&tx, new.service.name.as_str())? else {
                 return Ok(None);
             };
             let current = get_in(&tx, &service)?;
@@ -157,18 +150,12 @@ impl Store {
     /// Services that poll a repository URL (and are not being deleted). Those without
     /// a poll interval are only looked at when a webhook wakes them.
     pub fn git_polled_services(&self) -> Result<Vec<ServiceId>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        service_ids_in(
+            &self.conn(),
             "SELECT f.service_id FROM git_follows f JOIN services s ON s.id = f.service_id \
              WHERE f.url IS NOT NULL AND f.poll_ms IS NOT NULL AND s.deleting = 0 \
              ORDER BY f.service_id",
-        )?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-        let mut ids = Vec::new();
-        for row in rows {
-            ids.push(ServiceId::from_string(row?));
-        }
-        Ok(ids)
+        )
     }
 
     /// The commit of the service's latest revision that has one.

@@ -5,7 +5,7 @@
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::revisions::{insert_deployment, NewDeployment};
-use crate::services::ServiceRow;
+use crate::services::{live_service_id_in, service_ids_in, ServiceRow};
 use ferry_types::{Operation, Revision, ServiceId};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -108,14 +108,7 @@ impl Store {
     ) -> Result<Option<(ServiceRow, Revision, Operation)>, StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
-        let service: Option<String> = tx
-            .query_row(
-                "SELECT id FROM services WHERE name = ?1 AND deleting = 0 AND paused = 0",
-                [new.service.name.as_str()],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(service) = service.map(ServiceId::from_string) else {
+        let Some(service) = live_service_id_in(&tx, new.service.name.as_str())? else {
             return Ok(None);
         };
         let Some(follow) = get_in(&tx, &service)? else {
@@ -144,17 +137,11 @@ impl Store {
 
     /// Services whose followed tag deploys by itself (and are not being deleted).
     pub fn auto_deploy_services(&self) -> Result<Vec<ServiceId>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        service_ids_in(
+            &self.conn(),
             "SELECT f.service_id FROM image_follows f JOIN services s ON s.id = f.service_id \
              WHERE f.auto_deploy = 1 AND s.deleting = 0 ORDER BY f.service_id",
-        )?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-        let mut ids = Vec::new();
-        for row in rows {
-            ids.push(ServiceId::from_string(row?));
-        }
-        Ok(ids)
+        )
     }
 }
 

@@ -316,17 +316,11 @@ impl Store {
 
     /// Services whose desired revision waits for its build (not paused or deleting).
     pub fn services_awaiting_build(&self) -> Result<Vec<ServiceId>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        crate::services::service_ids_in(
+            &self.conn(),
             "SELECT s.id FROM services s JOIN revisions r ON r.id = s.desired_revision \
              WHERE r.build = 'pending' AND s.paused = 0 AND s.deleting = 0 ORDER BY s.id",
-        )?;
-        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-        let mut ids = Vec::new();
-        for id in rows {
-            ids.push(ServiceId::from_string(id?));
-        }
-        Ok(ids)
+        )
     }
 }
 

@@ -329,6 +329,33 @@ fn update_service(
     Ok(())
 }
 
+/// The id of the service called `name` when it is neither paused nor being deleted:
+/// what a trigger may still deploy to, read inside its transaction.
+pub(crate) fn live_service_id_in(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<ServiceId>, StoreError> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM services WHERE name = ?1 AND deleting = 0 AND paused = 0",
+            [name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(id.map(ServiceId::from_string))
+}
+
+/// The service ids a parameterless query selects (its first column).
+pub(crate) fn service_ids_in(conn: &Connection, sql: &str) -> Result<Vec<ServiceId>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    let mut ids = Vec::new();
+    for id in rows {
+        ids.push(ServiceId::from_string(id?));
+    }
+    Ok(ids)
+}
+
 pub(crate) fn insert_service(
     conn: &rusqlite::Connection,
     new: &NewService,
