@@ -5,22 +5,18 @@
 // Tests unwrap freely: a failure should stop the test at the line that failed.
 #![allow(clippy::unwrap_used)]
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ferry_router::{
     serve, Admission, AdmissionSettings, RouteState, RouteTable, RouterConfig, ServiceRoute,
     ServiceStats, Upstream,
 };
 use http::{Request, Response, StatusCode};
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,87 +24,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Upper bound for anything a test waits on, so a bug fails the test instead of hanging.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-type TestBody = BoxBody<Bytes, std::io::Error>;
-
-fn full(text: impl Into<Bytes>) -> TestBody {
-    Full::new(text.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
-
-fn empty() -> TestBody {
-    Empty::new()
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
-
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(HANG_GUARD, future).await {
-        Ok(value) => value,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    within(what, async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-}
-
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-struct TestUpstream {
-    addr: SocketAddr,
-    _server: AbortOnDrop,
-}
-
-impl TestUpstream {
-    fn upstream(&self, id: &str) -> Arc<Upstream> {
-        Arc::new(Upstream::new(id, self.addr))
-    }
-}
-
-/// An HTTP upstream (upgrades allowed) answering with `handler`.
-async fn spawn_upstream<F, Fut>(handler: F) -> TestUpstream
-where
-    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<TestBody>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handler = Arc::new(handler);
-    let server = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let handler = Arc::clone(&handler);
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let response = handler(request);
-                    async move { Ok::<_, Infallible>(response.await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    TestUpstream {
-        addr,
-        _server: AbortOnDrop(server),
-    }
-}
+mod support;
+use support::*;
 
 /// Answers once `release` has a permit for it (one request per permit).
 async fn holding_upstream(release: Arc<Semaphore>) -> TestUpstream {

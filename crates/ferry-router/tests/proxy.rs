@@ -4,10 +4,8 @@
 // Tests unwrap freely: a failure should stop the test at the line that failed.
 #![allow(clippy::unwrap_used)]
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +15,8 @@ use ferry_router::{
 };
 use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response, StatusCode};
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,22 +24,8 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Upper bound for anything a test waits on, so a bug fails the test instead of hanging.
-const HANG_GUARD: Duration = Duration::from_secs(20);
-
-type TestBody = BoxBody<Bytes, std::io::Error>;
-
-fn full(text: impl Into<Bytes>) -> TestBody {
-    Full::new(text.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
-
-fn empty() -> TestBody {
-    Empty::new()
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
+mod support;
+use support::*;
 
 /// A body fed chunk by chunk from a channel.
 fn channel_body() -> (mpsc::Sender<Bytes>, TestBody) {
@@ -53,81 +36,6 @@ fn channel_body() -> (mpsc::Sender<Bytes>, TestBody) {
             .map(|chunk| (Ok::<_, std::io::Error>(Frame::data(chunk)), rx))
     });
     (tx, BodyExt::boxed(StreamBody::new(stream)))
-}
-
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(HANG_GUARD, future).await {
-        Ok(value) => value,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-/// Polls `condition` until it holds (bounded by the hang guard).
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    within(what, async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-}
-
-/// Aborts a spawned test server when the test ends.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-struct TestUpstream {
-    addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
-    _server: AbortOnDrop,
-}
-
-impl TestUpstream {
-    fn upstream(&self, id: &str) -> Arc<Upstream> {
-        Arc::new(Upstream::new(id, self.addr))
-    }
-}
-
-/// An HTTP upstream answering with `handler`.
-async fn spawn_upstream<F, Fut>(handler: F) -> TestUpstream
-where
-    F: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<TestBody>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&connections);
-    let handler = Arc::new(handler);
-    let server = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let handler = Arc::clone(&handler);
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let response = handler(request);
-                    async move { Ok::<_, Infallible>(response.await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    TestUpstream {
-        addr,
-        connections,
-        _server: AbortOnDrop(server),
-    }
 }
 
 /// Answers with its name in `x-upstream`, the path as body, and every request
