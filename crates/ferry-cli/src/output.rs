@@ -32,7 +32,7 @@ pub fn status_cell(status: &str) -> Cell {
     let color = match status {
         "RUNNING" | "SUCCEEDED" | "ACTIVE" | "ready" | "serving" => Color::Green,
         "FAILED" | "CREATE_FAILED" | "ROLLBACK_FAILED" | "failed" => Color::Red,
-        "PAUSED" | "INACTIVE" | "SUPERSEDED" | "draining" | "stopped" => Color::Yellow,
+        "PAUSED" | "INACTIVE" | "SUPERSEDED" | "PRUNED" | "draining" | "stopped" => Color::Yellow,
         _ => Color::Cyan,
     };
     cell.fg(color)

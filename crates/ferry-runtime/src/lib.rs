@@ -215,6 +215,14 @@ pub trait Runtime: Send + Sync + 'static {
         )))
     }
 
+    /// Removes the reference `image` (a tag or `name@digest`) from the runtime's image
+    /// store, and the image with it when no other reference or container holds it.
+    /// `Ok(false)` when it was not there or is in use; runtimes without an image store
+    /// have nothing to remove.
+    async fn remove_image(&self, _image: &str) -> Result<bool, RuntimeError> {
+        Ok(false)
+    }
+
     /// Pushes `image` (a name the engine has) to its registry with `credentials`.
     async fn push_image(
         &self,

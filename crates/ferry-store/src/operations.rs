@@ -4,7 +4,7 @@ use crate::db::{parse_ts, ts, Store};
 use crate::error::StoreError;
 use ferry_types::{
     EventLevel, Operation, OperationEvent, OperationId, OperationKind, OperationStatus, RevisionId,
-    ServiceId,
+    RevisionStatus, ServiceId,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -68,6 +68,18 @@ impl Store {
     ) -> Result<Operation, StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
+        // Checked in the transaction: retention may have pruned it since the caller read it.
+        let status: String = tx.query_row(
+            "SELECT status FROM revisions WHERE id = ?1",
+            [revision.as_str()],
+            |row| row.get(0),
+        )?;
+        if status == RevisionStatus::Pruned.as_str() {
+            return Err(StoreError::InvalidState(format!(
+                "revision {} was pruned (past the server's revision retention): its files and image are gone",
+                revision.as_str()
+            )));
+        }
         let operation = insert_operation(&tx, service, service_name, kind, Some(revision))?;
         tx.execute(
             "UPDATE services SET desired_revision = ?2, updated_at = ?3 WHERE id = ?1",

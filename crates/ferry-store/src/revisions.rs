@@ -131,11 +131,13 @@ impl Store {
         Ok(revisions)
     }
 
-    /// The image of every image revision of every service (whatever its state: any may
-    /// be rolled back to while its service exists), for the registry's gc to pin.
+    /// The image of every image revision of every service that is not pruned (any
+    /// other may be rolled back to while its service exists), for the registry's gc to
+    /// pin.
     pub fn revision_images(&self) -> Result<Vec<(RevisionId, String)>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, source FROM revisions ORDER BY id")?;
+        let mut stmt =
+            conn.prepare("SELECT id, source FROM revisions WHERE status != 'PRUNED' ORDER BY id")?;
         let rows = stmt.query_map([], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })?;
@@ -152,6 +154,40 @@ impl Store {
             }
         }
         Ok(images)
+    }
+
+    /// Services with more than `keep` revisions that retention may prune (ended ones:
+    /// inactive, failed or superseded).
+    pub fn services_over_retention(&self, keep: usize) -> Result<Vec<ServiceId>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT service_id FROM revisions \
+             WHERE status IN ('INACTIVE', 'FAILED', 'SUPERSEDED') \
+             GROUP BY service_id HAVING COUNT(*) > ?1 ORDER BY service_id",
+        )?;
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let rows = stmt.query_map([keep], |row| row.get::<_, String>(0))?;
+        let mut services = Vec::new();
+        for row in rows {
+            services.push(ServiceId::from_string(row?));
+        }
+        Ok(services)
+    }
+
+    /// Marks an ended revision PRUNED, in one statement that re-checks what retention
+    /// decided from an earlier read: it must still be ended and be neither the
+    /// service's active nor its desired revision (a rollback may have picked it since).
+    /// Returns whether it was pruned; its files are the caller's to remove after.
+    pub fn prune_revision(&self, id: &RevisionId) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let changed = conn.execute(
+            "UPDATE revisions SET status = 'PRUNED' \
+             WHERE id = ?1 AND status IN ('INACTIVE', 'FAILED', 'SUPERSEDED') \
+             AND NOT EXISTS (SELECT 1 FROM services s WHERE s.id = revisions.service_id \
+                 AND (s.active_revision = ?1 OR s.desired_revision = ?1))",
+            [id.as_str()],
+        )?;
+        Ok(changed == 1)
     }
 
     pub fn set_revision_status(
@@ -448,6 +484,80 @@ mod tests {
         assert_eq!(got.status, RevisionStatus::Failed);
         assert_eq!(got.failure.as_deref(), Some("boom"));
         assert_eq!(got.source, first.source);
+    }
+
+    #[test]
+    fn pruning_spares_the_active_and_desired_revisions_and_blocks_rollbacks() {
+        let store = Store::open_in_memory().unwrap();
+        let service = NewService {
+            name: ServiceName::parse("web").unwrap(),
+            source_kind: SourceKind::Image,
+        };
+        let deploy = |n: u32| NewDeployment {
+            service: &service,
+            source: RevisionSource::Image {
+                image: format!("web:{n}"),
+                image_id: None,
+                from_tag: None,
+            },
+            config: ServiceConfig::default(),
+            revision_id: RevisionId::generate(),
+            commit: None,
+        };
+        let mut revisions = Vec::new();
+        for n in 1..=3 {
+            let (svc, rev, _) = store.create_deployment(&deploy(n)).unwrap();
+            revisions.push((svc.id, rev));
+        }
+        let svc = revisions[0].0.clone();
+        let [first, second, third] = [0, 1, 2].map(|i| revisions[i].1.id.clone());
+        store
+            .set_revision_status(&first, RevisionStatus::Inactive, None)
+            .unwrap();
+        store
+            .set_revision_status(&third, RevisionStatus::Active, None)
+            .unwrap();
+        store.set_active_revision(&svc, Some(&third)).unwrap();
+        // Superseded by the third deploy; the second never served.
+        assert_eq!(
+            store.services_over_retention(1).unwrap(),
+            std::slice::from_ref(&svc)
+        );
+        assert!(store.services_over_retention(2).unwrap().is_empty());
+
+        // Active and desired: never pruned, whatever its status says.
+        store
+            .set_revision_status(&third, RevisionStatus::Inactive, None)
+            .unwrap();
+        assert!(!store.prune_revision(&third).unwrap());
+        // Pending (not ended): not pruned either.
+        store
+            .set_revision_status(&second, RevisionStatus::Pending, None)
+            .unwrap();
+        assert!(!store.prune_revision(&second).unwrap());
+
+        assert!(store.prune_revision(&first).unwrap());
+        assert!(!store.prune_revision(&first).unwrap(), "already pruned");
+        let pruned = store.get_revision(&first).unwrap().unwrap();
+        assert_eq!(pruned.status, RevisionStatus::Pruned);
+        let images: Vec<String> = store
+            .revision_images()
+            .unwrap()
+            .into_iter()
+            .map(|(_, image)| image)
+            .collect();
+        assert_eq!(images.len(), 2);
+        assert!(!images.contains(&"web:1".to_string()), "{images:?}");
+        let rollback =
+            store.create_operation_with_desired(&svc, "web", OperationKind::Rollback, &first);
+        assert!(
+            matches!(&rollback, Err(StoreError::InvalidState(m)) if m.contains("pruned")),
+            "{rollback:?}"
+        );
+        assert_eq!(
+            store.get_service(&svc).unwrap().unwrap().desired_revision,
+            Some(third)
+        );
     }
 
     #[test]

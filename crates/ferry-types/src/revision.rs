@@ -38,6 +38,9 @@ pub enum RevisionStatus {
     Failed,
     /// A later deployment (or a pause) replaced it before it served.
     Superseded,
+    /// Past the server's revision retention: its files, build log and image are gone;
+    /// the row stays as history and cannot be rolled back to.
+    Pruned,
 }
 
 impl RevisionStatus {
@@ -48,6 +51,7 @@ impl RevisionStatus {
             Self::Inactive => "INACTIVE",
             Self::Failed => "FAILED",
             Self::Superseded => "SUPERSEDED",
+            Self::Pruned => "PRUNED",
         }
     }
 
@@ -58,6 +62,7 @@ impl RevisionStatus {
             "INACTIVE" => Self::Inactive,
             "FAILED" => Self::Failed,
             "SUPERSEDED" => Self::Superseded,
+            "PRUNED" => Self::Pruned,
             _ => return None,
         })
     }

@@ -62,6 +62,9 @@ pub struct ServerArgs {
     /// How often the registry's unused blobs are collected (90s, 30m, 24h, 7d; 0 turns it off)
     #[arg(long, env = "FERRY_REGISTRY_GC_INTERVAL", value_name = "DURATION", default_value = "24h", value_parser = parse_duration_or_zero)]
     pub registry_gc_interval: std::time::Duration,
+    /// Ended revisions each service keeps to roll back to; older ones are pruned (their files, build log and built image removed)
+    #[arg(long, env = "FERRY_KEEP_REVISIONS", value_name = "N", default_value_t = ferry_server::background::retention::DEFAULT_KEEP as u32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub keep_revisions: u32,
 }
 
 /// `90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds); zero is refused.
@@ -168,6 +171,8 @@ impl ServerArgs {
         options.log_followers = usize::try_from(self.log_followers).unwrap_or(usize::MAX);
         options.registry_anonymous_pull = self.registry_anonymous_pull.clone();
         options.registry_gc_interval = self.registry_gc_interval;
+        options.deployer.keep_revisions =
+            usize::try_from(self.keep_revisions).unwrap_or(usize::MAX);
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,

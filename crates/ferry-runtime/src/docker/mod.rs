@@ -21,7 +21,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, InspectContainerOptions, ListContainersOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    RemoveContainerOptions, RemoveImageOptionsBuilder, StopContainerOptions,
 };
 use bollard::Docker;
 use ferry_types::{InstanceId, RevisionId, RuntimeKind, ServiceId};
@@ -516,6 +516,22 @@ impl Runtime for DockerRuntime {
         output: crate::BuildOutput<'_>,
     ) -> Result<(), RuntimeError> {
         self.push(image, credentials, output).await
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<bool, RuntimeError> {
+        let options = RemoveImageOptionsBuilder::default()
+            .force(false)
+            .noprune(false)
+            .build();
+        match self.docker.remove_image(image, Some(options), None).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            // A container (running or stopped) still uses it: kept, not an error.
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(false),
+            Err(e) => Err(docker_error(format!("removing image {image}"))(e)),
+        }
     }
 
     async fn resolve_image(&self, image: &str) -> Result<ResolvedImage, RuntimeError> {

@@ -453,6 +453,13 @@ impl App {
                     ))
                 })?,
         };
+        if target.status == RevisionStatus::Pruned {
+            return Err(AppError::Conflict(format!(
+                "revision {} of {name} was pruned: the server keeps the newest ended revisions \
+                 of each service (ferry server --keep-revisions) and removed its files and image",
+                target.number
+            )));
+        }
         let never_served = match target.status {
             RevisionStatus::Failed => Some("failed to deploy"),
             RevisionStatus::Superseded => Some("was superseded before it served"),

@@ -13,6 +13,7 @@ pub mod image_triggers;
 pub mod operations;
 pub mod registry_gc;
 pub mod registry_scan;
+pub mod retention;
 pub mod routes;
 
 use crate::data_dir::DataDir;
@@ -29,6 +30,7 @@ use ferry_types::ServiceId;
 use git_triggers::GitTriggerReconciler;
 use image_triggers::ImageTriggerReconciler;
 use registry_scan::{RegistryScanReconciler, RegistryScans};
+use retention::RetentionReconciler;
 use routes::RoutePublisher;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub struct Background {
     build_trigger: Arc<Trigger<ServiceId>>,
     image_trigger: Arc<Trigger<ServiceId>>,
     git_trigger: Arc<Trigger<ServiceId>>,
+    retention_trigger: Arc<Trigger<ServiceId>>,
     /// The app layer, for the git trigger (set by [`Background::attach_app`]).
     app: Arc<OnceLock<std::sync::Weak<crate::app::App>>>,
     /// Ferry's registry, whose pushes wake the image trigger.
@@ -62,6 +65,7 @@ struct Drivers {
     builds: Driver<BuildReconciler>,
     images: Driver<ImageTriggerReconciler>,
     git: Driver<GitTriggerReconciler>,
+    retention: Driver<RetentionReconciler>,
 }
 
 impl Background {
@@ -131,8 +135,8 @@ impl Background {
         let registry_scans = Arc::new(OnceLock::new());
         let builds = Arc::new(BuildReconciler {
             store: Arc::clone(&store),
-            data,
-            runtimes,
+            data: data.clone(),
+            runtimes: runtimes.clone(),
             build_timeout: settings.build_timeout,
             image_analyses: gates::ImageAnalyses::default(),
             registry_scans: Arc::clone(&registry_scans),
@@ -148,6 +152,23 @@ impl Background {
             },
         );
         let build_trigger = build_driver.trigger();
+        let retention_driver = Driver::new(
+            Arc::new(RetentionReconciler {
+                store: Arc::clone(&store),
+                data: data.clone(),
+                runtimes: runtimes.clone(),
+                own_registry: own_registry.clone(),
+                keep: settings.keep_revisions,
+            }),
+            DriverSettings {
+                shutdown_timeout,
+                // Deploys wake it; the resync finds what a crash or a restart left.
+                resync: Duration::from_secs(10),
+                max_concurrent: 2,
+                ..DriverSettings::default()
+            },
+        );
+        let retention_trigger = retention_driver.trigger();
         let app = Arc::new(OnceLock::new());
         let git_driver = Driver::new(
             Arc::new(GitTriggerReconciler {
@@ -183,6 +204,7 @@ impl Background {
             build_trigger,
             image_trigger,
             git_trigger,
+            retention_trigger,
             app,
             own_registry,
             drivers: Mutex::new(Some(Drivers {
@@ -191,6 +213,7 @@ impl Background {
                 builds: build_driver,
                 images: image_driver,
                 git: git_driver,
+                retention: retention_driver,
             })),
             registry_scans,
             scan_driver: Mutex::new(None),
@@ -239,6 +262,7 @@ impl Background {
         self.deploy_trigger.wake(service);
         self.image_trigger.wake(service);
         self.autoscale_trigger.wake(service);
+        self.retention_trigger.wake(service);
     }
 
     /// `ferry scale` stored new overrides: the autoscaler and the router's admission
@@ -293,6 +317,7 @@ impl Background {
             &self.build_trigger,
             &self.deploy_trigger,
             &self.autoscale_trigger,
+            &self.retention_trigger,
         ]
         .into_iter()
         .filter_map(|trigger| trigger.status(service))
@@ -306,6 +331,7 @@ impl Background {
         all.extend(self.build_trigger.statuses());
         all.extend(self.deploy_trigger.statuses());
         all.extend(self.autoscale_trigger.statuses());
+        all.extend(self.retention_trigger.statuses());
         if let Some(scans) = self.scan_trigger.get() {
             all.extend(scans.statuses());
         }
@@ -321,6 +347,7 @@ impl Background {
             builds,
             images,
             git,
+            retention,
         }) = lock(&self.drivers).take()
         else {
             tracing::error!("the background reconcilers were started twice");
@@ -364,6 +391,7 @@ impl Background {
             builds.run(shutdown.clone()),
             images.run(shutdown.clone()),
             git.run(shutdown.clone()),
+            retention.run(shutdown.clone()),
             pushes,
             orphans,
             scans

@@ -49,6 +49,8 @@ pub struct DeployerSettings {
     pub max_backoff: Duration,
     /// Builds running at once, over all services.
     pub max_concurrent_builds: usize,
+    /// Ended revisions each service keeps (see `background/retention.rs`).
+    pub keep_revisions: usize,
 }
 
 impl Default for DeployerSettings {
@@ -61,6 +63,7 @@ impl Default for DeployerSettings {
             build_timeout: Duration::from_secs(1800),
             max_backoff: Duration::from_secs(60),
             max_concurrent_builds: 2,
+            keep_revisions: crate::background::retention::DEFAULT_KEEP,
         }
     }
 }
