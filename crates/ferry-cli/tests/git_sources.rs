@@ -157,6 +157,29 @@ fn push_to_ferry(platform: &TestPlatform, upstream: &Upstream, service: &str) ->
     (output.status.success(), text)
 }
 
+/// Ferry's remote for `service`, with the admin token in the URL.
+fn remote_url(platform: &TestPlatform, service: &str) -> String {
+    format!(
+        "http://ferry:{}@127.0.0.1:{}/git/{service}.git",
+        platform.token(),
+        api_port(platform)
+    )
+}
+
+/// The commit `branch` names on ferry's remote (`git ls-remote`); empty if none.
+fn remote_head(platform: &TestPlatform, service: &str, branch: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = git_ok(
+        dir.path(),
+        &[
+            "ls-remote",
+            &remote_url(platform, service),
+            &format!("refs/heads/{branch}"),
+        ],
+    );
+    refs.split_whitespace().next().unwrap_or("").to_string()
+}
+
 fn deploy_git(platform: &TestPlatform, upstream: &Upstream, name: &str, extra: &[&str]) {
     let mut args = vec![
         "deploy",
@@ -260,15 +283,29 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     assert_eq!(platform.curl(host, "/").1, "version two\n");
     assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
 
-    // A push that breaks the build fails the operation; the old revision keeps serving.
+    assert_eq!(remote_head(&platform, "api", "main"), second);
+
+    // A push that breaks the build is rejected: `git push` fails, ferry's branch stays
+    // at the old commit, the operation failed and the old revision keeps serving.
     let broken = upstream.commit("services/api/BREAK", "x\n");
-    let (_, output) = push_to_ferry(&platform, &upstream, "api");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
     assert!(output.contains("building version two"), "{output}");
     assert!(output.contains("build failed"), "{output}");
+    assert!(output.contains("push rejected"), "{output}");
+    assert!(output.contains("[remote rejected]"), "{output}");
+    assert_eq!(remote_head(&platform, "api", "main"), second);
     assert_eq!(platform.curl(host, "/").1, "version two\n");
     let ops = platform.ferry_json(&["ops", "api"]);
     assert_eq!(ops[0]["status"], "FAILED", "{ops}");
     assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
+
+    // A branch ferry does not follow is accepted as it is, without a build.
+    let url = remote_url(&platform, "api");
+    let output = git(&upstream.work, &["push", &url, "HEAD:refs/heads/feature"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(remote_head(&platform, "api", "feature"), broken);
+    assert_eq!(builds(&platform, "api").len(), 3);
 
     // `ferry builds`: each build with its commit and state; logs per build.
     let list = builds(&platform, "api");
@@ -291,6 +328,7 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     let (ok, output) = push_to_ferry(&platform, &upstream, "api");
     assert!(ok && output.contains("revision 4 is live"), "{output}");
     assert_eq!(platform.curl(host, "/").1, "version three\n");
+    assert_eq!(remote_head(&platform, "api", "main"), upstream.head());
     let wrong = format!(
         "http://ferry:wrong@127.0.0.1:{}/git/api.git",
         api_port(&platform)

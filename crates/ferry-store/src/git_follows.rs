@@ -224,6 +224,48 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up the deployment of `id`, started by a push whose `git push` ended
+    /// (rejected, timed out or gone): the revision ends SUPERSEDED with `reason` (its
+    /// build cancelled if it had not ended) and `desired` goes back to `fallback`, in
+    /// one transaction. `false` when it is too late: the revision already serves (or
+    /// something else replaced it meanwhile), and nothing is changed.
+    pub fn abandon_push(
+        &self,
+        service: &ServiceId,
+        id: &RevisionId,
+        reason: &str,
+        fallback: Option<&RevisionId>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let now = ts(ferry_types::now());
+        let moved = tx.execute(
+            "UPDATE services SET desired_revision = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND desired_revision = ?2 \
+             AND (active_revision IS NULL OR active_revision != ?2)",
+            params![
+                service.as_str(),
+                id.as_str(),
+                fallback.map(RevisionId::as_str),
+                now
+            ],
+        )?;
+        if moved == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE revisions SET \
+             build = CASE WHEN build = 'pending' THEN 'cancelled' ELSE build END, \
+             build_ended_at = CASE WHEN build = 'pending' THEN ?3 ELSE build_ended_at END, \
+             status = CASE WHEN status = 'PENDING' THEN 'SUPERSEDED' ELSE status END, \
+             failure = COALESCE(failure, ?2) WHERE id = ?1",
+            params![id.as_str(), reason, now],
+        )?;
+        crate::hosts::sync_hosts(&tx, service)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// The builds of a service, newest first, at most `limit`.
     pub fn list_builds(
         &self,
@@ -347,5 +389,47 @@ mod tests {
         store.set_build_ended(&builds[0].revision_id).unwrap();
         let builds = store.list_builds(&row.id, 1).unwrap();
         assert!(builds[0].started_at.is_some() && builds[0].ended_at.is_some());
+    }
+
+    #[test]
+    fn an_abandoned_push_goes_back_to_what_served_unless_it_already_serves() {
+        let store = Store::open_in_memory().unwrap();
+        let api = NewService {
+            name: ServiceName::parse("api").unwrap(),
+            source_kind: SourceKind::Directory,
+        };
+        let (row, first, _) = store
+            .create_git_deployment(&deployment(&api, "aaaa"), Some(&follow()), None)
+            .unwrap()
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&first.id)).unwrap();
+        let (_, second, _) = store
+            .create_git_deployment(&deployment(&api, "bbbb"), None, None)
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .abandon_push(&row.id, &second.id, "git push ended", Some(&first.id))
+            .unwrap());
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&first.id));
+        let revision = store.get_revision(&second.id).unwrap().unwrap();
+        assert_eq!(revision.status, ferry_types::RevisionStatus::Superseded);
+        assert_eq!(revision.failure.as_deref(), Some("git push ended"));
+        assert_eq!(
+            store.revision_build(&second.id).unwrap(),
+            Some(crate::BuildStatus::Cancelled)
+        );
+        // Once a revision serves, giving it up is refused and changes nothing.
+        let (_, third, _) = store
+            .create_git_deployment(&deployment(&api, "cccc"), None, None)
+            .unwrap()
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&third.id)).unwrap();
+        assert!(!store
+            .abandon_push(&row.id, &third.id, "too late", Some(&first.id))
+            .unwrap());
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&third.id));
+        assert!(store.get_revision(&third.id).unwrap().unwrap().failure.is_none());
     }
 }

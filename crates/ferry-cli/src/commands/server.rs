@@ -62,6 +62,9 @@ pub struct ServerArgs {
     /// How often the registry's unused blobs are collected (90s, 30m, 24h, 7d; 0 turns it off)
     #[arg(long, env = "FERRY_REGISTRY_GC_INTERVAL", value_name = "DURATION", default_value = "24h", value_parser = parse_duration_or_zero)]
     pub registry_gc_interval: std::time::Duration,
+    /// How long `git push` to ferry's remote waits for the build and the rollout; past it the push is rejected and the deployment given up (90s, 30m, 2h)
+    #[arg(long, env = "FERRY_GIT_PUSH_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub git_push_timeout: std::time::Duration,
 }
 
 /// `90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds); zero is refused.
@@ -168,6 +171,7 @@ impl ServerArgs {
         options.log_followers = usize::try_from(self.log_followers).unwrap_or(usize::MAX);
         options.registry_anonymous_pull = self.registry_anonymous_pull.clone();
         options.registry_gc_interval = self.registry_gc_interval;
+        options.git_push_timeout = self.git_push_timeout;
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,
