@@ -10,6 +10,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::*;
@@ -30,7 +31,12 @@ path = "/"
 "#;
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
+    git_command(dir, args).output().expect("git is installed")
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd
         .args([
             "-c",
             "user.name=Ferry Test",
@@ -44,9 +50,8 @@ fn git(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .output()
-        .expect("git is installed")
+        .env_remove("GIT_DIR");
+    cmd
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> String {
@@ -442,6 +447,7 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
         "{output}"
     );
     assert_eq!(builds(&platform, "shop").len(), 2);
+    assert_eq!(remote_head(&platform, "shop", "main"), outside);
 
     // A change under the directory, announced the Gitea way, builds again.
     let inside = upstream.commit("services/api/index.html", "hooked three\n");
@@ -532,6 +538,7 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
             .first()
             .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
     });
+    let before = remote_head(&platform, "slow", "main");
     platform.ferry_ok(&["builds", "cancel", "slow", "2"]);
     let output = push.join().unwrap();
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -539,6 +546,8 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
         text.contains("cancelled by `ferry builds cancel`"),
         "{text}"
     );
+    assert!(!output.status.success(), "{text}");
+    assert_eq!(remote_head(&platform, "slow", "main"), before);
     let list = builds(&platform, "slow");
     assert_eq!(list[0]["state"], "cancelled", "{list:?}");
     assert_eq!(platform.curl("slow.localhost", "/").1, "steady\n");
@@ -565,11 +574,83 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
     let output = git(&upstream.work, &["push", &url, "main"]);
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(text.contains("revision 4 is live"), "{text}");
+    assert!(output.status.success(), "{text}");
     let first = first.join().unwrap();
     let text = String::from_utf8_lossy(&first.stderr).into_owned();
     assert!(text.contains("superseded"), "{text}");
+    assert!(!first.status.success(), "{text}");
     assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+    assert_eq!(remote_head(&platform, "slow", "main"), upstream.head());
     let list = builds(&platform, "slow");
     assert_eq!(list[1]["state"], "cancelled", "{list:?}");
     assert_eq!(list[0]["state"], "built", "{list:?}");
+
+    // Ctrl-C on `git push` while its build runs: the server sees the client leave,
+    // the hook gives the deployment up, the branch stays and the old body is served.
+    let served = upstream.head();
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "interrupted\n");
+    let mut push = git_command(&upstream.work, &["push", &url, "main"]);
+    push.process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = push.spawn().unwrap();
+    wait_until("the interrupted push's build to run", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 5 && b["state"] == "running")
+    });
+    // What a terminal's Ctrl-C does: SIGINT to git's whole process group.
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(!child.wait().unwrap().success());
+    wait_until("the interrupted push's build to be given up", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 5 && b["state"] == "cancelled")
+    });
+    let ops = platform.ferry_json(&["ops", "slow"]);
+    wait_until("the interrupted push's operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "slow"])[0]["status"] == "FAILED"
+    });
+    let op = &platform.ferry_json(&["ops", "slow"])[0];
+    assert!(
+        op["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("git push rejected: git push ended")),
+        "{op} {ops}"
+    );
+    assert_eq!(remote_head(&platform, "slow", "main"), served);
+    assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+}
+
+#[test]
+fn a_push_waits_at_most_the_push_timeout_then_is_rejected_and_its_build_given_up() {
+    let platform = TestPlatform::start_with_args("process", &["--git-push-timeout", "3s"]);
+    let upstream = Upstream::new("patient\n");
+    deploy_git(&platform, &upstream, "late", &[]);
+    platform.wait_for_body("late.localhost", "patient", Duration::from_secs(30));
+    let before = remote_head(&platform, "late", "main");
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "too late\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "late");
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("did not finish within 3s (`ferry server --git-push-timeout`)"),
+        "{output}"
+    );
+    assert_eq!(remote_head(&platform, "late", "main"), before);
+    wait_until("the late build to be given up", &platform, || {
+        builds(&platform, "late")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "cancelled")
+    });
+    wait_until("the late push's operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "late"])[0]["status"] == "FAILED"
+    });
+    assert_eq!(platform.curl("late.localhost", "/").1, "patient\n");
 }
