@@ -654,3 +654,42 @@ fn a_push_waits_at_most_the_push_timeout_then_is_rejected_and_its_build_given_up
     });
     assert_eq!(platform.curl("late.localhost", "/").1, "patient\n");
 }
+
+#[test]
+fn a_server_killed_while_a_push_waits_gives_that_deployment_up_when_it_starts_again() {
+    let mut platform = TestPlatform::start();
+    let upstream = Upstream::new("survivor\n");
+    deploy_git(&platform, &upstream, "phoenix", &[]);
+    platform.wait_for_body("phoenix.localhost", "survivor", Duration::from_secs(30));
+    let before = remote_head(&platform, "phoenix", "main");
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "half done\n");
+    let url = remote_url(&platform, "phoenix");
+    let work = upstream.work.clone();
+    let push = std::thread::spawn(move || git(&work, &["push", &url, "main"]));
+    wait_until("the pushed build to run", &platform, || {
+        builds(&platform, "phoenix")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
+    });
+    platform.kill9();
+    assert!(!push.join().unwrap().status.success());
+    platform.boot();
+    // The push is gone, so is its deployment: the old revision serves again, the
+    // branch still names it, and the operation says why.
+    let list = builds(&platform, "phoenix");
+    assert_eq!(list[0]["revision"], 2, "{list:?}");
+    assert_eq!(list[0]["state"], "cancelled", "{list:?}");
+    wait_until("the given-up operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "phoenix"])[0]["status"] == "FAILED"
+    });
+    let op = &platform.ferry_json(&["ops", "phoenix"])[0];
+    assert!(
+        op["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("server stopped while the push waited")),
+        "{op}"
+    );
+    platform.wait_for_body("phoenix.localhost", "survivor", Duration::from_secs(30));
+    assert_eq!(remote_head(&platform, "phoenix", "main"), before);
+}

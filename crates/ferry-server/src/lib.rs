@@ -210,6 +210,7 @@ pub async fn run(
         own_registry: Some(own_registry),
     });
     app.clean_partial_files();
+    app.abandon_orphaned_pushes()?;
     background.attach_app(Arc::downgrade(&app));
 
     // Front ends stop first (and drain); reconcilers stop after, so instances keep

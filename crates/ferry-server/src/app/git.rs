@@ -110,7 +110,7 @@ impl App {
                 upstream_commit: Some(head.clone()),
             };
             let accepted = self
-                .build_commit(name, &repo, &follow, &head, Some(&follow), None)
+                .build_commit(name, &repo, &follow, &head, Some(&follow), None, false)
                 .await?
                 .ok_or_else(|| {
                     AppError::Conflict(format!("service {name} changed meanwhile; try again"))
@@ -128,7 +128,8 @@ impl App {
     /// A revision of `commit`: its tree stored as an upload, unpacked and planned with
     /// the follow's overrides, then the deployment written (with `new_follow`, and with
     /// `upstream`'s check, see [`ferry_store::Store::create_git_deployment`]). `None`
-    /// when the upstream check failed (another pass acted).
+    /// when the upstream check failed (another pass acted). `awaiting_push`: a `git
+    /// push` waits for it (given up at start-up if the server stopped meanwhile).
     async fn build_commit(
         &self,
         name: &ServiceName,
@@ -137,6 +138,7 @@ impl App {
         commit: &str,
         new_follow: Option<&GitFollow>,
         upstream: Option<(Option<&str>, &str)>,
+        awaiting_push: bool,
     ) -> Result<Option<Accepted>, AppError> {
         let overrides: ConfigOverrides = serde_json::from_str(&follow.overrides)
             .map_err(|err| AppError::Internal(format!("stored overrides: {err}")))?;
@@ -171,7 +173,7 @@ impl App {
         };
         let Some((row, revision, operation)) = self
             .store
-            .create_git_deployment(&new, new_follow, upstream)?
+            .create_git_deployment(&new, new_follow, upstream, awaiting_push)?
         else {
             return Ok(None);
         };
@@ -323,7 +325,7 @@ impl App {
             });
         }
         let accepted = self
-            .build_commit(&row.name, &repo, &follow, &update.new, None, None)
+            .build_commit(&row.name, &repo, &follow, &update.new, None, None, true)
             .await?;
         let Some(accepted) = accepted else {
             return Err(AppError::Conflict(format!(
@@ -382,6 +384,17 @@ impl App {
         })
     }
 
+    /// Start-up: a `git push` that waited for a deployment ended with the previous
+    /// server (its ref never moved), so that deployment is given up, before the
+    /// reconcilers could build or roll it out.
+    pub fn abandon_orphaned_pushes(&self) -> Result<(), ferry_store::StoreError> {
+        let reason = "git push rejected: the server stopped while the push waited for it";
+        for (service, number) in self.store.abandon_orphaned_pushes(reason)? {
+            tracing::info!(%service, revision = number, "deployment of an interrupted push given up");
+        }
+        Ok(())
+    }
+
     /// A pass of the git trigger: reads the followed branch's head and builds it when
     /// it is new (and changed the service's directory).
     pub async fn git_poll(&self, service: &ServiceId) -> Result<Polled, AppError> {
@@ -423,7 +436,7 @@ impl App {
             Ok(()) => {
                 let upstream = Some((follow.upstream_commit.as_deref(), head.as_str()));
                 let built = self
-                    .build_commit(&row.name, &repo, &follow, &head, None, upstream)
+                    .build_commit(&row.name, &repo, &follow, &head, None, upstream, false)
                     .await;
                 match built {
                     Ok(Some(accepted)) => {
