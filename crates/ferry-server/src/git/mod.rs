@@ -516,6 +516,36 @@ mod tests {
     }
 
     #[test]
+    fn only_a_quarantine_of_the_repository_itself_is_read() {
+        let root = tempfile::tempdir().unwrap();
+        let repo = Repo {
+            path: root.path().join("api.git"),
+            quarantine: None,
+        };
+        let objects = repo.path.join("objects");
+        let incoming = objects.join("tmp_objdir-incoming-Ab12Cd");
+        std::fs::create_dir_all(&incoming).unwrap();
+        std::fs::create_dir_all(objects.join("pack")).unwrap();
+        let other = root.path().join("other.git/objects/tmp_objdir-incoming-Zz");
+        std::fs::create_dir_all(&other).unwrap();
+        let seen = repo.in_quarantine(&incoming).unwrap();
+        assert_eq!(
+            seen.quarantine,
+            Some(std::fs::canonicalize(&incoming).unwrap())
+        );
+        for bad in [
+            objects.join("pack"),
+            objects.clone(),
+            other,
+            incoming.join("../../../other.git/objects/tmp_objdir-incoming-Zz"),
+            objects.join("tmp_objdir-incoming-missing"),
+            std::path::PathBuf::from("/tmp"),
+        ] {
+            assert!(repo.in_quarantine(&bad).is_err(), "{}", bad.display());
+        }
+    }
+
+    #[test]
     fn hmac_matches_rfc_4231() {
         // RFC 4231 test case 2.
         assert_eq!(
