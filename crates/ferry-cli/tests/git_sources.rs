@@ -9,8 +9,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use support::*;
@@ -36,21 +36,20 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 
 fn git_command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("git");
-    cmd
-        .args([
-            "-c",
-            "user.name=Ferry Test",
-            "-c",
-            "user.email=test@example.test",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "advice.detachedHead=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR");
+    cmd.args([
+        "-c",
+        "user.name=Ferry Test",
+        "-c",
+        "user.email=test@example.test",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "advice.detachedHead=false",
+    ])
+    .args(args)
+    .current_dir(dir)
+    .env("GIT_TERMINAL_PROMPT", "0")
+    .env_remove("GIT_DIR");
     cmd
 }
 
@@ -334,6 +333,22 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     assert!(ok && output.contains("revision 4 is live"), "{output}");
     assert_eq!(platform.curl(host, "/").1, "version three\n");
     assert_eq!(remote_head(&platform, "api", "main"), upstream.head());
+
+    // A commit that builds but whose instances never come up fails the rollout: the
+    // push is rejected the same way.
+    let served = upstream.head();
+    upstream.commit(
+        "services/api/ferry.toml",
+        &FERRY_TOML.replace("python3 -m http.server $PORT", "sh -c 'exit 3' $PORT"),
+    );
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
+    assert!(output.contains("[remote rejected]"), "{output}");
+    assert_eq!(remote_head(&platform, "api", "main"), served);
+    assert_eq!(platform.curl(host, "/").1, "version three\n");
+    let ops = platform.ferry_json(&["ops", "api"]);
+    assert_eq!(ops[0]["status"], "FAILED", "{ops}");
+    upstream.commit("services/api/ferry.toml", FERRY_TOML);
     let wrong = format!(
         "http://ferry:wrong@127.0.0.1:{}/git/api.git",
         api_port(&platform)
@@ -608,15 +623,21 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
         .unwrap();
     assert!(killed.success());
     assert!(!child.wait().unwrap().success());
-    wait_until("the interrupted push's build to be given up", &platform, || {
-        builds(&platform, "slow")
-            .first()
-            .is_some_and(|b| b["revision"] == 5 && b["state"] == "cancelled")
-    });
+    wait_until(
+        "the interrupted push's build to be given up",
+        &platform,
+        || {
+            builds(&platform, "slow")
+                .first()
+                .is_some_and(|b| b["revision"] == 5 && b["state"] == "cancelled")
+        },
+    );
     let ops = platform.ferry_json(&["ops", "slow"]);
-    wait_until("the interrupted push's operation to fail", &platform, || {
-        platform.ferry_json(&["ops", "slow"])[0]["status"] == "FAILED"
-    });
+    wait_until(
+        "the interrupted push's operation to fail",
+        &platform,
+        || platform.ferry_json(&["ops", "slow"])[0]["status"] == "FAILED",
+    );
     let op = &platform.ferry_json(&["ops", "slow"])[0];
     assert!(
         op["error"]

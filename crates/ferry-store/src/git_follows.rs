@@ -295,7 +295,8 @@ impl Store {
                     RevisionId::from_string(row.get::<_, String>(0)?),
                     ServiceId::from_string(row.get::<_, String>(1)?),
                     row.get::<_, u32>(2)?,
-                    row.get::<_, Option<String>>(3)?.map(RevisionId::from_string),
+                    row.get::<_, Option<String>>(3)?
+                        .map(RevisionId::from_string),
                 ))
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
@@ -479,7 +480,12 @@ mod tests {
             .unwrap());
         let service = store.get_service(&row.id).unwrap().unwrap();
         assert_eq!(service.desired_revision.as_ref(), Some(&third.id));
-        assert!(store.get_revision(&third.id).unwrap().unwrap().failure.is_none());
+        assert!(store
+            .get_revision(&third.id)
+            .unwrap()
+            .unwrap()
+            .failure
+            .is_none());
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub async fn run() -> Result<()> {
         return Ok(());
     };
     let reason = match &stopped {
-        Stopped::Failed(err) => format!("{err:#}"),
+        Stopped::Failed(err) => format!("revision {number} did not deploy ({err:#})"),
         Stopped::TimedOut(after) => format!(
             "the build and rollout did not finish within {}s (`ferry server --git-push-timeout`)",
             after.as_secs()
@@ -140,8 +140,11 @@ pub async fn run() -> Result<()> {
             Ok(())
         }
         Ok(Ok(answer)) => {
-            say(&format!("ferry: {}", answer.message));
-            bail!("push rejected: {reason}")
+            // A failed operation already moved back on its own: nothing to add then.
+            if !matches!(stopped, Stopped::Failed(_)) {
+                say(&format!("ferry: {}", answer.message));
+            }
+            bail!("push rejected: {reason}; what served keeps serving and the branch is unchanged")
         }
         Ok(Err(err)) => {
             bail!("push rejected: {reason}; giving revision {number} up failed too: {err:#}")

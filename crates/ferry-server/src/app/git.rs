@@ -171,9 +171,9 @@ impl App {
             revision_id,
             commit: Some(commit.to_string()),
         };
-        let Some((row, revision, operation)) = self
-            .store
-            .create_git_deployment(&new, new_follow, upstream, awaiting_push)?
+        let Some((row, revision, operation)) =
+            self.store
+                .create_git_deployment(&new, new_follow, upstream, awaiting_push)?
         else {
             return Ok(None);
         };

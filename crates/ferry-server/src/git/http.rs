@@ -194,7 +194,10 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
                     tracing::info!("git client went away: ending its push");
                 }
                 let _ = killpg(group, signal);
-                if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
+                if tokio::time::timeout(TERM_GRACE, child.wait())
+                    .await
+                    .is_err()
+                {
                     let _ = killpg(group, Signal::SIGKILL);
                     let _ = child.wait().await;
                 }

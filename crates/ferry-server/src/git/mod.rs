@@ -300,8 +300,10 @@ impl Repo {
             // What git gives a pre-receive hook: new objects from the quarantine, the
             // rest from the repository. Only reads run so (git refuses ref updates
             // from quarantine, and ferry makes none there).
-            cmd.env("GIT_OBJECT_DIRECTORY", quarantine)
-                .env("GIT_ALTERNATE_OBJECT_DIRECTORIES", self.path.join("objects"));
+            cmd.env("GIT_OBJECT_DIRECTORY", quarantine).env(
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                self.path.join("objects"),
+            );
         }
         cmd
     }
