@@ -40,6 +40,19 @@ fn new_secret() -> Result<String, AppError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// What the deployment of a commit writes besides the revision.
+#[derive(Default)]
+struct Writes<'a> {
+    /// `ferry deploy --git`: the follow, from now on.
+    new_follow: Option<&'a GitFollow>,
+    /// The git trigger: only if the upstream head last acted on is still `.0`,
+    /// recording `.1`.
+    upstream: Option<(Option<&'a str>, &'a str)>,
+    /// A push to ferry's remote waits for the deployment (given up at start-up if the
+    /// server stopped meanwhile).
+    awaiting_push: bool,
+}
+
 /// What a pass of the git trigger did, for its requeue.
 pub enum Polled {
     /// The service does not follow a URL (any more).
@@ -110,7 +123,16 @@ impl App {
                 upstream_commit: Some(head.clone()),
             };
             let accepted = self
-                .build_commit(name, &repo, &follow, &head, Some(&follow), None, false)
+                .build_commit(
+                    name,
+                    &repo,
+                    &follow,
+                    &head,
+                    Writes {
+                        new_follow: Some(&follow),
+                        ..Writes::default()
+                    },
+                )
                 .await?
                 .ok_or_else(|| {
                     AppError::Conflict(format!("service {name} changed meanwhile; try again"))
@@ -126,19 +148,16 @@ impl App {
     }
 
     /// A revision of `commit`: its tree stored as an upload, unpacked and planned with
-    /// the follow's overrides, then the deployment written (with `new_follow`, and with
-    /// `upstream`'s check, see [`ferry_store::Store::create_git_deployment`]). `None`
-    /// when the upstream check failed (another pass acted). `awaiting_push`: a `git
-    /// push` waits for it (given up at start-up if the server stopped meanwhile).
+    /// the follow's overrides, then the deployment written with what `writes` says
+    /// (see [`ferry_store::Store::create_git_deployment`]). `None` when the upstream
+    /// check failed (another pass acted).
     async fn build_commit(
         &self,
         name: &ServiceName,
         repo: &Repo,
         follow: &GitFollow,
         commit: &str,
-        new_follow: Option<&GitFollow>,
-        upstream: Option<(Option<&str>, &str)>,
-        awaiting_push: bool,
+        writes: Writes<'_>,
     ) -> Result<Option<Accepted>, AppError> {
         let overrides: ConfigOverrides = serde_json::from_str(&follow.overrides)
             .map_err(|err| AppError::Internal(format!("stored overrides: {err}")))?;
@@ -171,9 +190,12 @@ impl App {
             revision_id,
             commit: Some(commit.to_string()),
         };
-        let Some((row, revision, operation)) =
-            self.store
-                .create_git_deployment(&new, new_follow, upstream, awaiting_push)?
+        let Some((row, revision, operation)) = self.store.create_git_deployment(
+            &new,
+            writes.new_follow,
+            writes.upstream,
+            writes.awaiting_push,
+        )?
         else {
             return Ok(None);
         };
@@ -325,7 +347,16 @@ impl App {
             });
         }
         let accepted = self
-            .build_commit(&row.name, &repo, &follow, &update.new, None, None, true)
+            .build_commit(
+                &row.name,
+                &repo,
+                &follow,
+                &update.new,
+                Writes {
+                    awaiting_push: true,
+                    ..Writes::default()
+                },
+            )
             .await?;
         let Some(accepted) = accepted else {
             return Err(AppError::Conflict(format!(
@@ -434,9 +465,12 @@ impl App {
                 self.store.set_upstream_commit(service, &head)?;
             }
             Ok(()) => {
-                let upstream = Some((follow.upstream_commit.as_deref(), head.as_str()));
+                let writes = Writes {
+                    upstream: Some((follow.upstream_commit.as_deref(), head.as_str())),
+                    ..Writes::default()
+                };
                 let built = self
-                    .build_commit(&row.name, &repo, &follow, &head, None, upstream, false)
+                    .build_commit(&row.name, &repo, &follow, &head, writes)
                     .await;
                 match built {
                     Ok(Some(accepted)) => {
