@@ -16,6 +16,8 @@ use ferry_api::{GitAbandon, GitAbandoned, GitPushed, GitTriggered};
 
 /// How much longer than the push timeout a push's `git http-backend` may run.
 const HOOK_MARGIN: std::time::Duration = std::time::Duration::from_secs(120);
+/// The least time any request to ferry's git remote may take.
+const MIN_REQUEST_TIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn unauthorized() -> Response {
     let mut response = (
@@ -92,8 +94,9 @@ pub async fn remote(
             headers: parts.headers,
             env,
             // The hook gives up at its timeout; the margin covers giving the
-            // deployment up and git's own work after it.
-            max_time: state.git_push_timeout + HOOK_MARGIN,
+            // deployment up and git's own work after it. Clones of large
+            // repositories get an hour whatever the push timeout.
+            max_time: (state.git_push_timeout + HOOK_MARGIN).max(MIN_REQUEST_TIME),
         },
         Body::new(body),
     )
