@@ -37,7 +37,8 @@ pub struct GitFollowing {
     pub remote_path: String,
 }
 
-/// One ref a push to ferry's remote updated (a line of git's `post-receive` input).
+/// One ref a push to ferry's remote is about to update (a line of git's
+/// `pre-receive` input).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct RefUpdate {
     pub old: String,
@@ -45,11 +46,37 @@ pub struct RefUpdate {
     pub name: String,
 }
 
-/// `POST /services/{name}/git/pushed`, sent by the remote's `post-receive` hook.
+/// `POST /services/{name}/git/pushed`, sent by the remote's `pre-receive` hook
+/// before any ref moves.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitPushed {
     pub updates: Vec<RefUpdate>,
+    /// The push's quarantine object directory (`GIT_QUARANTINE_PATH`): the pushed
+    /// objects live there until the hook accepts the push, so the server reads the
+    /// commit from it. Must be a `tmp_objdir-incoming-*` directory of the service's
+    /// repository.
+    #[serde(default)]
+    pub quarantine: Option<String>,
+}
+
+/// `POST /services/{name}/git/abandon`, sent by the `pre-receive` hook when its push
+/// is rejected after the deployment started (it failed to wait, timed out, or the
+/// pusher went away): the deployment of `revision` is given up unless it already
+/// serves.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitAbandon {
+    pub revision: u32,
+    pub reason: String,
+}
+
+/// What [`GitAbandon`] did: `live` when the revision already served (too late to give
+/// it up: the hook then accepts the push, so the branch names what serves).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct GitAbandoned {
+    pub live: bool,
+    pub message: String,
 }
 
 /// What a push (or webhook) did: a line for the pusher, and the deployment if one

@@ -97,7 +97,7 @@ enum Command {
         #[command(subcommand)]
         command: Option<commands::builds::BuildsCommand>,
     },
-    /// Run by the post-receive hook of ferry's git remote (not for direct use)
+    /// Run by the pre-receive hook of ferry's git remote (not for direct use)
     #[command(name = "git-hook", hide = true)]
     GitHook,
     /// Shared-responsibility view: what ferry runs, what you own, what the checks found

@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -30,23 +31,26 @@ path = "/"
 "#;
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args([
-            "-c",
-            "user.name=Ferry Test",
-            "-c",
-            "user.email=test@example.test",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "advice.detachedHead=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .output()
-        .expect("git is installed")
+    git_command(dir, args).output().expect("git is installed")
+}
+
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "-c",
+        "user.name=Ferry Test",
+        "-c",
+        "user.email=test@example.test",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "advice.detachedHead=false",
+    ])
+    .args(args)
+    .current_dir(dir)
+    .env("GIT_TERMINAL_PROMPT", "0")
+    .env_remove("GIT_DIR");
+    cmd
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> String {
@@ -157,6 +161,29 @@ fn push_to_ferry(platform: &TestPlatform, upstream: &Upstream, service: &str) ->
     (output.status.success(), text)
 }
 
+/// Ferry's remote for `service`, with the admin token in the URL.
+fn remote_url(platform: &TestPlatform, service: &str) -> String {
+    format!(
+        "http://ferry:{}@127.0.0.1:{}/git/{service}.git",
+        platform.token(),
+        api_port(platform)
+    )
+}
+
+/// The commit `branch` names on ferry's remote (`git ls-remote`); empty if none.
+fn remote_head(platform: &TestPlatform, service: &str, branch: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = git_ok(
+        dir.path(),
+        &[
+            "ls-remote",
+            &remote_url(platform, service),
+            &format!("refs/heads/{branch}"),
+        ],
+    );
+    refs.split_whitespace().next().unwrap_or("").to_string()
+}
+
 fn deploy_git(platform: &TestPlatform, upstream: &Upstream, name: &str, extra: &[&str]) {
     let mut args = vec![
         "deploy",
@@ -260,15 +287,29 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     assert_eq!(platform.curl(host, "/").1, "version two\n");
     assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
 
-    // A push that breaks the build fails the operation; the old revision keeps serving.
+    assert_eq!(remote_head(&platform, "api", "main"), second);
+
+    // A push that breaks the build is rejected: `git push` fails, ferry's branch stays
+    // at the old commit, the operation failed and the old revision keeps serving.
     let broken = upstream.commit("services/api/BREAK", "x\n");
-    let (_, output) = push_to_ferry(&platform, &upstream, "api");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
     assert!(output.contains("building version two"), "{output}");
     assert!(output.contains("build failed"), "{output}");
+    assert!(output.contains("push rejected"), "{output}");
+    assert!(output.contains("[remote rejected]"), "{output}");
+    assert_eq!(remote_head(&platform, "api", "main"), second);
     assert_eq!(platform.curl(host, "/").1, "version two\n");
     let ops = platform.ferry_json(&["ops", "api"]);
     assert_eq!(ops[0]["status"], "FAILED", "{ops}");
     assert_eq!(detail(&platform, "api")["active_commit"], second.as_str());
+
+    // A branch ferry does not follow is accepted as it is, without a build.
+    let url = remote_url(&platform, "api");
+    let output = git(&upstream.work, &["push", &url, "HEAD:refs/heads/feature"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(remote_head(&platform, "api", "feature"), broken);
+    assert_eq!(builds(&platform, "api").len(), 3);
 
     // `ferry builds`: each build with its commit and state; logs per build.
     let list = builds(&platform, "api");
@@ -291,6 +332,23 @@ fn a_followed_branch_deploys_and_pushes_to_ferry_build_stream_and_fail_safely() 
     let (ok, output) = push_to_ferry(&platform, &upstream, "api");
     assert!(ok && output.contains("revision 4 is live"), "{output}");
     assert_eq!(platform.curl(host, "/").1, "version three\n");
+    assert_eq!(remote_head(&platform, "api", "main"), upstream.head());
+
+    // A commit that builds but whose instances never come up fails the rollout: the
+    // push is rejected the same way.
+    let served = upstream.head();
+    upstream.commit(
+        "services/api/ferry.toml",
+        &FERRY_TOML.replace("python3 -m http.server $PORT", "sh -c 'exit 3' $PORT"),
+    );
+    let (ok, output) = push_to_ferry(&platform, &upstream, "api");
+    assert!(!ok, "{output}");
+    assert!(output.contains("[remote rejected]"), "{output}");
+    assert_eq!(remote_head(&platform, "api", "main"), served);
+    assert_eq!(platform.curl(host, "/").1, "version three\n");
+    let ops = platform.ferry_json(&["ops", "api"]);
+    assert_eq!(ops[0]["status"], "FAILED", "{ops}");
+    upstream.commit("services/api/ferry.toml", FERRY_TOML);
     let wrong = format!(
         "http://ferry:wrong@127.0.0.1:{}/git/api.git",
         api_port(&platform)
@@ -404,6 +462,7 @@ fn webhooks_are_verified_and_a_monorepo_push_outside_the_directory_builds_nothin
         "{output}"
     );
     assert_eq!(builds(&platform, "shop").len(), 2);
+    assert_eq!(remote_head(&platform, "shop", "main"), outside);
 
     // A change under the directory, announced the Gitea way, builds again.
     let inside = upstream.commit("services/api/index.html", "hooked three\n");
@@ -494,6 +553,7 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
             .first()
             .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
     });
+    let before = remote_head(&platform, "slow", "main");
     platform.ferry_ok(&["builds", "cancel", "slow", "2"]);
     let output = push.join().unwrap();
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -501,6 +561,8 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
         text.contains("cancelled by `ferry builds cancel`"),
         "{text}"
     );
+    assert!(!output.status.success(), "{text}");
+    assert_eq!(remote_head(&platform, "slow", "main"), before);
     let list = builds(&platform, "slow");
     assert_eq!(list[0]["state"], "cancelled", "{list:?}");
     assert_eq!(platform.curl("slow.localhost", "/").1, "steady\n");
@@ -527,11 +589,128 @@ fn a_running_build_can_be_cancelled_and_the_old_revision_keeps_serving() {
     let output = git(&upstream.work, &["push", &url, "main"]);
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(text.contains("revision 4 is live"), "{text}");
+    assert!(output.status.success(), "{text}");
     let first = first.join().unwrap();
     let text = String::from_utf8_lossy(&first.stderr).into_owned();
     assert!(text.contains("superseded"), "{text}");
+    assert!(!first.status.success(), "{text}");
     assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+    assert_eq!(remote_head(&platform, "slow", "main"), upstream.head());
     let list = builds(&platform, "slow");
     assert_eq!(list[1]["state"], "cancelled", "{list:?}");
     assert_eq!(list[0]["state"], "built", "{list:?}");
+
+    // Ctrl-C on `git push` while its build runs: the server sees the client leave,
+    // the hook gives the deployment up, the branch stays and the old body is served.
+    let served = upstream.head();
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "interrupted\n");
+    let mut push = git_command(&upstream.work, &["push", &url, "main"]);
+    push.process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = push.spawn().unwrap();
+    wait_until("the interrupted push's build to run", &platform, || {
+        builds(&platform, "slow")
+            .first()
+            .is_some_and(|b| b["revision"] == 5 && b["state"] == "running")
+    });
+    // What a terminal's Ctrl-C does: SIGINT to git's whole process group.
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(!child.wait().unwrap().success());
+    wait_until(
+        "the interrupted push's build to be given up",
+        &platform,
+        || {
+            builds(&platform, "slow")
+                .first()
+                .is_some_and(|b| b["revision"] == 5 && b["state"] == "cancelled")
+        },
+    );
+    let ops = platform.ferry_json(&["ops", "slow"]);
+    wait_until(
+        "the interrupted push's operation to fail",
+        &platform,
+        || platform.ferry_json(&["ops", "slow"])[0]["status"] == "FAILED",
+    );
+    let op = &platform.ferry_json(&["ops", "slow"])[0];
+    assert!(
+        op["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("git push rejected: git push ended")),
+        "{op} {ops}"
+    );
+    assert_eq!(remote_head(&platform, "slow", "main"), served);
+    assert_eq!(platform.curl("slow.localhost", "/").1, "fast\n");
+}
+
+#[test]
+fn a_push_waits_at_most_the_push_timeout_then_is_rejected_and_its_build_given_up() {
+    let platform = TestPlatform::start_with_args("process", &["--git-push-timeout", "3s"]);
+    let upstream = Upstream::new("patient\n");
+    deploy_git(&platform, &upstream, "late", &[]);
+    platform.wait_for_body("late.localhost", "patient", Duration::from_secs(30));
+    let before = remote_head(&platform, "late", "main");
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "too late\n");
+    let (ok, output) = push_to_ferry(&platform, &upstream, "late");
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("did not finish within 3s (`ferry server --git-push-timeout`)"),
+        "{output}"
+    );
+    assert_eq!(remote_head(&platform, "late", "main"), before);
+    wait_until("the late build to be given up", &platform, || {
+        builds(&platform, "late")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "cancelled")
+    });
+    wait_until("the late push's operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "late"])[0]["status"] == "FAILED"
+    });
+    assert_eq!(platform.curl("late.localhost", "/").1, "patient\n");
+}
+
+#[test]
+fn a_server_killed_while_a_push_waits_gives_that_deployment_up_when_it_starts_again() {
+    let mut platform = TestPlatform::start();
+    let upstream = Upstream::new("survivor\n");
+    deploy_git(&platform, &upstream, "phoenix", &[]);
+    platform.wait_for_body("phoenix.localhost", "survivor", Duration::from_secs(30));
+    let before = remote_head(&platform, "phoenix", "main");
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "half done\n");
+    let url = remote_url(&platform, "phoenix");
+    let work = upstream.work.clone();
+    let push = std::thread::spawn(move || git(&work, &["push", &url, "main"]));
+    wait_until("the pushed build to run", &platform, || {
+        builds(&platform, "phoenix")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
+    });
+    platform.kill9();
+    assert!(!push.join().unwrap().status.success());
+    platform.boot();
+    // The push is gone, so is its deployment: the old revision serves again, the
+    // branch still names it, and the operation says why.
+    let list = builds(&platform, "phoenix");
+    assert_eq!(list[0]["revision"], 2, "{list:?}");
+    assert_eq!(list[0]["state"], "cancelled", "{list:?}");
+    wait_until("the given-up operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "phoenix"])[0]["status"] == "FAILED"
+    });
+    let op = &platform.ferry_json(&["ops", "phoenix"])[0];
+    assert!(
+        op["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("server stopped while the push waited")),
+        "{op}"
+    );
+    platform.wait_for_body("phoenix.localhost", "survivor", Duration::from_secs(30));
+    assert_eq!(remote_head(&platform, "phoenix", "main"), before);
 }

@@ -64,6 +64,9 @@ pub struct ServerOptions {
     pub registry_anonymous_pull: Vec<String>,
     /// How often the registry's garbage is collected in the background (zero: never).
     pub registry_gc_interval: Duration,
+    /// How long a push to ferry's git remote waits for its build and rollout before
+    /// it is rejected (and the deployment given up).
+    pub git_push_timeout: Duration,
 }
 
 impl ServerOptions {
@@ -86,6 +89,7 @@ impl ServerOptions {
             registry: ferry_registry::Limits::default(),
             registry_anonymous_pull: Vec::new(),
             registry_gc_interval: Duration::from_secs(24 * 3600),
+            git_push_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -206,6 +210,7 @@ pub async fn run(
         own_registry: Some(own_registry),
     });
     app.clean_partial_files();
+    app.abandon_orphaned_pushes()?;
     background.attach_app(Arc::downgrade(&app));
 
     // Front ends stop first (and drain); reconcilers stop after, so instances keep
@@ -244,6 +249,7 @@ pub async fn run(
         api_addr,
         shutdown: front.clone(),
         followers: http::logs::Followers::new(options.log_followers),
+        git_push_timeout: options.git_push_timeout,
     })
     .merge(registry_api);
     let api_task = tokio::spawn(api_server::serve(

@@ -97,12 +97,15 @@ impl Store {
     /// A deployment of a git commit. With `follow`, the service follows it from now
     /// on (replacing what it followed); with `upstream`, only if the upstream head
     /// last acted on is still `upstream.0` (so two passes never build one push
-    /// twice), recording `upstream.1`. `None` when that check failed.
+    /// twice), recording `upstream.1`. `None` when that check failed. With
+    /// `awaiting_push`, a `git push` waits for this deployment (see
+    /// [`Store::abandon_orphaned_pushes`]).
     pub fn create_git_deployment(
         &self,
         new: &NewDeployment<'_>,
         follow: Option<&GitFollow>,
         upstream: Option<(Option<&str>, &str)>,
+        awaiting_push: bool,
     ) -> Result<Option<(ServiceRow, Revision, Operation)>, StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
@@ -116,6 +119,12 @@ impl Store {
             }
         }
         let (service_id, revision, operation) = insert_deployment(&tx, new)?;
+        if awaiting_push {
+            tx.execute(
+                "UPDATE revisions SET awaiting_push = 1 WHERE id = ?1",
+                [revision.id.as_str()],
+            )?;
+        }
         if let Some(follow) = follow {
             put_in(&tx, &service_id, follow)?;
         }
@@ -224,6 +233,87 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up the deployment of `id`, started by a push whose `git push` ended
+    /// (rejected, timed out or gone): the revision ends SUPERSEDED with `reason` (its
+    /// build cancelled if it had not ended) and `desired` goes back to `fallback`, in
+    /// one transaction. `false` when it is too late: the revision already serves (or
+    /// something else replaced it meanwhile), and nothing is changed.
+    pub fn abandon_push(
+        &self,
+        service: &ServiceId,
+        id: &RevisionId,
+        reason: &str,
+        fallback: Option<&RevisionId>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let tx = conn.unchecked_transaction()?;
+        let now = ts(ferry_types::now());
+        let moved = tx.execute(
+            "UPDATE services SET desired_revision = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND desired_revision = ?2 \
+             AND (active_revision IS NULL OR active_revision != ?2)",
+            params![
+                service.as_str(),
+                id.as_str(),
+                fallback.map(RevisionId::as_str),
+                now
+            ],
+        )?;
+        if moved == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE revisions SET \
+             build = CASE WHEN build = 'pending' THEN 'cancelled' ELSE build END, \
+             build_ended_at = CASE WHEN build = 'pending' THEN ?3 ELSE build_ended_at END, \
+             status = CASE WHEN status = 'PENDING' THEN 'SUPERSEDED' ELSE status END, \
+             failure = COALESCE(failure, ?2) WHERE id = ?1",
+            params![id.as_str(), reason, now],
+        )?;
+        crate::hosts::sync_hosts(&tx, service)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Start-up: the pushes that waited for a deployment ended with the server that
+    /// ran them (their `git push` was cut, their ref never moved), so each such
+    /// deployment still pending is given up with `reason` (see
+    /// [`Store::abandon_push`]). Returns the services and revision numbers given up.
+    pub fn abandon_orphaned_pushes(
+        &self,
+        reason: &str,
+    ) -> Result<Vec<(ServiceId, u32)>, StoreError> {
+        let waiting = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(
+                "SELECT r.id, r.service_id, r.number, s.active_revision FROM revisions r \
+                 JOIN services s ON s.id = r.service_id \
+                 WHERE r.awaiting_push = 1 AND r.status = 'PENDING'",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok((
+                    RevisionId::from_string(row.get::<_, String>(0)?),
+                    ServiceId::from_string(row.get::<_, String>(1)?),
+                    row.get::<_, u32>(2)?,
+                    row.get::<_, Option<String>>(3)?
+                        .map(RevisionId::from_string),
+                ))
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        let mut given_up = Vec::new();
+        for (revision, service, number, active) in waiting {
+            if self.abandon_push(&service, &revision, reason, active.as_ref())? {
+                given_up.push((service, number));
+            }
+        }
+        self.conn().execute(
+            "UPDATE revisions SET awaiting_push = 0 WHERE awaiting_push = 1",
+            [],
+        )?;
+        Ok(given_up)
+    }
+
     /// The builds of a service, newest first, at most `limit`.
     pub fn list_builds(
         &self,
@@ -312,7 +402,7 @@ mod tests {
             source_kind: SourceKind::Directory,
         };
         let (row, revision, _) = store
-            .create_git_deployment(&deployment(&api, "aaaa"), Some(&follow()), None)
+            .create_git_deployment(&deployment(&api, "aaaa"), Some(&follow()), None, false)
             .unwrap()
             .unwrap();
         assert_eq!(revision.commit.as_deref(), Some("aaaa"));
@@ -324,6 +414,7 @@ mod tests {
                 &deployment(&api, "bbbb"),
                 None,
                 Some((Some("aaaa"), "bbbb")),
+                false,
             )
             .unwrap();
         assert!(second.is_some());
@@ -332,6 +423,7 @@ mod tests {
                 &deployment(&api, "bbbb"),
                 None,
                 Some((Some("aaaa"), "bbbb")),
+                false,
             )
             .unwrap();
         assert!(again.is_none());
@@ -347,5 +439,82 @@ mod tests {
         store.set_build_ended(&builds[0].revision_id).unwrap();
         let builds = store.list_builds(&row.id, 1).unwrap();
         assert!(builds[0].started_at.is_some() && builds[0].ended_at.is_some());
+    }
+
+    #[test]
+    fn an_abandoned_push_goes_back_to_what_served_unless_it_already_serves() {
+        let store = Store::open_in_memory().unwrap();
+        let api = NewService {
+            name: ServiceName::parse("api").unwrap(),
+            source_kind: SourceKind::Directory,
+        };
+        let (row, first, _) = store
+            .create_git_deployment(&deployment(&api, "aaaa"), Some(&follow()), None, false)
+            .unwrap()
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&first.id)).unwrap();
+        let (_, second, _) = store
+            .create_git_deployment(&deployment(&api, "bbbb"), None, None, true)
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .abandon_push(&row.id, &second.id, "git push ended", Some(&first.id))
+            .unwrap());
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&first.id));
+        let revision = store.get_revision(&second.id).unwrap().unwrap();
+        assert_eq!(revision.status, ferry_types::RevisionStatus::Superseded);
+        assert_eq!(revision.failure.as_deref(), Some("git push ended"));
+        assert_eq!(
+            store.revision_build(&second.id).unwrap(),
+            Some(crate::BuildStatus::Cancelled)
+        );
+        // Once a revision serves, giving it up is refused and changes nothing.
+        let (_, third, _) = store
+            .create_git_deployment(&deployment(&api, "cccc"), None, None, true)
+            .unwrap()
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&third.id)).unwrap();
+        assert!(!store
+            .abandon_push(&row.id, &third.id, "too late", Some(&first.id))
+            .unwrap());
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&third.id));
+        assert!(store
+            .get_revision(&third.id)
+            .unwrap()
+            .unwrap()
+            .failure
+            .is_none());
+    }
+
+    #[test]
+    fn a_start_gives_up_the_deployments_pushes_waited_for() {
+        let store = Store::open_in_memory().unwrap();
+        let api = NewService {
+            name: ServiceName::parse("api").unwrap(),
+            source_kind: SourceKind::Directory,
+        };
+        let (row, first, _) = store
+            .create_git_deployment(&deployment(&api, "aaaa"), Some(&follow()), None, false)
+            .unwrap()
+            .unwrap();
+        store.set_active_revision(&row.id, Some(&first.id)).unwrap();
+        let (_, pushed, _) = store
+            .create_git_deployment(&deployment(&api, "bbbb"), None, None, true)
+            .unwrap()
+            .unwrap();
+        let given_up = store.abandon_orphaned_pushes("server stopped").unwrap();
+        assert_eq!(given_up, vec![(row.id.clone(), pushed.number)]);
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&first.id));
+        // Once: the flags are cleared, and deployments nobody pushed are left alone.
+        let (_, polled, _) = store
+            .create_git_deployment(&deployment(&api, "cccc"), None, None, false)
+            .unwrap()
+            .unwrap();
+        assert!(store.abandon_orphaned_pushes("again").unwrap().is_empty());
+        let service = store.get_service(&row.id).unwrap().unwrap();
+        assert_eq!(service.desired_revision.as_ref(), Some(&polled.id));
     }
 }

@@ -138,4 +138,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE revisions ADD COLUMN build_started_at TEXT;
     ALTER TABLE revisions ADD COLUMN build_ended_at TEXT;
     "#,
+    // 8: the revisions whose deployment a `git push` waits for (ferry's remote builds
+    // in a pre-receive hook): a push ends with the server that ran it, so a start-up
+    // gives up those still pending, and the branch keeps naming what serves.
+    r#"
+    ALTER TABLE revisions ADD COLUMN awaiting_push INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -24,7 +24,7 @@ struct BuildLog {
 impl BuildLog {
     /// Prints what was appended since the last read (whole lines); stops at the first
     /// empty read or error (the log is optional: a build without steps has none).
-    async fn pump(&mut self, client: &Client, print: &dyn Fn(String)) {
+    async fn pump(&mut self, client: &Client, print: &(dyn Fn(String) + Sync)) {
         // Bounded per call so events keep flowing while a build is chatty.
         for _ in 0..16 {
             let Ok(chunk) = client

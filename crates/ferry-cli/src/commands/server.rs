@@ -65,6 +65,9 @@ pub struct ServerArgs {
     /// Ended revisions each service keeps to roll back to; older ones are pruned (their files, build log and built image removed)
     #[arg(long, env = "FERRY_KEEP_REVISIONS", value_name = "N", default_value_t = ferry_server::background::retention::DEFAULT_KEEP as u32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub keep_revisions: u32,
+    /// How long `git push` to ferry's remote waits for the build and the rollout; past it the push is rejected and the deployment given up (90s, 30m, 2h)
+    #[arg(long, env = "FERRY_GIT_PUSH_TIMEOUT", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub git_push_timeout: std::time::Duration,
 }
 
 /// `90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds); zero is refused.
@@ -173,6 +176,7 @@ impl ServerArgs {
         options.registry_gc_interval = self.registry_gc_interval;
         options.deployer.keep_revisions =
             usize::try_from(self.keep_revisions).unwrap_or(usize::MAX);
+        options.git_push_timeout = self.git_push_timeout;
         options.runtime = match self.runtime {
             RuntimeArg::Auto => RuntimeChoice::Auto,
             RuntimeArg::Docker => RuntimeChoice::Docker,

@@ -8,13 +8,15 @@ use super::services::{ConfigOverrides, ServiceDetail};
 use super::{App, AppError, ConfigProblem};
 use crate::git::{self, GitError, Repo};
 use axum::http::HeaderMap;
-use ferry_api::{Accepted, GitFollowing, GitSource, GitTriggered, RefUpdate};
+use ferry_api::{Accepted, GitAbandoned, GitFollowing, GitSource, GitTriggered, RefUpdate};
 use ferry_store::{GitFollow, NewDeployment, NewService, ServiceRow};
 use ferry_types::{EventLevel, RevisionId, RevisionSource, ServiceId, ServiceName, SourceKind};
 
 /// A webhook body larger than this is refused (GitHub caps its own at 25 MB; a push
 /// event of a normal push is a few KiB).
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+/// The hook's reason for rejecting a push is kept up to this many characters.
+const MAX_REASON_CHARS: usize = 500;
 /// Polling a branch is refused more often than this.
 const MIN_POLL_MS: u64 = 1_000;
 
@@ -36,6 +38,19 @@ fn new_secret() -> Result<String, AppError> {
     getrandom::fill(&mut bytes)
         .map_err(|err| AppError::Internal(format!("no randomness for a secret: {err}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What the deployment of a commit writes besides the revision.
+#[derive(Default)]
+struct Writes<'a> {
+    /// `ferry deploy --git`: the follow, from now on.
+    new_follow: Option<&'a GitFollow>,
+    /// The git trigger: only if the upstream head last acted on is still `.0`,
+    /// recording `.1`.
+    upstream: Option<(Option<&'a str>, &'a str)>,
+    /// A push to ferry's remote waits for the deployment (given up at start-up if the
+    /// server stopped meanwhile).
+    awaiting_push: bool,
 }
 
 /// What a pass of the git trigger did, for its requeue.
@@ -108,7 +123,16 @@ impl App {
                 upstream_commit: Some(head.clone()),
             };
             let accepted = self
-                .build_commit(name, &repo, &follow, &head, Some(&follow), None)
+                .build_commit(
+                    name,
+                    &repo,
+                    &follow,
+                    &head,
+                    Writes {
+                        new_follow: Some(&follow),
+                        ..Writes::default()
+                    },
+                )
                 .await?
                 .ok_or_else(|| {
                     AppError::Conflict(format!("service {name} changed meanwhile; try again"))
@@ -124,17 +148,16 @@ impl App {
     }
 
     /// A revision of `commit`: its tree stored as an upload, unpacked and planned with
-    /// the follow's overrides, then the deployment written (with `new_follow`, and with
-    /// `upstream`'s check, see [`ferry_store::Store::create_git_deployment`]). `None`
-    /// when the upstream check failed (another pass acted).
+    /// the follow's overrides, then the deployment written with what `writes` says
+    /// (see [`ferry_store::Store::create_git_deployment`]). `None` when the upstream
+    /// check failed (another pass acted).
     async fn build_commit(
         &self,
         name: &ServiceName,
         repo: &Repo,
         follow: &GitFollow,
         commit: &str,
-        new_follow: Option<&GitFollow>,
-        upstream: Option<(Option<&str>, &str)>,
+        writes: Writes<'_>,
     ) -> Result<Option<Accepted>, AppError> {
         let overrides: ConfigOverrides = serde_json::from_str(&follow.overrides)
             .map_err(|err| AppError::Internal(format!("stored overrides: {err}")))?;
@@ -167,9 +190,12 @@ impl App {
             revision_id,
             commit: Some(commit.to_string()),
         };
-        let Some((row, revision, operation)) = self
-            .store
-            .create_git_deployment(&new, new_follow, upstream)?
+        let Some((row, revision, operation)) = self.store.create_git_deployment(
+            &new,
+            writes.new_follow,
+            writes.upstream,
+            writes.awaiting_push,
+        )?
         else {
             return Ok(None);
         };
@@ -220,16 +246,17 @@ impl App {
         }
     }
 
-    /// Whether `commit` needs a build: not when the latest revision was built from
-    /// it, nor (with a sub-directory) when nothing under it changed since.
+    /// Whether `commit` needs a build: not when `base` (the latest revision's commit
+    /// for webhooks and polling, the serving one for pushes) was built from it, nor
+    /// (with a sub-directory) when nothing under it changed since.
     async fn needs_build(
         &self,
-        service: &ServiceId,
+        base: Option<String>,
         repo: &Repo,
         follow: &GitFollow,
         commit: &str,
     ) -> Result<Result<(), String>, AppError> {
-        let Some(latest) = self.store.latest_commit(service)? else {
+        let Some(latest) = base else {
             return Ok(Ok(()));
         };
         if latest == commit {
@@ -266,12 +293,15 @@ impl App {
         Repo::ensure(self.repo_for(name)).await.map_err(git_error)
     }
 
-    /// A push to ferry's remote updated `updates` (from its `post-receive` hook):
-    /// builds the followed branch's new head.
+    /// A push to ferry's remote is about to update `updates` (from its `pre-receive`
+    /// hook, before any ref moves): builds the followed branch's new head, read from
+    /// the push's `quarantine`. An error rejects the push; `accepted: None` accepts it
+    /// without a build (another branch, or nothing changed for the service).
     pub async fn git_pushed(
         &self,
         name: &str,
         updates: &[RefUpdate],
+        quarantine: Option<&str>,
     ) -> Result<GitTriggered, AppError> {
         let (row, follow) = self.git_service(name)?;
         let wanted = format!("refs/heads/{}", follow.branch);
@@ -296,8 +326,19 @@ impl App {
             )));
         }
         let repo = Repo::ensure(self.repo_for(name)).await.map_err(git_error)?;
+        let repo = match quarantine {
+            Some(dir) => repo
+                .in_quarantine(std::path::Path::new(dir))
+                .map_err(git_error)?,
+            None => repo,
+        };
+        // What serves is the base: a commit whose push was rejected builds again.
+        let serving = match &row.active_revision {
+            Some(id) => self.store.get_revision(id)?.and_then(|r| r.commit),
+            None => None,
+        };
         if let Err(why) = self
-            .needs_build(&row.id, &repo, &follow, &update.new)
+            .needs_build(serving, &repo, &follow, &update.new)
             .await?
         {
             return Ok(GitTriggered {
@@ -306,19 +347,83 @@ impl App {
             });
         }
         let accepted = self
-            .build_commit(&row.name, &repo, &follow, &update.new, None, None)
+            .build_commit(
+                &row.name,
+                &repo,
+                &follow,
+                &update.new,
+                Writes {
+                    awaiting_push: true,
+                    ..Writes::default()
+                },
+            )
             .await?;
+        let Some(accepted) = accepted else {
+            return Err(AppError::Conflict(format!(
+                "service {name} changed meanwhile: nothing built; push again"
+            )));
+        };
         Ok(GitTriggered {
-            message: match &accepted {
-                Some(a) => format!(
-                    "building commit {} as revision {} of {name}",
-                    short(&update.new),
-                    a.revision.as_ref().map_or(0, |r| r.number)
-                ),
-                None => "the service changed meanwhile: nothing built".into(),
-            },
-            accepted,
+            message: format!(
+                "building commit {} as revision {} of {name}",
+                short(&update.new),
+                accepted.revision.as_ref().map_or(0, |r| r.number)
+            ),
+            accepted: Some(accepted),
         })
+    }
+
+    /// The `pre-receive` hook rejects its push after revision `number`'s deployment
+    /// started (it failed, timed out, or the pusher went away): the deployment is
+    /// given up, so what serves keeps matching the branch. Too late when the revision
+    /// already serves: `live` says so, and the hook then accepts the push.
+    pub fn git_abandon(
+        &self,
+        name: &str,
+        number: u32,
+        reason: &str,
+    ) -> Result<GitAbandoned, AppError> {
+        let (row, _) = self.git_service(name)?;
+        let revision = self
+            .store
+            .get_revision_by_number(&row.id, number)?
+            .ok_or_else(|| AppError::not_found(format!("revision {number} of {name}")))?;
+        let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
+        let reason = format!("git push rejected: {reason}");
+        let abandoned = self.store.abandon_push(
+            &row.id,
+            &revision.id,
+            &reason,
+            row.active_revision.as_ref(),
+        )?;
+        if abandoned {
+            self.background.wake(&row.id);
+            return Ok(GitAbandoned {
+                live: false,
+                message: format!("revision {number} was given up; what served keeps serving"),
+            });
+        }
+        let now = self.store.get_service(&row.id)?;
+        let live = now.and_then(|r| r.active_revision).as_ref() == Some(&revision.id);
+        Ok(GitAbandoned {
+            live,
+            message: if live {
+                format!("revision {number} already serves")
+            } else {
+                format!("revision {number} is not being deployed any more")
+            },
+        })
+    }
+
+    /// Start-up: a `git push` that waited for a deployment ended with the previous
+    /// server (its ref never moved), so that deployment is given up, before the
+    /// reconcilers could build or roll it out.
+    pub fn abandon_orphaned_pushes(&self) -> Result<(), ferry_store::StoreError> {
+        let reason = "git push rejected: the server stopped while the push waited for it";
+        for (service, number) in self.store.abandon_orphaned_pushes(reason)? {
+            tracing::info!(%service, revision = number, "deployment of an interrupted push given up");
+        }
+        Ok(())
     }
 
     /// A pass of the git trigger: reads the followed branch's head and builds it when
@@ -353,15 +458,19 @@ impl App {
         if follow.upstream_commit.as_deref() == Some(head.as_str()) {
             return Ok(looked);
         }
-        match self.needs_build(service, &repo, &follow, &head).await? {
+        let latest = self.store.latest_commit(service)?;
+        match self.needs_build(latest, &repo, &follow, &head).await? {
             Err(why) => {
                 tracing::info!(service = %row.name, commit = %head, %why, "new head: no build");
                 self.store.set_upstream_commit(service, &head)?;
             }
             Ok(()) => {
-                let upstream = Some((follow.upstream_commit.as_deref(), head.as_str()));
+                let writes = Writes {
+                    upstream: Some((follow.upstream_commit.as_deref(), head.as_str())),
+                    ..Writes::default()
+                };
                 let built = self
-                    .build_commit(&row.name, &repo, &follow, &head, None, upstream)
+                    .build_commit(&row.name, &repo, &follow, &head, writes)
                     .await;
                 match built {
                     Ok(Some(accepted)) => {

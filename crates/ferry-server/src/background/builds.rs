@@ -114,9 +114,11 @@ impl BuildReconciler {
         } else if row.paused {
             Some("cancelled: the service was paused before this revision served".into())
         } else if row.desired_revision.as_ref() != Some(revision) {
-            // `ferry builds cancel` marks the build before moving `desired` back.
+            // `ferry builds cancel` and a rejected push mark the build before moving
+            // `desired` back; the revision's failure says which.
             if self.store.revision_build(revision)? == Some(BuildStatus::Cancelled) {
-                Some("cancelled by `ferry builds cancel`".into())
+                let failure = self.store.get_revision(revision)?.and_then(|r| r.failure);
+                Some(failure.unwrap_or_else(|| "cancelled by `ferry builds cancel`".into()))
             } else {
                 Some("superseded by a later deployment".into())
             }

@@ -1,14 +1,18 @@
 //! Ferry as a git remote over smart HTTP: `git http-backend` (git's own
 //! implementation of the protocol) run as a CGI program for each request. The request
 //! body is streamed into it, its CGI headers are parsed, and the rest of its output is
-//! streamed back, so a push's `post-receive` hook output (the build, see
-//! `app/git.rs`) reaches `git push` as it happens. Authentication and the choice of
-//! repository are the caller's.
+//! streamed back, so a push's `pre-receive` hook output (the build and the rollout,
+//! see `app/git.rs`) reaches `git push` as it happens. When the client goes away
+//! before the end (Ctrl-C on `git push`), the backend's process group (receive-pack
+//! and the hook with it) gets SIGTERM: the hook gives its deployment up and the push
+//! ends rejected. Authentication and the choice of repository are the caller's.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,8 +22,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 pub const MAX_REQUEST_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// CGI response headers larger than this are not http-backend's.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
-/// A request (a push with its build streamed) ends after this long at the most.
-const MAX_REQUEST_TIME: Duration = Duration::from_secs(3600);
+/// How long the backend gets to end after SIGTERM (the hook gives its deployment up)
+/// before the group is killed.
+const TERM_GRACE: Duration = Duration::from_secs(30);
 
 /// One request for `git http-backend`.
 pub struct BackendRequest {
@@ -32,6 +37,9 @@ pub struct BackendRequest {
     pub headers: HeaderMap,
     /// Extra environment for the backend (and so for the push's hooks).
     pub env: Vec<(String, String)>,
+    /// The request (a push with its build and rollout streamed) ends after this long
+    /// at the most: the backend's group is killed.
+    pub max_time: Duration,
 }
 
 /// Runs `git http-backend` for `request` with `body` as its input.
@@ -160,21 +168,39 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
         }
     }
 
-    // The backend's output, as it comes; the child is reaped (or killed after the
-    // longest a request may take) whatever the client does.
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    // The backend's output, as it comes; the child is reaped (or signalled when the
+    // client leaves early, killed after the longest a request may take) whatever the
+    // client does.
+    let (gone_tx, gone_rx) = tokio::sync::oneshot::channel();
+    let body = Body::from_stream(Watched {
+        inner: tokio_util::io::ReaderStream::new(reader),
+        gone: Some(gone_tx),
+    });
+    let max_time = request.max_time;
     tokio::spawn(async move {
-        match tokio::time::timeout(MAX_REQUEST_TIME, child.wait()).await {
-            Ok(_) => {}
-            Err(_) => {
+        let signal = tokio::select! {
+            _ = child.wait() => None,
+            Ok(()) = gone_rx => Some(Signal::SIGTERM),
+            _ = tokio::time::sleep(max_time) => {
                 tracing::warn!("git http-backend ran too long: killed");
-                if let Some(pid) = child.id() {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
+                Some(Signal::SIGKILL)
+            }
+        };
+        if let Some(signal) = signal {
+            // Not reaped yet, so the group id is still the backend's.
+            let group = child.id().map(|pid| Pid::from_raw(pid as i32));
+            if let Some(group) = group {
+                if signal == Signal::SIGTERM {
+                    tracing::info!("git client went away: ending its push");
                 }
-                let _ = child.wait().await;
+                let _ = killpg(group, signal);
+                if tokio::time::timeout(TERM_GRACE, child.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = killpg(group, Signal::SIGKILL);
+                    let _ = child.wait().await;
+                }
             }
         }
         feed.abort();
@@ -183,4 +209,34 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
+}
+
+/// The backend's output as a body: dropped before its end means the client left.
+struct Watched<S> {
+    inner: S,
+    /// Taken at the end of the output; sent on drop before it.
+    gone: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl<S: futures_util::Stream + Unpin> futures_util::Stream for Watched<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let next = self.inner.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(None) = next {
+            self.gone = None;
+        }
+        next
+    }
+}
+
+impl<S> Drop for Watched<S> {
+    fn drop(&mut self) {
+        if let Some(gone) = self.gone.take() {
+            let _ = gone.send(());
+        }
+    }
 }

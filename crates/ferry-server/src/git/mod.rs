@@ -24,15 +24,20 @@ const MAX_OUTPUT: usize = 1024 * 1024;
 /// Error output kept for messages.
 const MAX_STDERR: usize = 16 * 1024;
 
-/// The hook git runs after a push to ferry's remote: it hands the pushed refs to the
-/// ferry binary that serves the push (`ferry git-hook`), which starts the build and
-/// streams it into the push's output. Without ferry's variables (a push to the
-/// directory by other means) it does nothing.
-const POST_RECEIVE: &str = "#!/bin/sh\n\
-# Written by ferry: builds and deploys what was pushed, streaming the build into\n\
-# `git push`'s output (as \"remote:\" lines).\n\
+/// The hook git runs when a push arrives, before any ref moves: it hands the refs to
+/// the ferry binary that serves the push (`ferry git-hook`), which builds and rolls
+/// out the followed branch's new head while streaming both into the push's output,
+/// and exits non-zero (git then rejects the push, the ref stays) when either fails.
+/// Without ferry's variables (a push to the directory by other means) it accepts.
+const PRE_RECEIVE: &str = "#!/bin/sh\n\
+# Written by ferry: builds and deploys what is pushed, streaming the build into\n\
+# `git push`'s output (as \"remote:\" lines); a failed build or rollout rejects the push.\n\
 [ -n \"$FERRY_HOOK_PROGRAM\" ] || exit 0\n\
 exec \"$FERRY_HOOK_PROGRAM\" git-hook\n";
+
+/// The prefix git gives a push's quarantine directory inside `objects/`
+/// (`tmp_objdir-incoming-XXXXXX`, see `git help git-receive-pack`).
+const QUARANTINE_PREFIX: &str = "tmp_objdir-incoming-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -72,6 +77,9 @@ fn command(git_dir: Option<&Path>) -> Command {
         .env("GIT_ALLOW_PROTOCOL", "https:http:ssh:git:file")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+        .env_remove("GIT_QUARANTINE_PATH")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .process_group(0);
@@ -228,6 +236,9 @@ pub fn is_sha(text: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct Repo {
     pub path: PathBuf,
+    /// A push's quarantine directory: objects are read from it first, then from the
+    /// repository (see [`Repo::in_quarantine`]).
+    quarantine: Option<PathBuf>,
 }
 
 /// Where a service's repository lives (and what `/git/<service>.git` serves).
@@ -241,9 +252,13 @@ const UPSTREAM_REF: &str = "refs/ferry/upstream";
 impl Repo {
     /// Creates the bare repository if needed and (re)writes what ferry relies on:
     /// receive-pack enabled over HTTP, non-fast-forward pushes allowed (a force push
-    /// deploys what was pushed), and the post-receive hook.
+    /// deploys what was pushed), and the pre-receive hook (replacing the post-receive
+    /// hook of older repositories).
     pub async fn ensure(path: PathBuf) -> Result<Self, GitError> {
-        let repo = Self { path };
+        let repo = Self {
+            path,
+            quarantine: None,
+        };
         if !repo.path.join("HEAD").exists() {
             if let Some(parent) = repo.path.parent() {
                 tokio::fs::create_dir_all(parent).await?;
@@ -258,14 +273,19 @@ impl Repo {
             ("receive.denyDeletes", "true"),
             ("core.logAllRefUpdates", "false"),
         ] {
-            let mut cmd = command(Some(&repo.path));
+            let mut cmd = repo.git();
             cmd.args(["config", key, value]);
             checked(cmd, "config", LOCAL_TIMEOUT).await?;
         }
         let hooks = repo.path.join("hooks");
         tokio::fs::create_dir_all(&hooks).await?;
-        let hook = hooks.join("post-receive");
-        tokio::fs::write(&hook, POST_RECEIVE).await?;
+        // Repositories made before pushes were checked built after the ref moved.
+        match tokio::fs::remove_file(hooks.join("post-receive")).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+            _ => {}
+        }
+        let hook = hooks.join("pre-receive");
+        tokio::fs::write(&hook, PRE_RECEIVE).await?;
         {
             use std::os::unix::fs::PermissionsExt;
             tokio::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).await?;
@@ -273,11 +293,52 @@ impl Repo {
         Ok(repo)
     }
 
+    /// A git command on this repository (reading a push's quarantine first, if any).
+    fn git(&self) -> Command {
+        let mut cmd = command(Some(&self.path));
+        if let Some(quarantine) = &self.quarantine {
+            // What git gives a pre-receive hook: new objects from the quarantine, the
+            // rest from the repository. Only reads run so (git refuses ref updates
+            // from quarantine, and ferry makes none there).
+            cmd.env("GIT_OBJECT_DIRECTORY", quarantine).env(
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                self.path.join("objects"),
+            );
+        }
+        cmd
+    }
+
+    /// This repository seen from inside a push's quarantine (`GIT_QUARANTINE_PATH` of
+    /// its `pre-receive` hook), so a commit that is not yet in the repository can be
+    /// archived and compared. Only a `tmp_objdir-incoming-*` directory directly under
+    /// this repository's `objects/` is accepted: the path comes over the API.
+    pub fn in_quarantine(&self, dir: &Path) -> Result<Self, GitError> {
+        let invalid = || {
+            GitError::Invalid(format!(
+                "{} is not a push quarantine of this repository",
+                dir.display()
+            ))
+        };
+        let real = std::fs::canonicalize(dir).map_err(|_| invalid())?;
+        let objects = std::fs::canonicalize(self.path.join("objects"))?;
+        let named = real
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(QUARANTINE_PREFIX));
+        if !named || real.parent() != Some(objects.as_path()) || !real.is_dir() {
+            return Err(invalid());
+        }
+        Ok(Self {
+            path: self.path.clone(),
+            quarantine: Some(real),
+        })
+    }
+
     /// Fetches `branch` of `url` (into ferry's upstream ref) and returns its head.
     pub async fn fetch(&self, url: &str, branch: &str) -> Result<String, GitError> {
         check_url(url)?;
         check_branch(branch)?;
-        let mut cmd = command(Some(&self.path));
+        let mut cmd = self.git();
         cmd.args([
             "fetch",
             "--quiet",
@@ -323,13 +384,13 @@ impl Repo {
     /// `git push ferry main` is a fast-forward and a clone from it checks it out.
     pub async fn adopt_branch(&self, branch: &str, head: &str) -> Result<(), GitError> {
         check_branch(branch)?;
-        let mut cmd = command(Some(&self.path));
+        let mut cmd = self.git();
         cmd.args(["symbolic-ref", "HEAD"])
             .arg(format!("refs/heads/{branch}"));
         checked(cmd, "symbolic-ref", LOCAL_TIMEOUT).await?;
         if self.branch_head(branch).await?.is_none() && is_sha(head) {
             // The empty old value: only if the branch still does not exist.
-            let mut cmd = command(Some(&self.path));
+            let mut cmd = self.git();
             cmd.args(["update-ref", &format!("refs/heads/{branch}"), head, ""]);
             checked(cmd, "update-ref", LOCAL_TIMEOUT).await?;
         }
@@ -338,7 +399,7 @@ impl Repo {
 
     /// The commit `reference` names, if it exists.
     pub async fn resolve(&self, reference: &str) -> Result<Option<String>, GitError> {
-        let mut cmd = command(Some(&self.path));
+        let mut cmd = self.git();
         cmd.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
             .arg(format!("{reference}^{{commit}}"));
         let output = run(cmd, "rev-parse", LOCAL_TIMEOUT).await?;
@@ -358,7 +419,7 @@ impl Repo {
         if !is_sha(old) || !is_sha(new) {
             return true;
         }
-        let mut cmd = command(Some(&self.path));
+        let mut cmd = self.git();
         cmd.args(["diff", "--quiet", old, new, "--", subdir]);
         match run(cmd, "diff", LOCAL_TIMEOUT).await {
             Ok(output) => output.code != Some(0),
@@ -376,7 +437,7 @@ impl Repo {
             Some(dir) => format!("{commit}:{dir}"),
             None => commit.to_string(),
         };
-        let mut cmd = command(Some(&self.path));
+        let mut cmd = self.git();
         cmd.args(["archive", "--format=tar.gz", "--end-of-options", &tree])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -454,6 +515,36 @@ mod tests {
         );
         assert_eq!(normalize_subdir("./").unwrap(), None);
         assert!(normalize_subdir("../etc").is_err());
+    }
+
+    #[test]
+    fn only_a_quarantine_of_the_repository_itself_is_read() {
+        let root = tempfile::tempdir().unwrap();
+        let repo = Repo {
+            path: root.path().join("api.git"),
+            quarantine: None,
+        };
+        let objects = repo.path.join("objects");
+        let incoming = objects.join("tmp_objdir-incoming-Ab12Cd");
+        std::fs::create_dir_all(&incoming).unwrap();
+        std::fs::create_dir_all(objects.join("pack")).unwrap();
+        let other = root.path().join("other.git/objects/tmp_objdir-incoming-Zz");
+        std::fs::create_dir_all(&other).unwrap();
+        let seen = repo.in_quarantine(&incoming).unwrap();
+        assert_eq!(
+            seen.quarantine,
+            Some(std::fs::canonicalize(&incoming).unwrap())
+        );
+        for bad in [
+            objects.join("pack"),
+            objects.clone(),
+            other,
+            incoming.join("../../../other.git/objects/tmp_objdir-incoming-Zz"),
+            objects.join("tmp_objdir-incoming-missing"),
+            std::path::PathBuf::from("/tmp"),
+        ] {
+            assert!(repo.in_quarantine(&bad).is_err(), "{}", bad.display());
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Git over HTTP: ferry's remote (`/git/<service>.git/…`, served by `git
-//! http-backend`, the admin token as the Basic password), the push notification its
-//! `post-receive` hook sends (`POST /api/v1/services/{name}/git/pushed`), and forge
-//! webhooks (`POST /hooks/git/{name}`, verified by the service's secret, not the
-//! token).
+//! http-backend`, the admin token as the Basic password), the calls its `pre-receive`
+//! hook makes (`POST /api/v1/services/{name}/git/pushed` and `…/git/abandon`), and
+//! forge webhooks (`POST /hooks/git/{name}`, verified by the service's secret, not
+//! the token).
 
 use super::{ApiResult, ApiState};
 use crate::app::git::WebhookOutcome;
@@ -12,7 +12,12 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ferry_api::{GitPushed, GitTriggered};
+use ferry_api::{GitAbandon, GitAbandoned, GitPushed, GitTriggered};
+
+/// How much longer than the push timeout a push's `git http-backend` may run.
+const HOOK_MARGIN: std::time::Duration = std::time::Duration::from_secs(120);
+/// The least time any request to ferry's git remote may take.
+const MIN_REQUEST_TIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn unauthorized() -> Response {
     let mut response = (
@@ -75,6 +80,10 @@ pub async fn remote(
         ),
         ("FERRY_HOOK_TOKEN".to_string(), state.token.to_string()),
         ("FERRY_HOOK_SERVICE".to_string(), name.to_string()),
+        (
+            "FERRY_HOOK_TIMEOUT".to_string(),
+            state.git_push_timeout.as_secs().to_string(),
+        ),
     ];
     serve(
         BackendRequest {
@@ -84,6 +93,10 @@ pub async fn remote(
             query: parts.uri.query().unwrap_or("").to_string(),
             headers: parts.headers,
             env,
+            // The hook gives up at its timeout; the margin covers giving the
+            // deployment up and git's own work after it. Clones of large
+            // repositories get an hour whatever the push timeout.
+            max_time: (state.git_push_timeout + HOOK_MARGIN).max(MIN_REQUEST_TIME),
         },
         Body::new(body),
     )
@@ -95,7 +108,24 @@ pub async fn pushed(
     Path(name): Path<String>,
     Json(pushed): Json<GitPushed>,
 ) -> ApiResult<GitTriggered> {
-    Ok(Json(state.app.git_pushed(&name, &pushed.updates).await?))
+    Ok(Json(
+        state
+            .app
+            .git_pushed(&name, &pushed.updates, pushed.quarantine.as_deref())
+            .await?,
+    ))
+}
+
+pub async fn abandon(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Json(abandon): Json<GitAbandon>,
+) -> ApiResult<GitAbandoned> {
+    Ok(Json(state.app.git_abandon(
+        &name,
+        abandon.revision,
+        &abandon.reason,
+    )?))
 }
 
 /// `POST /hooks/git/{name}`: 401 for a missing or wrong signature, 202 otherwise.

@@ -32,6 +32,8 @@ pub struct ApiState {
     pub shutdown: CancellationToken,
     /// Bounds how many log follows are open at once.
     pub followers: logs::Followers,
+    /// How long a push to ferry's git remote waits for its build and rollout.
+    pub git_push_timeout: std::time::Duration,
 }
 
 /// The whole HTTP surface of the API listener.
@@ -69,6 +71,7 @@ pub fn router(state: ApiState) -> Router {
             post(builds::cancel),
         )
         .route("/services/{name}/git/pushed", post(git::pushed))
+        .route("/services/{name}/git/abandon", post(git::abandon))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/images", get(images::list))
