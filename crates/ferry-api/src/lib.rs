@@ -11,7 +11,8 @@ pub mod services;
 
 pub use errors::{ConfigProblem, ErrorBody};
 pub use git::{
-    BuildInfo, BuildLogChunk, GitFollowing, GitPushed, GitSource, GitTriggered, RefUpdate,
+    BuildInfo, BuildLogChunk, GitCredential, GitCredentialView, GitFollowing, GitPushed, GitSource,
+    GitTriggered, RefUpdate,
 };
 pub use metrics::StatsSnapshot;
 pub use registry::{

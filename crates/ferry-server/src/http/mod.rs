@@ -69,6 +69,12 @@ pub fn router(state: ApiState) -> Router {
             post(builds::cancel),
         )
         .route("/services/{name}/git/pushed", post(git::pushed))
+        .route(
+            "/git/credentials",
+            get(git::credentials)
+                .put(git::set_credential)
+                .delete(git::remove_credential),
+        )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/images", get(images::list))
