@@ -112,3 +112,32 @@ pub struct BuildLogChunk {
     pub text: String,
     pub done: bool,
 }
+
+/// `PUT /git/credentials`: the credential ferry uses for a private http(s) remote
+/// (`ferry git-auth URL --username U --password-stdin`). Only the URL's origin counts.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitCredential {
+    pub url: String,
+    pub username: String,
+    /// A forge access token, usually.
+    pub password: String,
+}
+
+impl std::fmt::Debug for GitCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitCredential")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A stored git credential as ferry shows it: the password never leaves the server.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct GitCredentialView {
+    /// `scheme://host[:port]`.
+    pub origin: String,
+    pub username: String,
+}

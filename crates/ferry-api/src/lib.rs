@@ -11,8 +11,8 @@ pub mod services;
 
 pub use errors::{ConfigProblem, ErrorBody};
 pub use git::{
-    BuildInfo, BuildLogChunk, GitAbandon, GitAbandoned, GitFollowing, GitPushed, GitSource,
-    GitTriggered, RefUpdate,
+    BuildInfo, BuildLogChunk, GitAbandon, GitAbandoned, GitCredential, GitCredentialView,
+    GitFollowing, GitPushed, GitSource, GitTriggered, RefUpdate,
 };
 pub use metrics::StatsSnapshot;
 pub use registry::{

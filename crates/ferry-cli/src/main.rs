@@ -137,6 +137,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::tokens::TokensCommand,
     },
+    /// Credentials for private http(s) git remotes: store (`URL --username U
+    /// --password-stdin`), list (no URL), remove (`URL --remove`)
+    GitAuth(commands::git_auth::GitAuthArgs),
     /// Images in ferry's registry: ls, rm
     Images {
         #[command(subcommand)]
@@ -335,6 +338,7 @@ fn run_async(global: Global, command: Command) -> Result<()> {
                 commands::lifecycle::run(&client, &name, Action::Delete, detach, json).await
             }
             Command::Tokens { command } => commands::tokens::run(&client, command, json).await,
+            Command::GitAuth(args) => commands::git_auth::run(&client, args, json).await,
             Command::Images { command } => commands::images::run(&client, command, json).await,
             Command::Registry { command } => commands::images::gc(&client, command, json).await,
             _ => unreachable_command(),

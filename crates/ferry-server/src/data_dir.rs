@@ -89,6 +89,10 @@ impl DataDir {
     pub fn git(&self) -> PathBuf {
         self.root.join("git")
     }
+    /// Credentials for private git remotes (see `git/credentials.rs`).
+    pub fn git_credentials(&self) -> PathBuf {
+        self.git().join("credentials.json")
+    }
     pub fn service_logs(&self, service_name: &str) -> PathBuf {
         self.logs().join(service_name)
     }

@@ -208,6 +208,9 @@ pub async fn run(
         log_limits: options.logs,
         registry: Arc::clone(&local_registry),
         own_registry: Some(own_registry),
+        git_credentials: Arc::new(git::credentials::CredentialStore::new(
+            data.git_credentials(),
+        )),
     });
     app.clean_partial_files();
     app.abandon_orphaned_pushes()?;

@@ -4,6 +4,7 @@ pub mod builds;
 pub mod completions;
 pub mod deploy;
 pub mod follow;
+pub mod git_auth;
 pub mod git_hook;
 pub mod images;
 pub mod lifecycle;

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use ferry_api::{Accepted, GitAbandoned, GitFollowing, GitSource, GitTriggered, RefUpdate};
 use ferry_store::{GitFollow, NewDeployment, NewService, ServiceRow};
 use ferry_types::{EventLevel, RevisionId, RevisionSource, ServiceId, ServiceName, SourceKind};
+use std::sync::Arc;
 
 /// A webhook body larger than this is refused (GitHub caps its own at 25 MB; a push
 /// event of a normal push is a few KiB).
@@ -62,6 +63,55 @@ pub enum Polled {
 }
 
 impl App {
+    /// The stored credential for `url`'s origin, as git gets it.
+    async fn remote_auth(&self, url: &str) -> Result<git::credentials::RemoteAuth, AppError> {
+        let store = Arc::clone(&self.git_credentials);
+        let url = url.to_string();
+        tokio::task::spawn_blocking(move || store.auth_for(&url))
+            .await
+            .map_err(|err| AppError::Internal(format!("reading git credentials: {err}")))?
+            .map_err(git_error)
+    }
+
+    /// `ferry git-auth`: the stored origins and user names (never the passwords).
+    pub async fn git_credentials(&self) -> Result<Vec<git::credentials::Stored>, AppError> {
+        let store = Arc::clone(&self.git_credentials);
+        tokio::task::spawn_blocking(move || store.list())
+            .await
+            .map_err(|err| AppError::Internal(format!("reading git credentials: {err}")))?
+            .map_err(git_error)
+    }
+
+    /// `ferry git-auth URL --username U --password-stdin`.
+    pub async fn set_git_credential(
+        &self,
+        request: ferry_api::GitCredential,
+    ) -> Result<git::credentials::Stored, AppError> {
+        let store = Arc::clone(&self.git_credentials);
+        tokio::task::spawn_blocking(move || {
+            store.set(&request.url, &request.username, &request.password)
+        })
+        .await
+        .map_err(|err| AppError::Internal(format!("writing git credentials: {err}")))?
+        .map_err(git_error)
+    }
+
+    /// `ferry git-auth URL --remove`.
+    pub async fn remove_git_credential(&self, url: &str) -> Result<(), AppError> {
+        let store = Arc::clone(&self.git_credentials);
+        let url = url.to_string();
+        let origin = git::credentials::origin_of(&url).map_err(git_error)?;
+        let removed = tokio::task::spawn_blocking(move || store.remove(&url))
+            .await
+            .map_err(|err| AppError::Internal(format!("writing git credentials: {err}")))?
+            .map_err(git_error)?;
+        if removed {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!("git credentials for {origin}")))
+        }
+    }
+
     fn repo_for(&self, name: &str) -> std::path::PathBuf {
         git::repo_path(&self.data.git(), name)
     }
@@ -98,7 +148,11 @@ impl App {
         let result = async {
             let repo = Repo::ensure(path.clone()).await.map_err(git_error)?;
             let head = repo
-                .fetch(&source.url, &source.branch)
+                .fetch(
+                    &source.url,
+                    &source.branch,
+                    &self.remote_auth(&source.url).await?,
+                )
                 .await
                 .map_err(|err| {
                     AppError::BadRequest(format!(
@@ -445,7 +499,8 @@ impl App {
             return Ok(looked);
         }
         // A cheap look first: most polls find the head they already acted on.
-        let advertised = Repo::remote_head(&url, &follow.branch)
+        let auth = self.remote_auth(&url).await?;
+        let advertised = Repo::remote_head(&url, &follow.branch, &auth)
             .await
             .map_err(git_error)?;
         if advertised.is_some() && advertised == follow.upstream_commit {
@@ -454,7 +509,10 @@ impl App {
         let repo = Repo::ensure(self.repo_for(row.name.as_str()))
             .await
             .map_err(git_error)?;
-        let head = repo.fetch(&url, &follow.branch).await.map_err(git_error)?;
+        let head = repo
+            .fetch(&url, &follow.branch, &auth)
+            .await
+            .map_err(git_error)?;
         if follow.upstream_commit.as_deref() == Some(head.as_str()) {
             return Ok(looked);
         }

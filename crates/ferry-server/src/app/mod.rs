@@ -37,6 +37,8 @@ pub struct App {
     pub registry: Arc<crate::registry::LocalRegistry>,
     /// Ferry's registry, where `--image localhost:<api port>/…` deploys resolve.
     pub own_registry: Option<crate::registry::own::OwnRegistry>,
+    /// Credentials for private git remotes (`ferry git-auth`).
+    pub git_credentials: Arc<crate::git::credentials::CredentialStore>,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

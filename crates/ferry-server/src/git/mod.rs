@@ -7,7 +7,10 @@
 //! (`GIT_TERMINAL_PROMPT=0`), and its output is read up to a bound. `http.rs` serves
 //! the repositories over smart HTTP with `git http-backend`.
 
+pub mod credentials;
 pub mod http;
+
+use credentials::RemoteAuth;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -198,6 +201,14 @@ pub fn check_url(url: &str) -> Result<(), GitError> {
             "--git {url:?} is not a repository URL"
         )));
     }
+    if credentials::has_password(url) {
+        return Err(GitError::Invalid(format!(
+            "--git: the URL carries a password, which ferry would store and show with the \
+             service; store it with `ferry git-auth {} --username USER --password-stdin` and \
+             deploy the URL without it",
+            credentials::origin_without_userinfo(url).unwrap_or_else(|| "URL".into())
+        )));
+    }
     if let Some((scheme, _)) = url.split_once("://") {
         if !matches!(scheme, "https" | "http" | "ssh" | "git" | "file") {
             return Err(GitError::Invalid(format!(
@@ -230,6 +241,33 @@ pub fn normalize_subdir(dir: &str) -> Result<Option<String>, GitError> {
 /// A full commit sha as git prints it.
 pub fn is_sha(text: &str) -> bool {
     matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// git's message when a remote asked for credentials, with what to do about it.
+fn with_auth_hint(stderr: String, url: &str, auth: &RemoteAuth) -> String {
+    let asked = [
+        "could not read Username",
+        "Authentication failed",
+        "terminal prompts disabled",
+    ]
+    .iter()
+    .any(|needle| stderr.contains(needle));
+    let Ok(origin) = credentials::origin_of(url) else {
+        return stderr;
+    };
+    match (asked, auth.is_some()) {
+        (true, false) => format!(
+            "{}: the repository needs credentials; store them with `ferry git-auth {origin} \
+             --username USER --password-stdin` (a forge access token as the password)",
+            stderr.trim_end()
+        ),
+        (true, true) => format!(
+            "{}: the credentials stored for {origin} were refused; replace them with \
+             `ferry git-auth {origin} --username USER --password-stdin`",
+            stderr.trim_end()
+        ),
+        _ => stderr,
+    }
 }
 
 /// One service's bare repository.
@@ -335,10 +373,16 @@ impl Repo {
     }
 
     /// Fetches `branch` of `url` (into ferry's upstream ref) and returns its head.
-    pub async fn fetch(&self, url: &str, branch: &str) -> Result<String, GitError> {
+    pub async fn fetch(
+        &self,
+        url: &str,
+        branch: &str,
+        auth: &RemoteAuth,
+    ) -> Result<String, GitError> {
         check_url(url)?;
         check_branch(branch)?;
         let mut cmd = self.git();
+        auth.apply(&mut cmd);
         cmd.args([
             "fetch",
             "--quiet",
@@ -353,7 +397,7 @@ impl Repo {
             .map_err(|err| match err {
                 GitError::Failed { stderr, .. } => GitError::Failed {
                     what: format!("fetch of branch {branch} from {url}"),
-                    stderr,
+                    stderr: with_auth_hint(stderr, url, auth),
                 },
                 other => other,
             })?;
@@ -364,14 +408,27 @@ impl Repo {
 
     /// The head of `branch` at `url` without fetching (`git ls-remote`): what a poll
     /// compares with the head last acted on before fetching anything.
-    pub async fn remote_head(url: &str, branch: &str) -> Result<Option<String>, GitError> {
+    pub async fn remote_head(
+        url: &str,
+        branch: &str,
+        auth: &RemoteAuth,
+    ) -> Result<Option<String>, GitError> {
         check_url(url)?;
         check_branch(branch)?;
         let mut cmd = command(None);
+        auth.apply(&mut cmd);
         cmd.args(["ls-remote", "--heads", "--"])
             .arg(url)
             .arg(format!("refs/heads/{branch}"));
-        let out = checked(cmd, &format!("ls-remote of {url}"), REMOTE_TIMEOUT).await?;
+        let out = checked(cmd, &format!("ls-remote of {url}"), REMOTE_TIMEOUT)
+            .await
+            .map_err(|err| match err {
+                GitError::Failed { what, stderr } => GitError::Failed {
+                    what,
+                    stderr: with_auth_hint(stderr, url, auth),
+                },
+                other => other,
+            })?;
         let wanted = format!("refs/heads/{branch}");
         Ok(out.lines().find_map(|line| {
             let (sha, name) = line.split_once('\t')?;
@@ -509,6 +566,15 @@ mod tests {
         assert!(check_url("--upload-pack=evil").is_err());
         assert!(check_url("ext::sh -c evil").is_err());
         assert!(check_url("ftp://x/y").is_err());
+        let with_password = check_url("https://bot:s3cret@git.example.test/acme/shop.git")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            with_password.contains("ferry git-auth https://git.example.test"),
+            "{with_password}"
+        );
+        assert!(!with_password.contains("s3cret"), "{with_password}");
+        assert!(check_url("ssh://git@git.example.test/acme/shop.git").is_ok());
         assert_eq!(
             normalize_subdir("services/api/").unwrap().as_deref(),
             Some("services/api")

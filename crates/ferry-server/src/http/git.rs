@@ -12,7 +12,9 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ferry_api::{GitAbandon, GitAbandoned, GitPushed, GitTriggered};
+use ferry_api::{
+    GitAbandon, GitAbandoned, GitCredential, GitCredentialView, GitPushed, GitTriggered,
+};
 
 /// How much longer than the push timeout a push's `git http-backend` may run.
 const HOOK_MARGIN: std::time::Duration = std::time::Duration::from_secs(120);
@@ -126,6 +128,33 @@ pub async fn abandon(
         abandon.revision,
         &abandon.reason,
     )?))
+}
+
+/// `GET /git/credentials`: origins and user names, never passwords.
+pub async fn credentials(State(state): State<ApiState>) -> ApiResult<Vec<GitCredentialView>> {
+    Ok(Json(state.app.git_credentials().await?))
+}
+
+/// `PUT /git/credentials`.
+pub async fn set_credential(
+    State(state): State<ApiState>,
+    Json(request): Json<GitCredential>,
+) -> ApiResult<GitCredentialView> {
+    Ok(Json(state.app.set_git_credential(request).await?))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CredentialQuery {
+    url: String,
+}
+
+/// `DELETE /git/credentials?url=…`.
+pub async fn remove_credential(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<CredentialQuery>,
+) -> ApiResult<serde_json::Value> {
+    state.app.remove_git_credential(&query.url).await?;
+    Ok(Json(serde_json::json!({ "removed": query.url })))
 }
 
 /// `POST /hooks/git/{name}`: 401 for a missing or wrong signature, 202 otherwise.

@@ -72,6 +72,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/services/{name}/git/pushed", post(git::pushed))
         .route("/services/{name}/git/abandon", post(git::abandon))
+        .route(
+            "/git/credentials",
+            get(git::credentials)
+                .put(git::set_credential)
+                .delete(git::remove_credential),
+        )
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/images", get(images::list))
