@@ -232,6 +232,11 @@ pub async fn run(
         },
         front.clone(),
     ));
+    let uploads_gc_task = tokio::spawn(background::uploads_gc::run(
+        Arc::clone(&store),
+        data.uploads(),
+        back.clone(),
+    ));
     let registry_gc_task = tokio::spawn(background::registry_gc::run(
         store,
         Arc::clone(&local_registry),
@@ -308,6 +313,12 @@ pub async fn run(
         .is_err()
     {
         tracing::warn!("the registry gc did not stop in time");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), uploads_gc_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the uploads sweep did not stop in time");
     }
     let _ = std::fs::remove_file(data.server_info_file());
     tracing::info!("ferry server stopped");

@@ -156,6 +156,27 @@ impl Store {
         Ok(images)
     }
 
+    /// The upload digests (`sha256:…`) that revisions still name, pruned ones aside: the
+    /// archives the uploads sweep keeps.
+    pub fn revision_upload_digests(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT source FROM revisions WHERE status != 'PRUNED' ORDER BY id")?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        let mut digests = Vec::new();
+        for row in rows {
+            let source: RevisionSource =
+                serde_json::from_str(&row?).map_err(|err| StoreError::Corrupt {
+                    what: "revision source",
+                    detail: err.to_string(),
+                })?;
+            if let RevisionSource::Directory { digest } = source {
+                digests.push(digest);
+            }
+        }
+        Ok(digests)
+    }
+
     /// Services with more than `keep` revisions that retention may prune (ended ones:
     /// inactive, failed or superseded).
     pub fn services_over_retention(&self, keep: usize) -> Result<Vec<ServiceId>, StoreError> {

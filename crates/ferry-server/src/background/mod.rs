@@ -15,6 +15,7 @@ pub mod registry_gc;
 pub mod registry_scan;
 pub mod retention;
 pub mod routes;
+pub mod uploads_gc;
 
 use crate::data_dir::DataDir;
 use crate::registry::own::OwnRegistry;
