@@ -522,6 +522,64 @@ fn needs_docker_build_secrets_reach_buildkit_steps_and_no_layer_log_or_report() 
     assert!(!err.contains(TOKEN), "{err}");
 }
 
+/// Waits (bounded) until `done`.
+fn wait_until(what: &str, platform: &TestPlatform, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}\nserver log:\n{}",
+            tail(&platform.server_log(), 40)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Whether a process on this machine (a build step's included) has `marker` in its
+/// command line.
+fn process_with(marker: &str) -> bool {
+    let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.contains(marker) && !l.contains("ps -eo"))
+}
+
+#[test]
+fn needs_docker_a_cancelled_buildkit_build_stops_in_the_engine() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let base = busybox_base();
+    let platform = TestPlatform::start_with_env(
+        "docker",
+        &[("FERRY_BASE_DEFAULT", base), ("FERRY_BUILDKIT", "1")],
+    );
+    let app = tempfile::tempdir().unwrap();
+    // A sleep of its own length: the process the engine runs for the step.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let marker = format!("sleep {}", 600_000 + nanos % 100_000);
+    write_config(
+        app.path(),
+        &format!(
+            "name = \"slow\"\n[build]\ncommand = \"echo slow; {marker}\"\n\
+             [run]\ncommand = \"exec httpd -f -p $PORT -h /app\"\n"
+        ),
+    );
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--runtime", "docker", "--detach"]);
+    wait_until("the step to run in the engine", &platform, || {
+        process_with(&marker)
+    });
+    platform.ferry_ok(&["builds", "cancel", "slow", "1"]);
+    // Dropping the solve closes its session: the engine stops the step.
+    wait_until("the engine to stop the step", &platform, || {
+        !process_with(&marker)
+    });
+    let builds = platform.ferry_json(&["builds", "slow"]);
+    assert_eq!(builds[0]["state"], "cancelled", "{builds}");
+}
+
 #[test]
 fn a_docker_build_on_a_server_without_docker_is_refused_at_once() {
     // No engine needed: the process-only server refuses before anything is built.

@@ -119,11 +119,6 @@ impl DockerRuntime {
         spec: &ImageBuildSpec,
         output: BuildOutput<'_>,
     ) -> Result<String, RuntimeError> {
-        let socket = engine_socket().ok_or_else(|| {
-            RuntimeError::Unavailable(
-                "BuildKit builds need the engine's unix socket (DOCKER_HOST=unix://…)".into(),
-            )
-        })?;
         let io = |context: &str| {
             let context = context.to_string();
             move |source| RuntimeError::Io { context, source }
@@ -141,6 +136,11 @@ impl DockerRuntime {
                 MAX_BUILDKIT_CONTEXT_BYTES / (1024 * 1024)
             )));
         }
+        let socket = engine_socket().ok_or_else(|| {
+            RuntimeError::Unavailable(
+                "BuildKit builds need the engine's unix socket (DOCKER_HOST=unix://…)".into(),
+            )
+        })?;
         let context = tokio::fs::read(&spec.context)
             .await
             .map_err(io("reading the build context"))?;
@@ -455,6 +455,35 @@ mod tests {
             "#1 naming to x\n#2 secret\n#1 CACHED\n#2 tail\n#2 ERROR: exit code: 2\n"
         );
         assert_eq!(progress.finish(), "");
+    }
+
+    #[tokio::test]
+    async fn a_context_over_the_cap_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = dir.path().join("context.tar");
+        // Sparse: the size is what counts, nothing is written.
+        std::fs::File::create(&context)
+            .unwrap()
+            .set_len(MAX_BUILDKIT_CONTEXT_BYTES + 1)
+            .unwrap();
+        // No engine is contacted before the check.
+        let runtime = DockerRuntime::with_client(Docker::connect_with_defaults().unwrap());
+        let spec = ImageBuildSpec {
+            context,
+            dockerfile: "Dockerfile".into(),
+            tag: "ferry-test/too-big:1".into(),
+            labels: Default::default(),
+            buildkit: true,
+            secret_files: Vec::new(),
+        };
+        let mut output = |_: &str| {};
+        let err = runtime
+            .build_with_buildkit(&spec, &mut output)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than the 128 MiB"), "{err}");
+        assert!(err.contains("FERRY_BUILDKIT=0"), "{err}");
     }
 
     #[test]
