@@ -8,8 +8,12 @@
 //! a change to the code alone rebuilds from `COPY . .` on. An install step that needs
 //! the app's own files (`pip install .`) runs after the copy instead.
 //!
-//! The engine's classic builder is used (no BuildKit session), so there are no cache
-//! mounts (`RUN --mount=type=cache`) and no secret mounts yet: see docs/operations.md.
+//! On BuildKit ([`generate_buildkit_dockerfile`]) the install step (and the build
+//! step of compiled languages) also mounts the package managers' download caches
+//! (`RUN --mount=type=cache`), kept by the engine across builds and out of the image,
+//! so a changed lock file downloads only what changed; build secrets are secret mounts
+//! (`/run/secrets/<NAME>`, read into `$NAME` for the step), never in a layer. The
+//! classic builder has neither: its Dockerfile has plain RUN steps.
 
 use crate::deps::cacheable;
 use crate::merge::{build_plan, plan_dir};
@@ -113,13 +117,168 @@ pub fn install_layer_separable(plan: &BuildPlan, dir: &Path) -> bool {
     }
 }
 
-/// A Dockerfile for `plan` on `base`; `separate_install` puts the install step in its
-/// own layer before the app is copied. `port` is where the app listens (`$PORT`).
+/// A package manager's download cache, as a BuildKit cache mount.
+struct CacheMount {
+    /// The mount's id in the engine's build cache (shared by every app's builds).
+    id: &'static str,
+    target: &'static str,
+    /// The variable pointing the tool at `target`, whatever the base image's HOME.
+    variable: Option<&'static str>,
+    /// `sharing=private` (a build finding it in use gets a fresh one) where concurrent
+    /// writers are not known to be safe (yarn v1, poetry); others are shared. Never
+    /// `locked`: the BuildKit of Docker 20.10 (0.8) can leave such a lock held, and
+    /// every later build mounting that cache then waits forever (moby/buildkit#1818).
+    private: bool,
+}
+
+const fn cache(
+    id: &'static str,
+    target: &'static str,
+    variable: Option<&'static str>,
+    private: bool,
+) -> CacheMount {
+    CacheMount {
+        id,
+        target,
+        variable,
+        private,
+    }
+}
+
+/// The download caches of a provider's tools, and whether its build step (which
+/// compiles, fetching what the install step did not) mounts them too.
+fn cache_mounts(provider: &str) -> (&'static [CacheMount], bool) {
+    const PYTHON: &[CacheMount] = &[
+        cache(
+            "ferry-pip",
+            "/root/.cache/pip",
+            Some("PIP_CACHE_DIR"),
+            false,
+        ),
+        cache("ferry-uv", "/root/.cache/uv", Some("UV_CACHE_DIR"), false),
+        cache(
+            "ferry-poetry",
+            "/root/.cache/pypoetry",
+            Some("POETRY_CACHE_DIR"),
+            true,
+        ),
+    ];
+    const NODE: &[CacheMount] = &[
+        cache("ferry-npm", "/root/.npm", Some("npm_config_cache"), false),
+        cache(
+            "ferry-yarn",
+            "/usr/local/share/.cache/yarn",
+            Some("YARN_CACHE_FOLDER"),
+            true,
+        ),
+        cache(
+            "ferry-pnpm",
+            "/root/.local/share/pnpm/store",
+            Some("npm_config_store_dir"),
+            false,
+        ),
+    ];
+    const GO: &[CacheMount] = &[
+        cache("ferry-go-mod", "/go/pkg/mod", Some("GOMODCACHE"), false),
+        cache(
+            "ferry-go-build",
+            "/root/.cache/go-build",
+            Some("GOCACHE"),
+            false,
+        ),
+    ];
+    // The official image's CARGO_HOME; cargo locks its registry itself.
+    const RUST: &[CacheMount] = &[
+        cache(
+            "ferry-cargo-registry",
+            "/usr/local/cargo/registry",
+            None,
+            false,
+        ),
+        cache("ferry-cargo-git", "/usr/local/cargo/git", None, false),
+    ];
+    match provider {
+        "python" => (PYTHON, false),
+        "node" => (NODE, false),
+        "go" => (GO, true),
+        "rust" => (RUST, true),
+        _ => (&[], false),
+    }
+}
+
+/// A Dockerfile for `plan` on `base` for the classic builder; `separate_install` puts
+/// the install step in its own layer before the app is copied. `port` is where the
+/// app listens (`$PORT`).
 pub fn generate_dockerfile(
     plan: &BuildPlan,
     base: &str,
     separate_install: bool,
     port: u16,
+) -> String {
+    generate(plan, base, separate_install, port, None)
+}
+
+/// [`generate_dockerfile`] for BuildKit: cache mounts on the install step, and every
+/// `secrets` name mounted on the install and build steps and set as a variable there.
+pub fn generate_buildkit_dockerfile(
+    plan: &BuildPlan,
+    base: &str,
+    separate_install: bool,
+    port: u16,
+    secrets: &[String],
+) -> String {
+    generate(plan, base, separate_install, port, Some(secrets))
+}
+
+/// The RUN instruction of one step: `secrets` is `None` on the classic builder (no
+/// mounts at all), else the secret names for BuildKit; `caches` are the step's caches.
+fn run_step(
+    text: &mut String,
+    commands: &[String],
+    caches: &[CacheMount],
+    secrets: Option<&[String]>,
+) {
+    if commands.is_empty() {
+        return;
+    }
+    let Some(secrets) = secrets else {
+        let _ = writeln!(text, "RUN {}", join_commands(commands, &[]));
+        return;
+    };
+    let mut flags = String::new();
+    let mut prefix = Vec::new();
+    for mount in caches {
+        let _ = write!(
+            flags,
+            "--mount=type=cache,id={},target={}{} ",
+            mount.id,
+            mount.target,
+            if mount.private {
+                ",sharing=private"
+            } else {
+                ""
+            }
+        );
+        if let Some(variable) = mount.variable {
+            prefix.push(format!("export {variable}={}", mount.target));
+        }
+    }
+    for name in secrets {
+        // Names are checked to be variable names (letters, digits, _) by the config.
+        let _ = write!(flags, "--mount=type=secret,id={name} ");
+        prefix.push(format!(
+            "{name}=\"$(cat /run/secrets/{name})\" && export {name}"
+        ));
+    }
+    let _ = writeln!(text, "RUN {flags}{}", join_commands(commands, &prefix));
+}
+
+fn generate(
+    plan: &BuildPlan,
+    base: &str,
+    separate_install: bool,
+    port: u16,
+    secrets: Option<&[String]>,
 ) -> String {
     let mut text = String::new();
     let _ = writeln!(
@@ -132,22 +291,19 @@ pub fn generate_dockerfile(
     for (key, value) in &plan.env {
         let _ = writeln!(text, "ENV {key}={}", quote(value));
     }
-    let run = |text: &mut String, commands: &[String]| {
-        if !commands.is_empty() {
-            let _ = writeln!(text, "RUN {}", join_commands(commands));
-        }
-    };
+    let (caches, build_caches) = cache_mounts(&plan.provider);
     if separate_install {
         let mut copy: Vec<&str> = plan.cache_keys.iter().map(String::as_str).collect();
         copy.push("./");
         let _ = writeln!(text, "COPY {}", json_list(&copy));
-        run(&mut text, &plan.install);
+        run_step(&mut text, &plan.install, caches, secrets);
         let _ = writeln!(text, "COPY . .");
     } else {
         let _ = writeln!(text, "COPY . .");
-        run(&mut text, &plan.install);
+        run_step(&mut text, &plan.install, caches, secrets);
     }
-    run(&mut text, &plan.build);
+    let build_caches = if build_caches { caches } else { &[] };
+    run_step(&mut text, &plan.build, build_caches, secrets);
     let _ = writeln!(text, "ENV PORT={port}");
     let _ = writeln!(text, "EXPOSE {port}");
     if let Some(start) = &plan.start {
@@ -173,13 +329,14 @@ pub fn uses_own_dockerfile(plan: &BuildPlan) -> bool {
     plan.kind == PlanKind::Dockerfile
 }
 
-/// Commands as one RUN that stops at the first failure: a shell line, or the exec
-/// form (a JSON string keeps a multi-line script's newlines, which a Dockerfile line
-/// continuation would join).
-fn join_commands(commands: &[String]) -> String {
-    let script = commands
+/// Commands as one RUN that stops at the first failure, after the `prefix` commands
+/// (variables of the step): a shell line, or the exec form (a JSON string keeps a
+/// multi-line script's newlines, which a Dockerfile line continuation would join).
+fn join_commands(commands: &[String], prefix: &[String]) -> String {
+    let script = prefix
         .iter()
-        .map(|c| format!("({c})"))
+        .cloned()
+        .chain(commands.iter().map(|c| format!("({c})")))
         .collect::<Vec<_>>()
         .join(" && ");
     if script.contains('\n') {
@@ -241,6 +398,92 @@ mod tests {
         assert!(text.contains("ENV PORT=8080\nEXPOSE 8080\n"), "{text}");
         assert!(
             text.contains("CMD [\"/bin/sh\",\"-c\",\"export PATH="),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn python_on_buildkit_mounts_the_download_caches_and_the_secrets() {
+        let dir = app(&[("requirements.txt", "flask\n"), ("main.py", "")]);
+        let planned = plan_dir(dir.path()).unwrap();
+        let plan = docker_plan(&planned.config, dir.path());
+        let classic = generate_dockerfile(&plan, "python:3.12-slim", true, 8080);
+        assert!(!classic.contains("--mount"), "{classic}");
+        let secrets = ["PIP_TOKEN".to_string()];
+        let text = generate_buildkit_dockerfile(&plan, "python:3.12-slim", true, 8080, &secrets);
+        let install = text
+            .lines()
+            .find(|l| l.contains("pip install"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(
+            install,
+            "RUN --mount=type=cache,id=ferry-pip,target=/root/.cache/pip \
+             --mount=type=cache,id=ferry-uv,target=/root/.cache/uv \
+             --mount=type=cache,id=ferry-poetry,target=/root/.cache/pypoetry,sharing=private \
+             --mount=type=secret,id=PIP_TOKEN \
+             export PIP_CACHE_DIR=/root/.cache/pip && export UV_CACHE_DIR=/root/.cache/uv \
+             && export POETRY_CACHE_DIR=/root/.cache/pypoetry \
+             && PIP_TOKEN=\"$(cat /run/secrets/PIP_TOKEN)\" && export PIP_TOKEN \
+             && (python3 -m venv .venv) \
+             && (.venv/bin/pip install --disable-pip-version-check -r requirements.txt)"
+        );
+        // Everything but the install step is the classic Dockerfile's.
+        let other = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.contains("pip install"))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(other(&text), other(&classic));
+        // The caches keep pip's download cache out of the image: no lint warning.
+        assert!(text.contains("target=/root/.cache/pip"), "{text}");
+    }
+
+    #[test]
+    fn node_on_buildkit_mounts_npm_yarn_and_pnpm_caches_on_the_install_step_only() {
+        let pkg =
+            r#"{"dependencies":{"express":"4"},"scripts":{"build":"tsc","start":"node a.js"}}"#;
+        let dir = app(&[("package.json", pkg), ("package-lock.json", "{}")]);
+        let planned = plan_dir(dir.path()).unwrap();
+        let plan = docker_plan(&planned.config, dir.path());
+        let text = generate_buildkit_dockerfile(&plan, "node:20-slim", true, 3000, &[]);
+        let lines: Vec<&str> = text.lines().collect();
+        let install = lines.iter().find(|l| l.contains("npm ci")).unwrap();
+        assert!(
+            install.starts_with(
+                "RUN --mount=type=cache,id=ferry-npm,target=/root/.npm \
+                 --mount=type=cache,id=ferry-yarn,target=/usr/local/share/.cache/yarn,sharing=private \
+                 --mount=type=cache,id=ferry-pnpm,target=/root/.local/share/pnpm/store \
+                 export npm_config_cache=/root/.npm && "
+            ),
+            "{text}"
+        );
+        assert!(!install.contains("type=secret"), "{text}");
+        assert!(lines.contains(&"RUN (npm run build)"), "{text}");
+        let classic = generate_dockerfile(&plan, "node:20-slim", true, 3000);
+        assert!(classic.contains("\nRUN (npm ci)\n"), "{classic}");
+    }
+
+    #[test]
+    fn compiled_languages_mount_their_caches_on_the_build_step_too() {
+        let mut plan = BuildPlan::new("go");
+        plan.install = vec!["go mod download".into()];
+        plan.build = vec!["go build -o bin/api .".into()];
+        let text = generate_buildkit_dockerfile(&plan, "golang:1.22", false, 8080, &[]);
+        let runs: Vec<&str> = text.lines().filter(|l| l.starts_with("RUN ")).collect();
+        assert_eq!(runs.len(), 2, "{text}");
+        for run in runs {
+            assert!(run.contains("target=/go/pkg/mod "), "{run}");
+            assert!(
+                run.contains("export GOCACHE=/root/.cache/go-build"),
+                "{run}"
+            );
+        }
+        // A multi-line step keeps its newlines in the exec form, flags before it.
+        plan.build = vec!["go vet ./...\ngo build .".into()];
+        let text = generate_buildkit_dockerfile(&plan, "golang:1.22", false, 8080, &[]);
+        assert!(
+            text.contains("target=/root/.cache/go-build [\"/bin/sh\",\"-c\",\"export GOMODCACHE"),
             "{text}"
         );
     }

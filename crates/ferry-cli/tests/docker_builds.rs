@@ -1,7 +1,10 @@
 //! End-to-end, the docker back end of builds: source directories built into images
 //! through the Docker Engine's API, pushed into ferry's registry and run on the docker
-//! runtime. Base images are made locally (busybox, and a Python copied from this
-//! machine), so nothing is pulled. Without an engine each `needs_docker_*` test says
+//! runtime, with each of the engine's builders (BuildKit, the default when the engine
+//! has it, and the classic one with `FERRY_BUILDKIT=0`). Base images are made locally
+//! (busybox, and a Python copied from this machine), so nothing is pulled. Build
+//! secrets reach BuildKit steps and no layer of the image. Without an engine each
+//! `needs_docker_*` test says
 //! it was not run; with `FERRY_TEST_DOCKER=required` (CI) they fail instead. The last
 //! test needs no engine: a server without one refuses docker builds at once.
 
@@ -84,6 +87,54 @@ fn layers(image: &str) -> Vec<String> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The engine's builder a test server uses, and what its build log looks like.
+#[derive(Clone, Copy, Debug)]
+enum Builder {
+    BuildKit,
+    Classic,
+}
+
+impl Builder {
+    /// The server's `FERRY_BUILDKIT`.
+    fn setting(self) -> &'static str {
+        match self {
+            Builder::BuildKit => "1",
+            Builder::Classic => "0",
+        }
+    }
+
+    /// How the build's event names it.
+    fn named(self) -> &'static str {
+        match self {
+            Builder::BuildKit => ", with BuildKit",
+            Builder::Classic => ", with the classic builder",
+        }
+    }
+
+    /// The start of the log's first step.
+    fn first_step(self) -> &'static str {
+        match self {
+            Builder::BuildKit => "#1 [internal] load remote build context",
+            Builder::Classic => "Step 1/",
+        }
+    }
+
+    fn exit_code(self, code: u8) -> String {
+        match self {
+            Builder::BuildKit => format!("exit code: {code}"),
+            Builder::Classic => format!("non-zero code: {code}"),
+        }
+    }
+
+    /// A step the build cache answered.
+    fn cache_hit(self) -> &'static str {
+        match self {
+            Builder::BuildKit => " CACHED",
+            Builder::Classic => " ---> Using cache",
+        }
+    }
+}
+
 fn revision_image(platform: &TestPlatform, name: &str, number: u64) -> String {
     let revisions = platform.ferry_json(&["revisions", name]);
     let revision = revisions
@@ -101,6 +152,31 @@ fn revision_image(platform: &TestPlatform, name: &str, number: u64) -> String {
 #[test]
 fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    dockerfile_app(Builder::BuildKit);
+}
+
+#[test]
+fn needs_docker_a_dockerfile_app_on_the_classic_builder() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let platform = dockerfile_app(Builder::Classic);
+    // Secrets are refused there, before anything is built: no secret mounts.
+    let app = copy_app("hello");
+    write_config(
+        app.path(),
+        "name = \"sec\"\n[build]\ncommands = [\"true\"]\nsecrets = [\"TOKEN\"]\n",
+    );
+    let dir = app.path().to_str().unwrap();
+    let err = platform.ferry_fails(&["deploy", dir, "--runtime", "docker"]);
+    assert!(
+        err.contains("build secrets need BuildKit's secret mounts"),
+        "{err}"
+    );
+    assert!(err.contains("FERRY_BUILDKIT is off"), "{err}");
+}
+
+/// Deploys the Dockerfile example, a failing change to it, and a static site on
+/// `builder`; returns the platform.
+fn dockerfile_app(builder: Builder) -> TestPlatform {
     let base = busybox_base();
     let app = copy_app("dockerfile-app");
     let dockerfile = std::fs::read_to_string(app.path().join("Dockerfile")).unwrap();
@@ -109,7 +185,13 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
         dockerfile.replace("FROM busybox:1.36", &format!("FROM {base}")),
     )
     .unwrap();
-    let platform = TestPlatform::start_with_env("docker", &[("FERRY_BASE_STATIC", base)]);
+    let platform = TestPlatform::start_with_env(
+        "docker",
+        &[
+            ("FERRY_BASE_STATIC", base),
+            ("FERRY_BUILDKIT", builder.setting()),
+        ],
+    );
     let dir = app.path().to_str().unwrap();
     // No ferry.toml and no --runtime: the Dockerfile decides.
     let out = platform.ferry(&["deploy", dir, "--name", "boxed"]);
@@ -120,9 +202,12 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
         tail(&platform.server_log(), 40)
     );
     assert!(stderr.contains("Dockerfile lint"), "{stderr}");
-    assert!(stderr.contains("from the app's Dockerfile"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("from the app's Dockerfile{}", builder.named())),
+        "{stderr}"
+    );
     // The engine's output is streamed to the CLI with the operation.
-    assert!(stderr.contains("Step 1/"), "{stderr}");
+    assert!(stderr.contains(builder.first_step()), "{stderr}");
     let (status, body) = platform.curl("boxed.localhost", "/");
     assert_eq!(
         (status, body.as_str()),
@@ -140,9 +225,12 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     );
     let images = platform.ferry_ok(&["images", "ls"]);
     assert!(images.contains("builds/boxed"), "{images}");
-    // Built by the engine (the classic builder's steps), logged as the revision's build.
+    // Built by the engine (the builder's steps), logged as the revision's build.
     let logs = platform.ferry_ok(&["logs", "boxed", "--tail", "200"]);
-    assert!(logs.contains("[build-1] Step 1/"), "{logs}");
+    assert!(
+        logs.contains(&format!("[build-1] {}", builder.first_step())),
+        "{logs}"
+    );
 
     // A failing build fails the deploy with the log's tail; revision 1 keeps serving.
     std::fs::write(
@@ -153,7 +241,7 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     let err = platform.ferry_fails(&["deploy", dir, "--name", "boxed"]);
     assert!(err.contains("image build failed"), "{err}");
     assert!(err.contains("about to fail"), "{err}");
-    assert!(err.contains("non-zero code: 3"), "{err}");
+    assert!(err.contains(&builder.exit_code(3)), "{err}");
     assert_eq!(
         platform.curl("boxed.localhost", "/"),
         (200, "Hello from a Dockerfile app\n".to_string())
@@ -168,11 +256,24 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Hello from a detected static site"), "{body}");
     assert!(revision_image(&platform, "static-site", 1).contains("/builds/static-site@"));
+    platform
 }
 
 #[test]
 fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependency_layer() {
     ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    python_app(Builder::BuildKit);
+}
+
+#[test]
+fn needs_docker_a_python_app_keeps_its_dependency_layer_on_the_classic_builder() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    python_app(Builder::Classic);
+}
+
+/// A generated Dockerfile for a Python app on `builder`: its install layer survives a
+/// code-only change.
+fn python_app(builder: Builder) {
     let base = python_base();
     let app = tempfile::tempdir().unwrap();
     // pip with --no-index: a real install step (a virtualenv, pip resolving the
@@ -195,7 +296,13 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
         )
     };
     std::fs::write(app.path().join("main.py"), main("first")).unwrap();
-    let platform = TestPlatform::start_with_env("docker", &[("FERRY_BASE_PYTHON", base)]);
+    let platform = TestPlatform::start_with_env(
+        "docker",
+        &[
+            ("FERRY_BASE_PYTHON", base),
+            ("FERRY_BUILDKIT", builder.setting()),
+        ],
+    );
     let dir = app.path().to_str().unwrap();
     let deploy = || {
         let out = platform.ferry(&["deploy", dir, "--name", "py", "--runtime", "docker"]);
@@ -209,7 +316,10 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     };
     let stderr = deploy();
     assert!(
-        stderr.contains(&format!("from a generated Dockerfile on {base}")),
+        stderr.contains(&format!(
+            "from a generated Dockerfile on {base}{}",
+            builder.named()
+        )),
         "{stderr}"
     );
     // The generated Dockerfile went through the lint gate before the build.
@@ -265,8 +375,209 @@ fn needs_docker_a_python_app_gets_a_generated_dockerfile_and_keeps_its_dependenc
     );
     let second = build(2);
     assert!(!second.contains("Requirement already satisfied"), "{logs}");
-    assert!(second.contains(" ---> Using cache"), "{logs}");
+    assert!(second.contains(builder.cache_hit()), "{logs}");
+    // On BuildKit the install step mounts pip's download cache.
+    let mounted = build(1).contains("--mount=type=cache,id=ferry-pip,target=/root/.cache/pip");
+    assert_eq!(mounted, matches!(builder, Builder::BuildKit), "{logs}");
     platform.ferry_ok(&["delete", "py"]);
+}
+
+const TOKEN: &str = "bk-s3cret-token-4242";
+const PASSWORD: &str = "bk-file-password-7878";
+
+/// The bytes of `image` as the engine exports it (`docker save`: every layer, and the
+/// config with its history and environment, uncompressed).
+fn saved_image(image: &str) -> Vec<u8> {
+    let out = Command::new("docker")
+        .args(["save", image])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker save {image}: {out:?}");
+    out.stdout
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn needs_docker_build_secrets_reach_buildkit_steps_and_no_layer_log_or_report() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let base = busybox_base();
+    let platform = TestPlatform::start_with_env(
+        "docker",
+        &[
+            ("FERRY_BASE_DEFAULT", base),
+            ("FERRY_BUILDKIT", "1"),
+            ("FERRY_BUILD_SECRET_API_TOKEN", TOKEN),
+        ],
+    );
+    std::fs::create_dir_all(platform.data.path().join("secrets")).unwrap();
+    std::fs::write(
+        platform.data.path().join("secrets/INDEX_PASSWORD"),
+        format!("{PASSWORD}\n"),
+    )
+    .unwrap();
+    let app = tempfile::tempdir().unwrap();
+    // Not index.html: that would make it a static site on the static base.
+    std::fs::write(app.path().join("hello.txt"), "secret app\n").unwrap();
+    // New to the engine's cache (which does not key steps on secret values), so the
+    // steps run rather than being answered from an earlier run's layers.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::fs::write(app.path().join("nonce.txt"), nonce.to_string()).unwrap();
+    // Printed whole (masked), in part (shown: proof the value got there), and kept in
+    // a variable of the step only; the app's files get nothing from it.
+    let config = |build: &str| {
+        format!(
+            "name = \"sec\"\n[build]\ncommands = [{build}]\n\
+             secrets = [\"API_TOKEN\", \"INDEX_PASSWORD\"]\n\
+             [run]\ncommand = \"exec httpd -f -p $PORT -h /app\"\n"
+        )
+    };
+    write_config(
+        app.path(),
+        &config(
+            "\"echo token=$API_TOKEN\", \"echo tail=${API_TOKEN#bk-s3cret-}\", \
+             \"echo pw=$INDEX_PASSWORD from $(ls /run/secrets)\"",
+        ),
+    );
+    let dir = app.path().to_str().unwrap();
+    let out = platform.ferry(&["deploy", dir, "--runtime", "docker"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{stderr}\nserver log:\n{}",
+        tail(&platform.server_log(), 40)
+    );
+    assert!(stderr.contains(", with BuildKit"), "{stderr}");
+    assert_eq!(
+        platform.curl("sec.localhost", "/hello.txt"),
+        (200, "secret app\n".to_string())
+    );
+    let logs = platform.ferry_ok(&["logs", "sec", "--tail", "300"]);
+    assert!(logs.contains("token=***"), "{logs}");
+    assert!(logs.contains("tail=token-4242"), "{logs}");
+    assert!(logs.contains("pw=*** from"), "{logs}");
+    assert!(!logs.contains(TOKEN) && !logs.contains(PASSWORD), "{logs}");
+    assert!(!stderr.contains(TOKEN), "{stderr}");
+
+    // In no layer, nor the image's config (its history quotes the steps).
+    let image = revision_image(&platform, "sec", 1);
+    let tag = format!("{}:r1", image.split('@').next().unwrap());
+    let saved = saved_image(&tag);
+    assert!(
+        contains(&saved, "secret app"),
+        "the save has the app's files"
+    );
+    assert!(contains(&saved, "/run/secrets/API_TOKEN"), "and the steps");
+    assert!(!contains(&saved, TOKEN), "the token is in {tag}");
+    assert!(!contains(&saved, PASSWORD), "the password is in {tag}");
+    // Nor a report, the revisions, or a file left by the build.
+    for args in [["report", "sec"], ["revisions", "sec"]] {
+        let text = platform.ferry_json(&args).to_string();
+        assert!(!text.contains(TOKEN) && !text.contains(PASSWORD), "{text}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(platform.data.path().join("builds"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The app's own Dockerfile mounts a secret by its name.
+    std::fs::write(
+        app.path().join("Dockerfile"),
+        format!(
+            "FROM {base}\nRUN --mount=type=secret,id=API_TOKEN \
+             echo \"own {nonce}: ${{API_TOKEN:-no variable}} $(cat /run/secrets/API_TOKEN)\"\n\
+             COPY hello.txt /app/hello.txt\n"
+        ),
+    )
+    .unwrap();
+    platform.ferry_ok(&["deploy", dir, "--runtime", "docker"]);
+    let logs = platform.ferry_ok(&["logs", "sec", "--tail", "300"]);
+    assert!(logs.contains("[build-2] #"), "{logs}");
+    assert!(
+        logs.contains(&format!("own {nonce}: no variable ***")),
+        "{logs}"
+    );
+    assert!(!logs.contains(TOKEN), "{logs}");
+    std::fs::remove_file(app.path().join("Dockerfile")).unwrap();
+
+    // A failing step: its reason, with the log's tail, is masked too.
+    write_config(
+        app.path(),
+        &config("\"echo failing with $API_TOKEN; exit 7\""),
+    );
+    let err = platform.ferry_fails(&["deploy", dir, "--runtime", "docker"]);
+    assert!(err.contains("failing with ***"), "{err}");
+    assert!(err.contains("exit code: 7"), "{err}");
+    assert!(!err.contains(TOKEN), "{err}");
+}
+
+/// Waits (bounded) until `done`.
+fn wait_until(what: &str, platform: &TestPlatform, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}\nserver log:\n{}",
+            tail(&platform.server_log(), 40)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Whether a process on this machine (a build step's included) has `marker` in its
+/// command line.
+fn process_with(marker: &str) -> bool {
+    let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.contains(marker) && !l.contains("ps -eo"))
+}
+
+#[test]
+fn needs_docker_a_cancelled_buildkit_build_stops_in_the_engine() {
+    ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
+    let base = busybox_base();
+    let platform = TestPlatform::start_with_env(
+        "docker",
+        &[("FERRY_BASE_DEFAULT", base), ("FERRY_BUILDKIT", "1")],
+    );
+    let app = tempfile::tempdir().unwrap();
+    // A sleep of its own length: the process the engine runs for the step.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let marker = format!("sleep {}", 600_000 + nanos % 100_000);
+    write_config(
+        app.path(),
+        &format!(
+            "name = \"slow\"\n[build]\ncommand = \"echo slow; {marker}\"\n\
+             [run]\ncommand = \"exec httpd -f -p $PORT -h /app\"\n"
+        ),
+    );
+    let dir = app.path().to_str().unwrap();
+    platform.ferry_ok(&["deploy", dir, "--runtime", "docker", "--detach"]);
+    wait_until("the step to run in the engine", &platform, || {
+        process_with(&marker)
+    });
+    platform.ferry_ok(&["builds", "cancel", "slow", "1"]);
+    // Dropping the solve closes its session: the engine stops the step.
+    wait_until("the engine to stop the step", &platform, || {
+        !process_with(&marker)
+    });
+    let builds = platform.ferry_json(&["builds", "slow"]);
+    assert_eq!(builds[0]["state"], "cancelled", "{builds}");
 }
 
 #[test]

@@ -143,6 +143,12 @@ pub struct ImageBuildSpec {
     /// The name the image gets (`host:port/repo:tag`).
     pub tag: String,
     pub labels: std::collections::HashMap<String, String>,
+    /// Build with BuildKit (see [`Runtime::buildkit_available`]) rather than the
+    /// classic builder: cache and secret mounts work, the context is held in memory.
+    pub buildkit: bool,
+    /// BuildKit secrets: the id a `RUN --mount=type=secret,id=<id>` names, and the file
+    /// holding its value (read when the step asks; never part of the context).
+    pub secret_files: Vec<(String, std::path::PathBuf)>,
 }
 
 /// Where a build or push writes its progress: one piece of output at a time.
@@ -221,6 +227,12 @@ pub trait Runtime: Send + Sync + 'static {
     /// have nothing to remove.
     async fn remove_image(&self, _image: &str) -> Result<bool, RuntimeError> {
         Ok(false)
+    }
+
+    /// Whether [`Runtime::build_image`] can build with BuildKit
+    /// ([`ImageBuildSpec::buildkit`]); false when only the classic builder is there.
+    async fn buildkit_available(&self) -> bool {
+        false
     }
 
     /// Pushes `image` (a name the engine has) to its registry with `credentials`.

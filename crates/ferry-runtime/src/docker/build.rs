@@ -1,7 +1,7 @@
-//! Image builds and pushes through the engine's API: the build context is streamed
-//! from a tar file to `POST /build` (the classic builder: BuildKit needs a session
-//! bollard only offers behind extra features), and its progress goes to the caller as
-//! it comes; a push sends an image to its registry with the given credentials.
+//! Image builds with the classic builder and pushes through the engine's API: the
+//! build context is streamed from a tar file to `POST /build` (BuildKit builds are
+//! `buildkit.rs`), and its progress goes to the caller as it comes; a push sends an
+//! image to its registry with the given credentials.
 
 use super::{docker_error, is_not_found, DockerRuntime};
 use crate::{BuildOutput, ImageBuildSpec, RegistryCredentials, RuntimeError};

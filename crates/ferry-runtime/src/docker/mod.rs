@@ -4,6 +4,7 @@
 //! Images are built from a context archive and pushed through the engine (`build.rs`).
 
 mod build;
+mod buildkit;
 mod logs;
 
 use crate::logs::LogLimits;
@@ -506,7 +507,15 @@ impl Runtime for DockerRuntime {
         spec: &crate::ImageBuildSpec,
         output: crate::BuildOutput<'_>,
     ) -> Result<String, RuntimeError> {
-        self.build(spec, output).await
+        if spec.buildkit {
+            self.build_with_buildkit(spec, output).await
+        } else {
+            self.build(spec, output).await
+        }
+    }
+
+    async fn buildkit_available(&self) -> bool {
+        buildkit::available().await
     }
 
     async fn push_image(

@@ -3,10 +3,15 @@
 //! The Dockerfile — the app's own, or one generated from its plan
 //! (`ferry_build::image`) — goes through the lint gate first; the build runs through
 //! the engine's API with the revision's files as context, its output (secrets masked)
-//! in the revision's build log; the image is pushed into ferry's registry under
+//! in the revision's build log. BuildKit is used when the engine has it (unless the
+//! server's `FERRY_BUILDKIT=0`): generated Dockerfiles get cache mounts, and
+//! `[build] secrets` are secret mounts; the classic builder refuses secrets, as any
+//! other way to pass them would leave them in a layer. The image is pushed into
+//! ferry's registry under
 //! `builds/<service>:r<number>` and the revision is pinned to it, so from then on it
 //! deploys, rolls back and is kept by the registry's gc like any image revision.
 
+use super::secrets::{self, SecretFiles};
 use super::{BuildReconciler, Failure, Target};
 use crate::background::deploy::{runtime_failure, with_log_tail};
 use crate::background::operations;
@@ -31,9 +36,20 @@ struct Recipe {
     base: Option<String>,
 }
 
+/// The server variable that turns BuildKit off (`0`, `off`, `false`, `no`).
+const BUILDKIT_VARIABLE: &str = "FERRY_BUILDKIT";
+
+/// Whether the server's setting lets builds use BuildKit (the default when the engine
+/// has it).
+fn buildkit_allowed(setting: Option<&str>) -> bool {
+    let setting = setting.map(|v| v.trim().to_ascii_lowercase());
+    !matches!(setting.as_deref(), Some("0" | "off" | "false" | "no"))
+}
+
 /// Plans the build of `dir` and, unless the app brings its own Dockerfile, writes the
-/// generated one next to its files. Blocking.
-fn prepare(dir: &Path, revision: &Revision) -> Result<Recipe, String> {
+/// generated one next to its files (with cache and secret mounts on `buildkit`).
+/// Blocking.
+fn prepare(dir: &Path, revision: &Revision, buildkit: bool) -> Result<Recipe, String> {
     let config = &revision.config;
     let mut plan = recipe::docker_plan(config, dir);
     if recipe::uses_own_dockerfile(&plan) {
@@ -47,15 +63,25 @@ fn prepare(dir: &Path, revision: &Revision) -> Result<Recipe, String> {
     }
     let base = recipe::base_image(&plan, config, |name| std::env::var(name).ok());
     let separate = recipe::install_layer_separable(&plan, dir);
-    let text = recipe::generate_dockerfile(&plan, &base, separate, config.run.port);
+    let text = if buildkit {
+        let secrets = &config.build.secrets;
+        recipe::generate_buildkit_dockerfile(&plan, &base, separate, config.run.port, secrets)
+    } else {
+        recipe::generate_dockerfile(&plan, &base, separate, config.run.port)
+    };
     std::fs::write(dir.join(GENERATED_DOCKERFILE), text)
         .map_err(|err| format!("cannot write the generated Dockerfile: {err}"))?;
     plan.notes.push(format!(
-        "built by the docker back end on {base} ({}), Dockerfile generated",
+        "built by the docker back end on {base} ({}{}), Dockerfile generated",
         if separate {
             "dependencies in their own layer"
         } else {
             "dependencies installed with the app"
+        },
+        if buildkit {
+            ", BuildKit cache mounts"
+        } else {
+            ""
         }
     ));
     Ok(Recipe {
@@ -138,19 +164,22 @@ impl BuildReconciler {
                 crate::runtimes::NO_DOCKER_MESSAGE
             ))
         })?;
+        let buildkit = buildkit_allowed(std::env::var(BUILDKIT_VARIABLE).ok().as_deref())
+            && runtime.buildkit_available().await;
         // Refused before anything runs: the classic builder has no secret mounts, and
         // a secret passed any other way would end up in a layer.
-        if !revision.config.build.secrets.is_empty() {
-            return Err(Failure::Build(
-                "build secrets are not supported by the docker back end yet (they need \
-                 BuildKit's secret mounts): build with the process runtime, or remove \
-                 [build] secrets"
-                    .to_string(),
-            ));
+        if !buildkit && !revision.config.build.secrets.is_empty() {
+            return Err(Failure::Build(format!(
+                "build secrets need BuildKit's secret mounts, and this server's image builds \
+                 use the classic builder ({BUILDKIT_VARIABLE} is off, or the engine has no \
+                 BuildKit): build with the process runtime, or remove [build] secrets"
+            )));
         }
+        let secrets =
+            secrets::resolve(&self.data, &revision.config.build.secrets).map_err(Failure::Build)?;
         let prepared = {
             let (dir, revision) = (dir.clone(), revision.clone());
-            tokio::task::spawn_blocking(move || prepare(&dir, &revision))
+            tokio::task::spawn_blocking(move || prepare(&dir, &revision, buildkit))
                 .await
                 .map_err(|err| Failure::Build(format!("the build task failed: {err}")))?
                 .map_err(Failure::Build)?
@@ -173,22 +202,25 @@ impl BuildReconciler {
             ops,
             EventLevel::Info,
             // "Building revision" first: the CLI shows the build's log after this line.
-            &match &prepared.base {
-                Some(base) => format!(
-                    "Building revision {} as image {image} from a generated Dockerfile on {base}",
-                    revision.number
-                ),
-                None => format!(
-                    "Building revision {} as image {image} from the app's Dockerfile",
-                    revision.number
-                ),
-            },
+            &format!(
+                "Building revision {} as image {image} from {}, with {}",
+                revision.number,
+                match &prepared.base {
+                    Some(base) => format!("a generated Dockerfile on {base}"),
+                    None => "the app's Dockerfile".to_string(),
+                },
+                if buildkit {
+                    "BuildKit"
+                } else {
+                    "the classic builder"
+                }
+            ),
         );
         let log_path = self
             .data
             .service_logs(row.name.as_str())
             .join(format!("build-{}.log", revision.number));
-        let mut log = BuildLog::open(&log_path, SecretMasker::default());
+        let mut log = BuildLog::open(&log_path, secrets.masker());
         let context = self
             .data
             .builds()
@@ -199,6 +231,21 @@ impl BuildReconciler {
         let packed = {
             let (dir, context) = (dir.clone(), context.clone());
             tokio::task::spawn_blocking(move || pack_context(&dir, &context)).await
+        };
+        let secret_files = if secrets.is_empty() {
+            None
+        } else {
+            let (dir, secrets) = (
+                self.data
+                    .builds()
+                    .join(format!(".tmp-secrets-{}", revision.id)),
+                secrets.clone(),
+            );
+            let written = tokio::task::spawn_blocking(move || SecretFiles::write(dir, &secrets))
+                .await
+                .map_err(|err| Failure::Build(format!("the build task failed: {err}")))?
+                .map_err(Failure::Build)?;
+            Some(written)
         };
         let built = match packed {
             Ok(Ok(())) => {
@@ -211,6 +258,11 @@ impl BuildReconciler {
                         ("ferry.revision".to_string(), revision.id.to_string()),
                     ]
                     .into(),
+                    buildkit,
+                    secret_files: secret_files
+                        .as_ref()
+                        .map(|written| written.files.clone())
+                        .unwrap_or_default(),
                 };
                 let mut output = |text: &str| log.write(text);
                 tokio::time::timeout(self.build_timeout, runtime.build_image(&spec, &mut output))
@@ -230,10 +282,13 @@ impl BuildReconciler {
                 "packing the build context: {err}"
             ))),
         };
+        drop(secret_files);
         log.finish();
         let image_id = built.map_err(|err| {
+            // The engine's message quotes the failed step: masked like the log.
+            let reason = secrets.masker().mask_all(&runtime_failure(&err));
             Failure::Build(with_log_tail(
-                format!("image build failed: {}", runtime_failure(&err)),
+                format!("image build failed: {reason}"),
                 &log_path,
             ))
         })?;
@@ -331,16 +386,47 @@ mod tests {
             config,
             ..test_revision()
         };
-        let recipe = prepare(dir.path(), &revision).unwrap();
+        let recipe = prepare(dir.path(), &revision, false).unwrap();
         assert_eq!(recipe.dockerfile, GENERATED_DOCKERFILE);
         let text = std::fs::read_to_string(dir.path().join(GENERATED_DOCKERFILE)).unwrap();
         assert!(text.contains("FROM python:3.12-slim\n"), "{text}");
 
         let own = tempfile::tempdir().unwrap();
         std::fs::write(own.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-        let recipe = prepare(own.path(), &test_revision()).unwrap();
+        let recipe = prepare(own.path(), &test_revision(), true).unwrap();
         assert_eq!((recipe.dockerfile, recipe.base), ("Dockerfile", None));
         assert!(!own.path().join(GENERATED_DOCKERFILE).exists());
+    }
+
+    #[test]
+    fn buildkit_is_on_unless_the_server_turns_it_off() {
+        for on in [None, Some(""), Some("1"), Some("auto")] {
+            assert!(buildkit_allowed(on), "{on:?}");
+        }
+        for off in ["0", "off", "FALSE", " no "] {
+            assert!(!buildkit_allowed(Some(off)), "{off}");
+        }
+    }
+
+    #[test]
+    fn a_buildkit_dockerfile_mounts_caches_and_the_named_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "flask\n").unwrap();
+        std::fs::write(dir.path().join("main.py"), "").unwrap();
+        let (mut config, _) =
+            crate::app::services::source_config(dir.path(), &Default::default()).unwrap();
+        config.build.secrets = vec!["TOKEN".into()];
+        let revision = Revision {
+            config,
+            ..test_revision()
+        };
+        prepare(dir.path(), &revision, true).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(GENERATED_DOCKERFILE)).unwrap();
+        assert!(text.contains("--mount=type=cache,id=ferry-pip"), "{text}");
+        assert!(text.contains("--mount=type=secret,id=TOKEN "), "{text}");
+        prepare(dir.path(), &revision, false).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(GENERATED_DOCKERFILE)).unwrap();
+        assert!(!text.contains("--mount"), "{text}");
     }
 
     fn test_revision() -> Revision {

@@ -2,10 +2,14 @@
 //! them — `FERRY_BUILD_SECRET_<NAME>` in its environment, else the file
 //! `<data dir>/secrets/<NAME>` — so a value is never in the app's files, its config,
 //! the store or a report; builds get them as variables and their logs are masked.
+//! A BuildKit image build reads them from private files ([`SecretFiles`]) while its
+//! steps run, so they are in no layer of the image.
 
 use crate::data_dir::DataDir;
 use ferry_build::BuildSecrets;
 use ferry_types::config::read_app_file;
+use std::io::Write as _;
+use std::path::PathBuf;
 
 use ferry_types::BUILD_SECRET_ENV_PREFIX as ENV_PREFIX;
 /// Largest secret file read.
@@ -49,6 +53,50 @@ fn resolve_with(
     Ok(secrets)
 }
 
+/// Secrets' values as files of a private directory (owner-only), for BuildKit to read
+/// when a step mounts them: removed with this value (start-up removes a crash's, a
+/// `.tmp-*` entry of `builds/`).
+pub struct SecretFiles {
+    dir: PathBuf,
+    /// Each secret's name and file.
+    pub files: Vec<(String, PathBuf)>,
+}
+
+impl SecretFiles {
+    /// Writes `secrets` under `dir` (which must not exist). Blocking.
+    pub fn write(dir: PathBuf, secrets: &BuildSecrets) -> Result<Self, String> {
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        let failed = |err: std::io::Error| format!("cannot hand the build secrets over: {err}");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(failed)?;
+        // From here on the directory goes when this value does, written or not.
+        let mut written = Self {
+            dir,
+            files: Vec::new(),
+        };
+        for (name, value) in &secrets.values {
+            let path = written.dir.join(name);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(failed)?;
+            file.write_all(value.as_bytes()).map_err(failed)?;
+            written.files.push((name.clone(), path));
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for SecretFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +115,26 @@ mod tests {
         let err = resolve_with(&data, &["MISSING".to_string()], env).unwrap_err();
         assert!(err.contains("FERRY_BUILD_SECRET_MISSING"), "{err}");
         assert!(!err.contains(&root.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn secret_files_are_private_and_removed_when_dropped() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let root = tempfile::tempdir().unwrap();
+        let mut secrets = BuildSecrets::default();
+        secrets.values.insert("TOKEN".into(), "t0ken".into());
+        let dir = root.path().join(".tmp-secrets-x");
+        let files = SecretFiles::write(dir.clone(), &secrets).unwrap();
+        let (name, path) = &files.files[0];
+        assert_eq!(name, "TOKEN");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "t0ken");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&dir), mode(path)), (0o700, 0o600));
+        drop(files);
+        assert!(!dir.exists());
+        // An existing directory is refused, and left alone.
+        std::fs::create_dir(&dir).unwrap();
+        assert!(SecretFiles::write(dir.clone(), &secrets).is_err());
+        assert!(dir.exists());
     }
 }
