@@ -163,6 +163,10 @@ impl App {
         let mut detail = ServiceDetail {
             service: self.service_view(&row)?,
             active_revision_number: active.as_ref().map(|r| r.number),
+            static_root: active
+                .as_ref()
+                .and_then(|r| r.static_root())
+                .map(str::to_string),
             config: active.map(|r| r.config),
             runtime: self.background.snapshot(&row.id).unwrap_or_default(),
             metrics: self
@@ -664,17 +668,22 @@ pub(crate) fn source_config(
         }
         config.run.runtime = Some(RuntimeKind::Docker);
     }
-    // A detected start command that only works on the host has a container form.
-    if config.run.runtime == Some(RuntimeKind::Docker)
-        && overrides.command.is_none()
-        && config.run.command == planned.plan.start
-    {
-        if let Some(start) = ferry_build::image::container_start(&planned.plan) {
-            config.run.command = Some(start);
-        }
+    let mut warnings = planned.warnings;
+    if config.run.command.is_some() {
+        // A command (from --command) runs as a process, even in a static site.
+        config.run.static_root = None;
+    } else if config.run.static_root.is_some() && config.run.runtime == Some(RuntimeKind::Docker) {
+        // The router serves a static site from the revision's files: there is no image
+        // to build and no container to run.
+        warnings.push(
+            "a static site is served by ferry's router from its files: the docker runtime \
+             is not used"
+                .to_string(),
+        );
+        config.run.runtime = None;
     }
     validate(&config)?;
-    if config.run.command.is_none() && !dockerfile_build {
+    if config.run.command.is_none() && config.run.static_root.is_none() && !dockerfile_build {
         let (file, message) = if planned.from_file {
             let file = planned.plan.provider.clone();
             let message = format!(
@@ -696,7 +705,7 @@ pub(crate) fn source_config(
             ..ConfigProblem::default()
         }));
     }
-    Ok((config, planned.warnings))
+    Ok((config, warnings))
 }
 
 /// A detection error as the user's problem, without the server's unpack path.
