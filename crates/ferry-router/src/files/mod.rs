@@ -2,11 +2,14 @@
 //! revision's files) rather than instances. GET and HEAD, `index.html` for
 //! directories, the site's own `404.html`, content types by extension, ETag and
 //! Last-Modified with conditional requests, single byte ranges; nothing outside the
-//! site's root is ever opened (`resolve.rs`). File work runs on the blocking pool —
-//! one hop per request, which also reads a small file whole — and larger files stream
-//! in bounded chunks (`body.rs`), so memory per response is bounded.
+//! site's root is ever opened (`resolve.rs`). A small file, once read, is answered from
+//! the site's bounded cache (`cache.rs`) on the router thread; otherwise file work runs
+//! on the blocking pool — one hop per request, which also reads a small file whole —
+//! and larger files stream in bounded chunks (`body.rs`), so memory per response is
+//! bounded.
 
 mod body;
+mod cache;
 mod conditional;
 mod mime;
 mod path;
@@ -32,6 +35,8 @@ pub struct StaticSite {
     root: PathBuf,
     /// The root, opened once: every lookup resolves beneath it.
     root_fd: OwnedFd,
+    /// Small files already read, answered with no file system call.
+    cache: cache::Cache,
 }
 
 /// Why a site cannot be served.
@@ -73,6 +78,7 @@ impl StaticSite {
         Ok(Self {
             root: canonical,
             root_fd,
+            cache: cache::Cache::new(cache::SITE_BUDGET),
         })
     }
 
@@ -103,11 +109,15 @@ pub(crate) async fn serve(
             return response;
         }
     };
-    let path = path::parse(uri.path());
     let conditions = Conditions::from_headers(headers);
+    if let Some(cached) = site.cache.get(uri.path()) {
+        return from_memory(&cached, &conditions, head);
+    }
+    let path = path::parse(uri.path());
+    let key = uri.path().to_string();
     let task_site = Arc::clone(site);
     let prepared = tokio::task::spawn_blocking(move || match path {
-        Some(path) => prepare(&task_site, &path, &conditions, head),
+        Some(path) => prepare(&task_site, &key, &path, &conditions, head),
         None => not_found(&task_site, head),
     })
     .await;
@@ -125,15 +135,30 @@ pub(crate) async fn serve(
 }
 
 /// The blocking part: the response, or `None` for a directory asked for without its
-/// slash (the redirect is built on the async side, which has the request's URI).
+/// slash (the redirect is built on the async side, which has the request's URI). A
+/// small file is read whole and kept in the site's cache under `key`.
 fn prepare(
     site: &StaticSite,
+    key: &str,
     path: &SitePath,
     conditions: &Conditions,
     head: bool,
 ) -> Option<Response<ProxyBody>> {
     match resolve::find(&site.root_fd, &site.root, path) {
-        Found::File(open) => Some(answer(*open, Some(conditions), head, StatusCode::OK)),
+        Found::File(open) if open.meta.len() <= cache::MAX_FILE_BYTES => {
+            let cached = match read_whole(&open) {
+                Ok(cached) => site.cache.insert(key, cached),
+                Err(err) => {
+                    tracing::warn!(error = %err, "router: static file read failed");
+                    return Some(page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The file could not be read.",
+                    ));
+                }
+            };
+            Some(from_memory(&cached, conditions, head))
+        }
+        Found::File(open) => Some(from_file(*open, Some(conditions), head, StatusCode::OK)),
         Found::Directory => None,
         Found::Missing => not_found(site, head),
         Found::Forbidden => Some(page(StatusCode::FORBIDDEN, "The file cannot be read.")),
@@ -150,6 +175,14 @@ fn prepare(
     }
 }
 
+fn read_whole(open: &OpenFile) -> std::io::Result<cache::Cached> {
+    Ok(cache::Cached {
+        body: body::read_at(&open.file, 0, open.meta.len())?,
+        validators: Validators::of(&open.meta),
+        content_type: mime::content_type(&open.name),
+    })
+}
+
 /// The site's `404.html` with status 404, or ferry's page.
 fn not_found(site: &StaticSite, head: bool) -> Option<Response<ProxyBody>> {
     let page_path = SitePath {
@@ -157,22 +190,60 @@ fn not_found(site: &StaticSite, head: bool) -> Option<Response<ProxyBody>> {
         dir: false,
     };
     Some(match resolve::find(&site.root_fd, &site.root, &page_path) {
-        Found::File(open) => answer(*open, None, head, StatusCode::NOT_FOUND),
+        Found::File(open) => from_file(*open, None, head, StatusCode::NOT_FOUND),
         _ => page(StatusCode::NOT_FOUND, "No such file."),
     })
 }
 
-/// A file's response: preconditions and ranges apply to a 200 (`conditions` is None
-/// for the 404 page, which is always sent whole).
-fn answer(
+/// Where a response's bytes come from once its range is known.
+enum Source<'a> {
+    Memory(&'a Bytes),
+    File(std::fs::File),
+}
+
+/// A cached file's answer: no file system call.
+fn from_memory(cached: &cache::Cached, conditions: &Conditions, head: bool) -> Response<ProxyBody> {
+    respond(
+        Source::Memory(&cached.body),
+        &cached.validators,
+        cached.content_type,
+        cached.body.len() as u64,
+        Some(conditions),
+        head,
+        StatusCode::OK,
+    )
+}
+
+/// An open file's answer (streamed past its first chunk).
+fn from_file(
     OpenFile { file, meta, name }: OpenFile,
     conditions: Option<&Conditions>,
     head: bool,
     status: StatusCode,
 ) -> Response<ProxyBody> {
-    let validators = Validators::of(&meta);
-    let len = meta.len();
-    let mut headers = HeaderMap::new();
+    respond(
+        Source::File(file),
+        &Validators::of(&meta),
+        mime::content_type(&name),
+        meta.len(),
+        conditions,
+        head,
+        status,
+    )
+}
+
+/// A file's response: preconditions and ranges apply to a 200 (`conditions` is None
+/// for the 404 page, which is always sent whole).
+fn respond(
+    source: Source<'_>,
+    validators: &Validators,
+    content_type: &'static str,
+    len: u64,
+    conditions: Option<&Conditions>,
+    head: bool,
+    status: StatusCode,
+) -> Response<ProxyBody> {
+    let mut headers = HeaderMap::with_capacity(8);
     if let Some(etag) = validators.etag_header() {
         headers.insert(header::ETAG, etag);
     }
@@ -181,29 +252,24 @@ fn answer(
     }
     let mut part = Part::Whole;
     if let Some(conditions) = conditions {
-        match conditional::precondition(conditions, &validators) {
+        match conditional::precondition(conditions, validators) {
             Precondition::NotModified => {
                 return with_headers(StatusCode::NOT_MODIFIED, headers, ProxyBody::empty());
             }
             Precondition::Failed => {
-                let mut response = page(
+                return page(
                     StatusCode::PRECONDITION_FAILED,
                     "The file does not match the request's precondition.",
                 );
-                response.headers_mut().extend(headers);
-                return response;
             }
             Precondition::Proceed => {}
         }
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if !head {
-            part = conditional::part(conditions, &validators, len);
+            part = conditional::part(conditions, validators, len);
         }
     }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(mime::content_type(&name)),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let (status, start, count) = match part {
         Part::Whole => (status, 0, len),
         Part::Range { start, end } => {
@@ -228,23 +294,31 @@ fn answer(
     if head || count == 0 {
         return with_headers(status, headers, ProxyBody::empty());
     }
-    // The first chunk (a small file whole) is read now, on this blocking thread: one
-    // hop per request for most files of a site.
-    let first = match body::read_at(&file, start, count) {
-        Ok(first) => first,
-        Err(err) => {
-            tracing::warn!(error = %err, "router: static file read failed");
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The file could not be read.",
-            );
+    let body = match source {
+        // The range lies within the body: `part` checked it against `len`.
+        Source::Memory(bytes) => {
+            let (from, to) = (start as usize, (start + count) as usize);
+            ProxyBody::full(bytes.slice(from..to.min(bytes.len())))
         }
-    };
-    let read = first.len() as u64;
-    let body = if read == count {
-        ProxyBody::full(first)
-    } else {
-        ProxyBody::file(FileBody::new(file, Some(first), start + read, count - read))
+        Source::File(file) => {
+            // The first chunk is read now, on this blocking thread; the rest streams.
+            let first = match body::read_at(&file, start, count) {
+                Ok(first) => first,
+                Err(err) => {
+                    tracing::warn!(error = %err, "router: static file read failed");
+                    return page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The file could not be read.",
+                    );
+                }
+            };
+            let read = first.len() as u64;
+            if read == count {
+                ProxyBody::full(first)
+            } else {
+                ProxyBody::file(FileBody::new(file, Some(first), start + read, count - read))
+            }
+        }
     };
     with_headers(status, headers, body)
 }

@@ -283,3 +283,42 @@ async fn head_and_other_methods() {
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.header(header::ALLOW), "GET, HEAD");
 }
+
+#[tokio::test]
+async fn small_files_are_answered_from_memory_once_read() {
+    let big = vec![b'b'; (cache::MAX_FILE_BYTES + 1) as usize];
+    let s = site(&[("small.txt", b"kept"), ("big.bin", &big)]);
+    assert_eq!(get(&s, "/small.txt").await.text(), "kept");
+    assert_eq!(get(&s, "/big.bin").await.body.len(), big.len());
+    let root = s.dir.path().join("public");
+    std::fs::remove_file(root.join("small.txt")).unwrap();
+    std::fs::remove_file(root.join("big.bin")).unwrap();
+    // The small file no longer touches the disk; its validators and ranges still hold.
+    let again = get(&s, "/small.txt").await;
+    assert_eq!(
+        (again.status, again.text().as_str()),
+        (StatusCode::OK, "kept")
+    );
+    let etag = again.header(header::ETAG).to_string();
+    let same = request(
+        &s,
+        Method::GET,
+        "/small.txt",
+        &[(header::IF_NONE_MATCH, &etag)],
+    )
+    .await;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    let part = request(
+        &s,
+        Method::GET,
+        "/small.txt",
+        &[(header::RANGE, "bytes=1-2")],
+    )
+    .await;
+    assert_eq!(
+        (part.status, part.text().as_str()),
+        (StatusCode::PARTIAL_CONTENT, "ep")
+    );
+    // The large one is read from disk each time.
+    assert_eq!(get(&s, "/big.bin").await.status, StatusCode::NOT_FOUND);
+}
