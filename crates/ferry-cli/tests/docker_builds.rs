@@ -166,7 +166,10 @@ fn needs_docker_a_dockerfile_app_is_built_pushed_and_served() {
     let output = platform.ferry(&["deploy", site.to_str().unwrap(), "--runtime", "docker"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("the docker runtime is not used"), "{stderr}");
+    assert!(
+        stderr.contains("the docker runtime is not used"),
+        "{stderr}"
+    );
     let (status, body) = platform.curl("static-site.localhost", "/");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Hello from a detected static site"), "{body}");

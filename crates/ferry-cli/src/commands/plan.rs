@@ -37,9 +37,10 @@ pub fn run(dir: &Path, json: bool) -> Result<()> {
     };
     // A static site starts nothing and listens nowhere: the router serves its files.
     let (start, port) = match (&plan.kind, &plan.static_root, &plan.start) {
-        (PlanKind::Static, Some(root), None) => {
-            (format!("- (ferry's router serves {root}/)"), "-".to_string())
-        }
+        (PlanKind::Static, Some(root), None) => (
+            format!("- (ferry's router serves {root}/)"),
+            "-".to_string(),
+        ),
         _ => (
             plan.start.clone().unwrap_or_else(|| "-".into()),
             plan.port
