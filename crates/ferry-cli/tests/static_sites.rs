@@ -226,3 +226,17 @@ fn pause_resume_and_a_server_restart_keep_the_site_right() {
     let pid = platform.server.as_ref().unwrap().id();
     assert_eq!(children(pid), Vec::<String>::new());
 }
+
+#[test]
+fn a_site_served_from_the_apps_own_directory_keeps_its_config_to_itself() {
+    let platform = TestPlatform::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "root site").unwrap();
+    write_config(dir.path(), "[run]\nenv = { NOTE = \"not for visitors\" }\n");
+    deploy(&platform, dir.path());
+    platform.wait_for_body("site.localhost", "root site", Duration::from_secs(10));
+    let (status, _, body) = curl_raw(&platform, "site.localhost", "/ferry.toml", &[]);
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.contains("not for visitors"), "{body}");
+    assert_eq!(platform.instance_counts("site"), (0, 0));
+}

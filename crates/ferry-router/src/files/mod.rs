@@ -37,6 +37,8 @@ pub struct StaticSite {
     root_fd: OwnedFd,
     /// Small files already read, answered with no file system call.
     cache: cache::Cache,
+    /// Names at the top of the root that are never served (404), whatever is there.
+    withheld: Vec<String>,
 }
 
 /// Why a site cannot be served.
@@ -79,7 +81,15 @@ impl StaticSite {
             root: canonical,
             root_fd,
             cache: cache::Cache::new(cache::SITE_BUDGET),
+            withheld: Vec::new(),
         })
+    }
+
+    /// Never serves these names at the top of the root: a site served from its app's
+    /// own directory keeps its config files (`ferry.toml`) to itself.
+    pub fn withholding(mut self, names: &[&str]) -> Self {
+        self.withheld = names.iter().map(|name| name.to_string()).collect();
+        self
     }
 
     /// The canonical path served.
@@ -144,6 +154,11 @@ fn prepare(
     conditions: &Conditions,
     head: bool,
 ) -> Option<Response<ProxyBody>> {
+    if let [name] = path.segments.as_slice() {
+        if site.withheld.contains(name) {
+            return not_found(site, head);
+        }
+    }
     match resolve::find(&site.root_fd, &site.root, path) {
         Found::File(open) if open.meta.len() <= cache::MAX_FILE_BYTES => {
             let cached = match read_whole(&open) {

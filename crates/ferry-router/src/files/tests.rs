@@ -322,3 +322,28 @@ async fn small_files_are_answered_from_memory_once_read() {
     // The large one is read from disk each time.
     assert_eq!(get(&s, "/big.bin").await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn withheld_names_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "home").unwrap();
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        "[run]\nenv = { KEY = \"v\" }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/ferry.toml"), "docs").unwrap();
+    let site = StaticSite::open(dir.path(), dir.path())
+        .unwrap()
+        .withholding(&["ferry.toml"]);
+    let s = Site {
+        dir,
+        site: Arc::new(site),
+    };
+    assert_eq!(get(&s, "/ferry.toml").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&s, "/%66erry.toml").await.status, StatusCode::NOT_FOUND);
+    // Only at the top: a page of that name deeper in the site is content.
+    assert_eq!(get(&s, "/docs/ferry.toml").await.text(), "docs");
+    assert_eq!(get(&s, "/").await.text(), "home");
+}

@@ -364,9 +364,17 @@ pub(super) async fn open_site(
         .to_string();
     let dir = rec.data.revision_dir(&revision.id);
     let path = dir.join(&root);
-    let opened = tokio::task::spawn_blocking(move || StaticSite::open(&path, &dir))
-        .await
-        .map_err(|err| format!("opening the site's files: {err}"))?;
+    // Served from the app's own directory, the site keeps its config files to itself.
+    let withheld: &[&str] = if root == "." || root == "./" {
+        &["ferry.toml", "apprunner.yaml", "Procfile"]
+    } else {
+        &[]
+    };
+    let opened = tokio::task::spawn_blocking(move || {
+        StaticSite::open(&path, &dir).map(|site| site.withholding(withheld))
+    })
+    .await
+    .map_err(|err| format!("opening the site's files: {err}"))?;
     // The user's words: the app's directory, never where the data dir keeps it.
     opened.map(Arc::new).map_err(|err| match err {
         SiteError::NotADirectory { .. } => {
