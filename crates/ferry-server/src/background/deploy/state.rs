@@ -57,10 +57,9 @@ impl fmt::Display for Phase {
             Self::Deploying { revision } => write!(f, "deploying revision {revision}"),
             Self::Serving => f.write_str("serving"),
             Self::FilesUnavailable(reason) => f.write_str(reason),
-            Self::ServingFiles { revision, root } => write!(
-                f,
-                "serving static files of revision {revision} ({root}/) from the router; no instances"
-            ),
+            Self::ServingFiles { revision, root } => {
+                write!(f, "serving static files of revision {revision} ({root}/)")
+            }
             Self::ScaledToZero => {
                 f.write_str("scaled to zero (the next request starts an instance)")
             }
