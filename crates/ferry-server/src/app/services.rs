@@ -745,3 +745,46 @@ fn validate(config: &ServiceConfig) -> Result<(), AppError> {
         ..ConfigProblem::default()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn static_site() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("public")).unwrap();
+        std::fs::write(dir.path().join("public/index.html"), "hi").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_static_site_is_served_files_unless_given_a_command() {
+        let dir = static_site();
+        let (config, _) = source_config(dir.path(), &ConfigOverrides::default()).unwrap();
+        assert_eq!(config.run.static_root.as_deref(), Some("public"));
+        assert_eq!(config.run.command, None);
+
+        let overrides = ConfigOverrides {
+            command: Some("./serve".into()),
+            ..ConfigOverrides::default()
+        };
+        let (config, _) = source_config(dir.path(), &overrides).unwrap();
+        assert_eq!(config.run.static_root, None);
+        assert_eq!(config.run.command.as_deref(), Some("./serve"));
+
+        // Docker has nothing to build or run for it: served by the router, with a word.
+        let overrides = ConfigOverrides {
+            runtime: Some("docker".into()),
+            ..ConfigOverrides::default()
+        };
+        let (config, warnings) = source_config(dir.path(), &overrides).unwrap();
+        assert_eq!(config.run.static_root.as_deref(), Some("public"));
+        assert_eq!(config.run.runtime, None);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("docker runtime is not used")),
+            "{warnings:?}"
+        );
+    }
+}
