@@ -1,7 +1,7 @@
 //! Static sites served by ferry's router itself, against the real server binary, the
 //! real CLI and curl: no process runs for them, a new revision's files switch under
 //! load with no failed request, paths that try to leave the site never reach a file,
-//! ranges and conditional requests, pause, and a server restart.
+//! ranges and conditional requests, a custom domain, pause, a server restart, delete.
 
 #![allow(clippy::unwrap_used)]
 
@@ -202,11 +202,21 @@ fn ranges_and_conditional_requests() {
 }
 
 #[test]
-fn pause_resume_and_a_server_restart_keep_the_site_right() {
+fn pause_resume_a_server_restart_and_delete_keep_the_site_right() {
     let mut platform = TestPlatform::start();
     let dir = site("still here");
-    deploy(&platform, dir.path());
+    platform.ferry_ok(&[
+        "deploy",
+        dir.path().to_str().unwrap(),
+        "--name",
+        "site",
+        "--domain",
+        "www.example.test",
+    ]);
     platform.wait_for_body("site.localhost", "still here", Duration::from_secs(10));
+    // A custom domain routes to the files too.
+    let (status, _, body) = curl_raw(&platform, "www.example.test", "/", &[]);
+    assert_eq!((status, body.as_str()), (200, "still here"));
 
     platform.ferry_ok(&["pause", "site"]);
     let (status, _, body) = curl_raw(&platform, "site.localhost", "/", &[]);
@@ -225,6 +235,11 @@ fn pause_resume_and_a_server_restart_keep_the_site_right() {
     assert!(status["autoscale"].is_null(), "{status}");
     let pid = platform.server.as_ref().unwrap().id();
     assert_eq!(children(pid), Vec::<String>::new());
+
+    platform.ferry_ok(&["delete", "site"]);
+    let (status, head, _) = curl_raw(&platform, "site.localhost", "/", &[]);
+    assert_eq!(status, 404, "{head}");
+    assert!(head.contains("x-ferry-error: unknown-host"), "{head}");
 }
 
 #[test]
