@@ -109,6 +109,10 @@ pub struct ServiceDetail {
     /// The commit of the active revision, for a git source.
     #[serde(default)]
     pub active_commit: Option<String>,
+    /// For a static site, the directory of the active revision that ferry's router
+    /// serves itself (runtime "static": no instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_root: Option<String>,
 }
 
 /// What a service follows, without its credentials.

@@ -316,14 +316,6 @@ fn generate(
     text
 }
 
-/// The start command a plan needs in a container, when it differs from the host's: a
-/// static site is served by ferry's own file server on the host, which an image does
-/// not have, so there busybox's httpd (the default static base) serves it.
-pub fn container_start(plan: &BuildPlan) -> Option<String> {
-    let root = plan.static_root.as_deref()?;
-    (plan.kind == PlanKind::Static).then(|| format!("exec httpd -f -p \"$PORT\" -h {root}"))
-}
-
 /// Whether a revision is built from the app's own Dockerfile.
 pub fn uses_own_dockerfile(plan: &BuildPlan) -> bool {
     plan.kind == PlanKind::Dockerfile

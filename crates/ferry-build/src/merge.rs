@@ -149,6 +149,11 @@ pub fn build_plan(config: &ServiceConfig, dir: &Path) -> BuildPlan {
 fn apply_plan(plan: &BuildPlan, config: &mut ServiceConfig) {
     config.build.commands = plan.steps().map(|s| s.command).collect();
     config.run.command = plan.start.clone();
+    // A static site runs nothing: the router serves this directory of the revision.
+    config.run.static_root = match plan.kind {
+        PlanKind::Static => plan.static_root.clone(),
+        _ => None,
+    };
     for (key, value) in &plan.env {
         config
             .build

@@ -152,12 +152,6 @@ enum Command {
     },
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
-    /// Serve a directory's files on $HOST:$PORT (what a detected static site runs as)
-    #[command(hide = true)]
-    StaticServe {
-        /// Site root
-        dir: PathBuf,
-    },
     /// Lint Dockerfiles with Hadolint's rules, config and output formats
     #[command(disable_help_flag = true)]
     Lint {
@@ -224,10 +218,7 @@ fn main() -> ExitCode {
             }
         },
         command => {
-            let is_server = matches!(
-                command,
-                Command::Server(_) | Command::Up { .. } | Command::StaticServe { .. }
-            );
+            let is_server = matches!(command, Command::Server(_) | Command::Up { .. });
             init_tracing(is_server);
             let global = Global {
                 server: cli.server,
@@ -288,7 +279,6 @@ fn run_async(global: Global, command: Command) -> Result<()> {
             Command::Up { server, deploy } => {
                 return commands::up::run(server, deploy, global.data_dir).await
             }
-            Command::StaticServe { dir } => return commands::static_serve::run(&dir).await,
             _ => {}
         }
         if let Command::GitHook = command {

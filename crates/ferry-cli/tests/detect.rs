@@ -71,8 +71,9 @@ fn compiled_examples_deploy_with_shared_compiler_caches() {
     }
 }
 
-/// A static site is served by ferry's own file server: index files, the site's
-/// 404 page, and nothing outside the site's root.
+/// A static site is served by ferry's router itself: no process is started for it
+/// (no instance, no child of the server), index files, the site's 404 page, and
+/// nothing outside the site's root.
 #[test]
 fn static_site_is_served_by_ferry_itself() {
     let platform = TestPlatform::start();
@@ -81,6 +82,28 @@ fn static_site_is_served_by_ferry_itself() {
     platform.ferry_ok(&["deploy", dir.path().to_str().unwrap(), "--name", "site"]);
     let (status, body) = platform.curl("site.localhost", "/");
     assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Hello from a detected static site"), "{body}");
+    assert_eq!(platform.instance_counts("site"), (0, 0));
+    let pid = platform.server.as_ref().unwrap().id();
+    let children: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .flat_map(|task| {
+            let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            list.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        children.is_empty(),
+        "the server runs processes: {children:?}"
+    );
+    let status = platform.ferry_ok(&["status", "site"]);
+    assert!(
+        status.contains("runtime    static: public/ served by ferry's router (no instances)"),
+        "{status}"
+    );
     let (status, body) = platform.curl("site.localhost", "/missing.html");
     assert_eq!((status, body.as_str()), (404, "<p>not here</p>"));
     let (status, _) = platform.curl("site.localhost", "/../README.md");

@@ -248,14 +248,22 @@ fn dockerfile_app(builder: Builder) -> TestPlatform {
     );
     platform.ferry_ok(&["delete", "boxed"]);
 
-    // A detected static site on Docker: a generated Dockerfile on the static base
-    // (busybox), served by its httpd rather than the host's file server.
+    // A detected static site asked to run on Docker: served by the router from its
+    // files all the same, with a warning — no image is built, no container runs.
     let site = example("static-site");
-    platform.ferry_ok(&["deploy", site.to_str().unwrap(), "--runtime", "docker"]);
+    let output = platform.ferry(&["deploy", site.to_str().unwrap(), "--runtime", "docker"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the docker runtime is not used"),
+        "{stderr}"
+    );
     let (status, body) = platform.curl("static-site.localhost", "/");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Hello from a detected static site"), "{body}");
-    assert!(revision_image(&platform, "static-site", 1).contains("/builds/static-site@"));
+    assert_eq!(platform.instance_counts("static-site"), (0, 0));
+    let revisions = platform.ferry_json(&["revisions", "static-site"]);
+    assert!(revisions[0]["source"]["image"].is_null(), "{revisions}");
     platform
 }
 

@@ -240,6 +240,7 @@ async fn handle(
     };
     route.stats.record_request();
     let refusal = match &route.state {
+        RouteState::Files(site) => return Ok(serve_files(site, &route, &request, start).await),
         // Serving (possibly with every instance at its limit) and Cold are admitted,
         // through the queue if need be.
         RouteState::Serving(upstreams) if !upstreams.is_empty() => None,
@@ -262,7 +263,12 @@ async fn handle(
     }
     let admitted = match admit::admit(&client.shared.table, route, host).await {
         Ok(admitted) => admitted,
-        Err(Refused { route, error }) => return Ok(router_error(&route, &error)),
+        Err(Refused { route, error }) => {
+            return Ok(match &route.state {
+                RouteState::Files(site) => serve_files(site, &route, &request, start).await,
+                _ => router_error(&route, &error),
+            });
+        }
     };
     let Admitted {
         route,
@@ -279,6 +285,20 @@ async fn handle(
         }
         Err(error) => router_error(&route, &error),
     })
+}
+
+/// A static site's answer, counted in the service's stats like a proxied one.
+async fn serve_files(
+    site: &Arc<crate::files::StaticSite>,
+    route: &ServiceRoute,
+    request: &Request<Incoming>,
+    start: Instant,
+) -> Response<ProxyBody> {
+    let response =
+        crate::files::serve(site, request.method(), request.uri(), request.headers()).await;
+    route.stats.record_latency(start.elapsed());
+    route.stats.record_response(response.status());
+    response
 }
 
 fn router_error(route: &ServiceRoute, error: &ProxyError) -> Response<ProxyBody> {

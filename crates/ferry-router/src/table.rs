@@ -128,6 +128,10 @@ pub enum RouteState {
     /// demand is signalled) until a table with ready upstreams is published, as
     /// Knative's activator does.
     Cold,
+    /// A static site: the router answers from the directory itself (no instance, no
+    /// admission). A new revision's files replace the old ones in one table swap;
+    /// requests in flight keep the `Arc` and the files they opened.
+    Files(Arc<crate::files::StaticSite>),
 }
 
 /// Per-service routing entry.

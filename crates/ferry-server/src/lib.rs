@@ -12,7 +12,6 @@ pub mod limits;
 pub mod registry;
 mod router_threads;
 pub mod runtimes;
-pub mod static_site;
 
 use crate::app::App;
 use crate::background::deploy::DeployerSettings;

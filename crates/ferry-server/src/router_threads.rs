@@ -9,6 +9,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// Blocking threads per router thread, for static files (opens and reads).
+const STATIC_FILE_THREADS: usize = 16;
+
 /// Binds `threads` listeners to `addr` (the first one picks the port when it is 0).
 pub fn bind(addr: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(threads.max(1));
@@ -48,8 +51,11 @@ pub async fn run(
             std::thread::Builder::new()
                 .name(format!("ferry-router-{index}"))
                 .spawn(move || -> std::io::Result<()> {
+                    // The blocking pool only reads static sites' files: bounded, so
+                    // a flood of file requests queues instead of spawning threads.
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        .max_blocking_threads(STATIC_FILE_THREADS)
                         .build()?;
                     runtime.block_on(async move {
                         let listener = tokio::net::TcpListener::from_std(listener)?;

@@ -91,3 +91,68 @@ pub struct Revision {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
 }
+
+impl Revision {
+    /// For a static site, the directory of its files (relative to the revision's
+    /// directory) that ferry's router serves itself; `None` for anything that runs.
+    /// Revisions made before the router served files ran ferry's file server as a
+    /// process (`exec "$FERRY_BIN" static-serve <root>`); that exact command is read
+    /// as the same site, so rolling back to one serves it the new way.
+    pub fn static_root(&self) -> Option<&str> {
+        if !matches!(self.source, RevisionSource::Directory { .. }) {
+            return None;
+        }
+        let run = &self.config.run;
+        if let Some(root) = run.static_root.as_deref() {
+            return Some(root);
+        }
+        let legacy = run
+            .command
+            .as_deref()?
+            .strip_prefix("exec \"$FERRY_BIN\" static-serve ")?;
+        (!legacy.is_empty() && !legacy.contains(char::is_whitespace)).then_some(legacy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(source: RevisionSource, root: Option<&str>, command: Option<&str>) -> Revision {
+        let mut config = ServiceConfig::default();
+        config.run.static_root = root.map(str::to_string);
+        config.run.command = command.map(str::to_string);
+        Revision {
+            id: RevisionId::from_string("r"),
+            service_id: ServiceId::from_string("s"),
+            number: 1,
+            source,
+            config,
+            status: RevisionStatus::Pending,
+            failure: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            commit: None,
+        }
+    }
+
+    #[test]
+    fn static_root_from_the_config_or_the_old_command() {
+        let dir = || RevisionSource::Directory {
+            digest: "d".to_string(),
+        };
+        assert_eq!(
+            revision(dir(), Some("public"), None).static_root(),
+            Some("public")
+        );
+        let legacy = revision(dir(), None, Some("exec \"$FERRY_BIN\" static-serve dist"));
+        assert_eq!(legacy.static_root(), Some("dist"));
+        let app = revision(dir(), None, Some("python3 app.py"));
+        assert_eq!(app.static_root(), None);
+        let image = RevisionSource::Image {
+            image: "busybox".to_string(),
+            image_id: None,
+            from_tag: None,
+        };
+        assert_eq!(revision(image, Some("public"), None).static_root(), None);
+    }
+}

@@ -192,6 +192,10 @@ pub struct RunConfig {
     /// docker for an app with its own Dockerfile, else the process runtime.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<crate::RuntimeKind>,
+    /// A static site: this directory of the revision (relative: `.`, `public`, `dist`)
+    /// is served by ferry's router itself — no command, no instance, no process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_root: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -202,6 +206,7 @@ impl Default for RunConfig {
             port_env: None,
             env: BTreeMap::new(),
             runtime: None,
+            static_root: None,
         }
     }
 }
@@ -363,6 +368,17 @@ impl ServiceConfig {
         }
         for (index, build) in self.build.commands.iter().enumerate() {
             command("build.commands", format!("step {} ", index + 1), build);
+        }
+        if let Some(root) = &self.run.static_root {
+            let inside = !root.is_empty()
+                && !root.starts_with('/')
+                && root.split('/').all(|part| part != "..");
+            if !inside {
+                problems.push((
+                    "run.static_root".to_string(),
+                    format!("{root:?} must be a directory inside the app (like \"public\")"),
+                ));
+            }
         }
         for (section, env) in [("run.env", &self.run.env), ("build.env", &self.build.env)] {
             for (name, value) in env {

@@ -1,5 +1,5 @@
 //! Static sites: `index.html` at the root, else in `public/` or `dist/`. Served as
-//! files: no install, no build.
+//! files by ferry's router: no install, no build, no start command.
 
 use super::{AppDir, DetectError};
 use crate::plan::{BuildPlan, PlanKind};
@@ -17,11 +17,11 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
     let mut plan = BuildPlan::new("static");
     plan.kind = PlanKind::Static;
     plan.static_root = Some(root.to_string());
-    // Ferry's own file server: the process runtime sets FERRY_BIN to the running
-    // ferry, so a static site needs nothing installed beside it.
-    plan.start = Some(format!("exec \"$FERRY_BIN\" static-serve {root}"));
-    plan.notes
-        .push(format!("index.html in {root}: served as static files"));
+    // No start command: ferry's router serves the files itself (no process, no
+    // container); `merge.rs` carries `static_root` into the config's `run.static_root`.
+    plan.notes.push(format!(
+        "index.html in {root}: served as static files by ferry's router"
+    ));
     Ok(Some(plan))
 }
 
@@ -41,6 +41,7 @@ mod tests {
             let plan = detect(&AppDir { dir: dir.path() }).unwrap().unwrap();
             assert_eq!(plan.static_root.as_deref(), Some(root));
             assert_eq!(plan.kind, PlanKind::Static);
+            assert_eq!(plan.start, None);
         }
         let none = app(&[("public/about.html", "")]);
         assert!(detect(&AppDir { dir: none.path() }).unwrap().is_none());

@@ -14,7 +14,6 @@ pub mod plan;
 pub mod report;
 pub mod scale;
 pub mod server;
-pub mod static_serve;
 pub mod status;
 pub mod token;
 pub mod tokens;

@@ -35,6 +35,18 @@ pub fn run(dir: &Path, json: bool) -> Result<()> {
         PlanKind::Static => "static",
         PlanKind::Dockerfile => "dockerfile",
     };
+    // A static site starts nothing and listens nowhere: the router serves its files.
+    let (start, port) = match (&plan.kind, &plan.static_root, &plan.start) {
+        (PlanKind::Static, Some(root), None) => (
+            format!("- (ferry's router serves {root}/)"),
+            "-".to_string(),
+        ),
+        _ => (
+            plan.start.clone().unwrap_or_else(|| "-".into()),
+            plan.port
+                .map_or_else(|| "$PORT".to_string(), |p| p.to_string()),
+        ),
+    };
     let env: Vec<String> = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let rows: Vec<(&str, String)> = vec![
         ("provider", plan.provider.clone()),
@@ -45,13 +57,9 @@ pub fn run(dir: &Path, json: bool) -> Result<()> {
         ),
         ("install", lines(&plan.install)),
         ("build", lines(&plan.build)),
-        ("start", plan.start.clone().unwrap_or_else(|| "-".into())),
+        ("start", start),
         ("env", lines(&env)),
-        (
-            "port",
-            plan.port
-                .map_or_else(|| "$PORT".to_string(), |p| p.to_string()),
-        ),
+        ("port", port),
         ("cache keys", lines(&plan.cache_keys)),
         ("notes", lines(&plan.notes)),
     ];

@@ -98,6 +98,9 @@ pub async fn show(client: &Client, name: Option<&str>, json: bool) -> Result<()>
             git.webhook_secret
         );
     }
+    if let Some(root) = &detail.static_root {
+        outln!("  runtime    static: {root}/ served by ferry's router (no instances)");
+    }
     outln!("  phase      {}", detail.runtime.phase);
     outln!("  restarts   {}", detail.runtime.restarts);
     if let Some(exit) = &detail.runtime.last_exit {

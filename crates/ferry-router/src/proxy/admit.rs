@@ -148,6 +148,12 @@ async fn wait(
                     });
                 }
             }
+            // The service became a static site while the request waited: the caller
+            // serves it from the files (the error is not shown).
+            RouteState::Files(_) => {
+                let error = ProxyError::new(ProxyErrorKind::Unavailable, "static files");
+                return Err(refused(route, error));
+            }
             // Cold, or starting after a cold start: keep holding.
             RouteState::Cold | RouteState::Unavailable { .. } => {}
         }

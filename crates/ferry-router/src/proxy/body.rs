@@ -1,5 +1,6 @@
 //! Body types the proxy streams: responses to clients (holding the instance's
-//! in-flight guard until the body ends, and cut at the service's request timeout) and
+//! in-flight guard until the body ends, and cut at the service's request timeout, or a
+//! static file read in chunks) and
 //! requests to instances (which can be handed back for a retry as long as no byte of
 //! them was read).
 
@@ -36,6 +37,8 @@ enum ResponseKind {
         timer: Option<Pin<Box<Sleep>>>,
     },
     Full(Option<Bytes>),
+    /// A static site's file, past its first chunk.
+    File(crate::files::FileBody),
 }
 
 /// Why a streamed response body ended early.
@@ -45,6 +48,8 @@ pub enum ProxyBodyError {
     Upstream(hyper::Error),
     /// The response was still streaming at the service's request timeout.
     Timeout(Duration),
+    /// A static file could not be read to its end.
+    File(std::io::Error),
 }
 
 impl std::fmt::Display for ProxyBodyError {
@@ -56,6 +61,7 @@ impl std::fmt::Display for ProxyBodyError {
                 "the response was still streaming at the request timeout ({})",
                 crate::health::format_duration(*timeout)
             ),
+            Self::File(err) => write!(f, "the file could not be read: {err}"),
         }
     }
 }
@@ -65,6 +71,7 @@ impl std::error::Error for ProxyBodyError {
         match self {
             Self::Upstream(err) => Some(err),
             Self::Timeout(_) => None,
+            Self::File(err) => Some(err),
         }
     }
 }
@@ -93,6 +100,12 @@ impl ProxyBody {
         }
     }
 
+    pub(crate) fn file(body: crate::files::FileBody) -> Self {
+        Self {
+            kind: ResponseKind::File(body),
+        }
+    }
+
     pub(crate) fn empty() -> Self {
         Self {
             kind: ResponseKind::Full(None),
@@ -104,7 +117,7 @@ impl ProxyBody {
     pub(crate) fn into_full(self) -> Option<Bytes> {
         match self.kind {
             ResponseKind::Full(bytes) => bytes,
-            ResponseKind::Upstream { .. } => None,
+            ResponseKind::Upstream { .. } | ResponseKind::File(_) => None,
         }
     }
 }
@@ -156,6 +169,9 @@ impl Body for ProxyBody {
                 }
             }
             ResponseKind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            ResponseKind::File(file) => file
+                .poll_chunk(cx)
+                .map(|chunk| chunk.map(|c| c.map(Frame::data).map_err(ProxyBodyError::File))),
         }
     }
 
@@ -163,6 +179,7 @@ impl Body for ProxyBody {
         match &self.kind {
             ResponseKind::Upstream { body, .. } => body.is_end_stream(),
             ResponseKind::Full(bytes) => bytes.is_none(),
+            ResponseKind::File(file) => file.len() == 0,
         }
     }
 
@@ -172,6 +189,7 @@ impl Body for ProxyBody {
             ResponseKind::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
+            ResponseKind::File(file) => SizeHint::with_exact(file.len()),
         }
     }
 }

@@ -163,6 +163,10 @@ impl App {
         let mut detail = ServiceDetail {
             service: self.service_view(&row)?,
             active_revision_number: active.as_ref().map(|r| r.number),
+            static_root: active
+                .as_ref()
+                .and_then(|r| r.static_root())
+                .map(str::to_string),
             config: active.map(|r| r.config),
             runtime: self.background.snapshot(&row.id).unwrap_or_default(),
             metrics: self
@@ -671,17 +675,22 @@ pub(crate) fn source_config(
         }
         config.run.runtime = Some(RuntimeKind::Docker);
     }
-    // A detected start command that only works on the host has a container form.
-    if config.run.runtime == Some(RuntimeKind::Docker)
-        && overrides.command.is_none()
-        && config.run.command == planned.plan.start
-    {
-        if let Some(start) = ferry_build::image::container_start(&planned.plan) {
-            config.run.command = Some(start);
-        }
+    let mut warnings = planned.warnings;
+    if config.run.command.is_some() {
+        // A command (from --command) runs as a process, even in a static site.
+        config.run.static_root = None;
+    } else if config.run.static_root.is_some() && config.run.runtime == Some(RuntimeKind::Docker) {
+        // The router serves a static site from the revision's files: there is no image
+        // to build and no container to run.
+        warnings.push(
+            "a static site is served by ferry's router from its files: the docker runtime \
+             is not used"
+                .to_string(),
+        );
+        config.run.runtime = None;
     }
     validate(&config)?;
-    if config.run.command.is_none() && !dockerfile_build {
+    if config.run.command.is_none() && config.run.static_root.is_none() && !dockerfile_build {
         let (file, message) = if planned.from_file {
             let file = planned.plan.provider.clone();
             let message = format!(
@@ -703,7 +712,7 @@ pub(crate) fn source_config(
             ..ConfigProblem::default()
         }));
     }
-    Ok((config, planned.warnings))
+    Ok((config, warnings))
 }
 
 /// A detection error as the user's problem, without the server's unpack path.
@@ -742,4 +751,47 @@ fn validate(config: &ServiceConfig) -> Result<(), AppError> {
             .join("\n"),
         ..ConfigProblem::default()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn static_site() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("public")).unwrap();
+        std::fs::write(dir.path().join("public/index.html"), "hi").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_static_site_is_served_files_unless_given_a_command() {
+        let dir = static_site();
+        let (config, _) = source_config(dir.path(), &ConfigOverrides::default()).unwrap();
+        assert_eq!(config.run.static_root.as_deref(), Some("public"));
+        assert_eq!(config.run.command, None);
+
+        let overrides = ConfigOverrides {
+            command: Some("./serve".into()),
+            ..ConfigOverrides::default()
+        };
+        let (config, _) = source_config(dir.path(), &overrides).unwrap();
+        assert_eq!(config.run.static_root, None);
+        assert_eq!(config.run.command.as_deref(), Some("./serve"));
+
+        // Docker has nothing to build or run for it: served by the router, with a word.
+        let overrides = ConfigOverrides {
+            runtime: Some("docker".into()),
+            ..ConfigOverrides::default()
+        };
+        let (config, warnings) = source_config(dir.path(), &overrides).unwrap();
+        assert_eq!(config.run.static_root.as_deref(), Some("public"));
+        assert_eq!(config.run.runtime, None);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("docker runtime is not used")),
+            "{warnings:?}"
+        );
+    }
 }

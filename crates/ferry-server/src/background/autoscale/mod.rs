@@ -4,6 +4,7 @@
 //! (waking it when the count changes). It also keeps the router's admission settings
 //! in step with the service's scaling, and one small task per service waits for
 //! `Admission::demanded` so a request held while at zero starts an instance at once.
+//! Static sites (served by the router from their files) are not scaled.
 
 pub mod kpa;
 
@@ -319,6 +320,12 @@ impl AutoscaleReconciler {
         let Some(revision) = revision else {
             return Ok(Requeue::After(SAMPLE_EVERY));
         };
+        if revision.static_root().is_some() {
+            // A static site is served by the router itself: no instance to scale, no
+            // count or demand waiter kept (a rollout to an app starts from min again).
+            autoscaler.forget(service);
+            return Ok(Requeue::After(SAMPLE_EVERY));
+        }
         // The router's state exists once the deployer has looked at the service.
         let Some(shared) = self.deploy.shared(service) else {
             // Soon: the router's settings and the demand waiter should not lag the

@@ -3,10 +3,10 @@
 //! drains only take instances out of rotation, stops run in the background.
 
 use super::plan::Action;
-use super::state::{Inst, Phase, PublishedRoute, ServiceWork, StopState};
+use super::state::{Inst, Phase, PublishedRoute, ServedSite, ServiceWork, StopState};
 use super::{DeployError, DeployReconciler};
 use crate::background::operations::{self, DEPLOY_KINDS};
-use ferry_router::{RouteState, ServiceRoute, Upstream};
+use ferry_router::{RouteState, ServiceRoute, SiteError, StaticSite, Upstream};
 use ferry_runtime::{allocate_port, InstanceSpec, RuntimeError, Workload};
 use ferry_store::{BuildStatus, ServiceRow};
 use ferry_types::{
@@ -43,6 +43,22 @@ pub(super) async fn apply(
             let Some(revision) = revisions.get(&revision) else {
                 return Ok(false);
             };
+            if revision.static_root().is_some() {
+                // A static site's files must be servable before they take traffic.
+                match open_site(rec, revision).await {
+                    Ok(site) => {
+                        work.site = Some(ServedSite {
+                            revision: revision.id.clone(),
+                            site,
+                        });
+                        work.site_error = None;
+                    }
+                    Err(reason) => {
+                        fail_rollout(rec, row, revision, &reason)?;
+                        return Ok(false);
+                    }
+                }
+            }
             switch(rec, row, revisions, revision, work)?;
         }
         Action::FailRollout { revision, reason } => {
@@ -336,6 +352,43 @@ fn switch(
     Ok(())
 }
 
+/// Opens a static site revision's files for the router (on the blocking pool), or says
+/// in the user's words why they cannot be served.
+pub(super) async fn open_site(
+    rec: &DeployReconciler,
+    revision: &Revision,
+) -> Result<Arc<StaticSite>, String> {
+    let root = revision
+        .static_root()
+        .ok_or_else(|| "the revision is not a static site".to_string())?
+        .to_string();
+    let dir = rec.data.revision_dir(&revision.id);
+    let path = dir.join(&root);
+    // Served from the app's own directory, the site keeps its config files to itself.
+    let withheld: &[&str] = if root == "." || root == "./" {
+        &["ferry.toml", "apprunner.yaml", "Procfile"]
+    } else {
+        &[]
+    };
+    let opened = tokio::task::spawn_blocking(move || {
+        StaticSite::open(&path, &dir).map(|site| site.withholding(withheld))
+    })
+    .await
+    .map_err(|err| format!("opening the site's files: {err}"))?;
+    // The user's words: the app's directory, never where the data dir keeps it.
+    opened.map(Arc::new).map_err(|err| match err {
+        SiteError::NotADirectory { .. } => {
+            format!("the static site's root {root}/ is not a directory")
+        }
+        SiteError::Outside { .. } => {
+            format!("the static site's root {root}/ is a link to outside the app")
+        }
+        SiteError::Open { source, .. } => {
+            format!("the static site's root {root}/ cannot be opened: {source}")
+        }
+    })
+}
+
 /// Marks the revision failed and moves desired back to the active revision (unless a
 /// newer deploy moved it already).
 fn fail_rollout(
@@ -484,12 +537,16 @@ fn publish_route_with(
     let config = config.unwrap_or(&defaults);
     hosts.extend(config.domains.iter().cloned());
     let reason = work.phase.to_string();
+    let site = work
+        .site_for(row.active_revision.as_ref())
+        .map(|served| (served.revision.clone(), Arc::clone(&served.site)));
     let published = PublishedRoute::Set {
         hosts: hosts.clone(),
         timeout: config.request_timeout,
         serving: upstreams.iter().map(|u| u.instance_id.clone()).collect(),
         paused: row.paused,
         reason: reason.clone(),
+        files: site.as_ref().map(|(revision, _)| revision.clone()),
     };
     if let Some(shared) = rec.shared(&row.id) {
         // The autoscaler reads their live in-flight counts.
@@ -500,6 +557,9 @@ fn publish_route_with(
     }
     let state = if row.paused {
         RouteState::Paused
+    } else if let Some((_, site)) = site {
+        // The active revision is a static site: the router serves its files.
+        RouteState::Files(site)
     } else if !upstreams.is_empty() {
         RouteState::Serving(upstreams)
     } else if matches!(work.phase, Phase::ScaledToZero | Phase::StartingInstances) {
@@ -533,17 +593,10 @@ fn publish_route_with(
 }
 
 /// Host processes listen on loopback (`HOST`, unless the app sets it; plans write
-/// `${HOST:-0.0.0.0}`, which inside a container is every interface, as it must be)
-/// and get `FERRY_BIN`, the running ferry, which a static site runs as its server.
+/// `${HOST:-0.0.0.0}`, which inside a container is every interface, as it must be).
 fn host_env(env: &mut std::collections::BTreeMap<String, String>) {
     env.entry("HOST".to_string())
         .or_insert_with(|| "127.0.0.1".to_string());
-    if let Ok(ferry) = std::env::current_exe() {
-        env.insert(
-            "FERRY_BIN".to_string(),
-            ferry.to_string_lossy().into_owned(),
-        );
-    }
 }
 
 /// The drain timeout of what serves now (the active revision), else the desired one's.

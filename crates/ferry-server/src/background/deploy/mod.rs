@@ -337,6 +337,46 @@ impl DeployReconciler {
         }
     }
 
+    /// Keeps `work.site` on the active revision's files when that revision is a static
+    /// site: opened here at the first pass after a start-up (a switch opens its own),
+    /// dropped when the active revision is no static site any more. An error is kept
+    /// as the reason the route is unavailable and tried again next pass.
+    async fn ensure_site(
+        &self,
+        row: &ServiceRow,
+        revisions: &HashMap<RevisionId, Revision>,
+        work: &mut ServiceWork,
+    ) {
+        let active = row
+            .active_revision
+            .as_ref()
+            .and_then(|id| revisions.get(id));
+        let Some(revision) = active.filter(|r| r.static_root().is_some()) else {
+            work.site = None;
+            work.site_error = None;
+            return;
+        };
+        if work.site_for(Some(&revision.id)).is_some() {
+            return;
+        }
+        match execute::open_site(self, revision).await {
+            Ok(site) => {
+                work.site = Some(state::ServedSite {
+                    revision: revision.id.clone(),
+                    site,
+                });
+                work.site_error = None;
+            }
+            Err(reason) => {
+                if work.site_error.as_ref() != Some(&reason) {
+                    tracing::warn!(service = %row.name, %reason, "cannot serve the static site");
+                }
+                work.site = None;
+                work.site_error = Some(reason);
+            }
+        }
+    }
+
     async fn pass(
         &self,
         service: &ServiceId,
@@ -366,6 +406,7 @@ impl DeployReconciler {
                 revisions.insert(id.clone(), revision);
             }
         }
+        self.ensure_site(&row, &revisions, work).await;
         self.observe_health(work, &revisions).await;
 
         let desired = match row
@@ -373,15 +414,24 @@ impl DeployReconciler {
             .as_ref()
             .and_then(|id| revisions.get(id))
         {
-            Some(revision) => Some(DesiredView {
-                id: revision.id.clone(),
-                build: match self.store.revision_build(&revision.id)? {
-                    Some(BuildStatus::Built) => BuildState::Built,
-                    Some(BuildStatus::Pending) | None => BuildState::Pending,
-                    Some(BuildStatus::Failed | BuildStatus::Cancelled) => BuildState::Failed,
-                },
-                wanted: self.autoscaler.wanted(service, &revision.config.scaling)? as usize,
-            }),
+            Some(revision) => {
+                let files = revision.static_root().is_some();
+                Some(DesiredView {
+                    id: revision.id.clone(),
+                    build: match self.store.revision_build(&revision.id)? {
+                        Some(BuildStatus::Built) => BuildState::Built,
+                        Some(BuildStatus::Pending) | None => BuildState::Pending,
+                        Some(BuildStatus::Failed | BuildStatus::Cancelled) => BuildState::Failed,
+                    },
+                    // A static site runs nothing, so the autoscaler keeps no count for it.
+                    wanted: if files {
+                        0
+                    } else {
+                        self.autoscaler.wanted(service, &revision.config.scaling)? as usize
+                    },
+                    files,
+                })
+            }
             None => None,
         };
         let now = Instant::now();
@@ -407,8 +457,10 @@ impl DeployReconciler {
         let row = self.store.get_service(service)?.unwrap_or(row);
         work.phase = phase(&row, &revisions, work, &wait, &self.runtimes, wanted);
         execute::publish_route(self, &row, work);
+        // A static site that serves counts as ready: it is what the operations wait for.
+        let files_serving = !row.paused && work.site_for(row.active_revision.as_ref()).is_some();
         let seen = operations::Observed {
-            ready: work.ready_in_rotation(),
+            ready: work.ready_in_rotation() + usize::from(files_serving),
             instances: work.instances.len(),
             crash_streak: work.crash_streak,
             last_exit: work.last_exit.as_deref(),
@@ -495,6 +547,19 @@ fn phase(
                 revision: number(&row.desired_revision),
             },
         };
+    }
+    if let Some(served) = work.site_for(row.active_revision.as_ref()) {
+        let root = revisions
+            .get(&served.revision)
+            .and_then(Revision::static_root)
+            .unwrap_or(".");
+        return Phase::ServingFiles {
+            revision: number(&row.active_revision),
+            root: root.trim_end_matches('/').to_string(),
+        };
+    }
+    if let Some(reason) = &work.site_error {
+        return Phase::FilesUnavailable(reason.clone());
     }
     if work.ready_in_rotation() > 0 {
         Phase::Serving

@@ -25,6 +25,8 @@ pub struct DesiredView {
     /// to zero). A rollout still starts at least one instance, to prove the revision
     /// healthy before it takes traffic; the autoscaler scales it back down after.
     pub wanted: usize,
+    /// A static site: the router serves its files, so it needs no instance at all.
+    pub files: bool,
 }
 
 /// One instance as observed at the start of a pass.
@@ -184,6 +186,14 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
             BuildState::Pending | BuildState::Failed => return (actions, Wait::Building),
             BuildState::Built => {}
         }
+        if desired.files {
+            // Nothing to start: the switch publishes the files (or fails the rollout
+            // when they cannot be served) and every instance drains.
+            actions.push(Action::Switch {
+                revision: desired.id.clone(),
+            });
+            return (actions, Wait::Draining);
+        }
         if let Some(failed) = of_desired.iter().find_map(|i| match &i.health {
             HealthView::Failed(reason) => Some((i, reason)),
             _ => None,
@@ -213,6 +223,24 @@ pub fn plan(observed: &Observed) -> (Vec<Action>, Wait) {
     }
 
     // Steady state: the desired revision is active.
+    if desired.files {
+        // Its files serve; no instance belongs to it (none is ever started).
+        let (serving, idle): (Vec<&InstanceView>, Vec<&InstanceView>) =
+            of_desired.iter().copied().partition(|i| i.in_rotation);
+        if !serving.is_empty() {
+            actions.push(Action::Drain(ids(&serving)));
+        }
+        if !idle.is_empty() {
+            actions.push(Action::Stop(ids(&idle)));
+        }
+        let draining = live.iter().any(|i| i.draining.is_some_and(|d| !d.done));
+        let wait = if draining {
+            Wait::Draining
+        } else {
+            Wait::Nothing
+        };
+        return (actions, wait);
+    }
     let failed: Vec<(InstanceId, String)> = of_desired
         .iter()
         .filter_map(|i| match &i.health {
@@ -312,6 +340,7 @@ mod tests {
                 id: rev(n),
                 build,
                 wanted,
+                files: false,
             }),
             instances: Vec::new(),
             backoff: false,
@@ -652,7 +681,64 @@ mod tests {
                 }],
                 wait: Wait::StartingInstances,
             },
+            Case {
+                name: "static site: waits for its build like any revision",
+                given: files(observed(Some(1), Some((2, Pending, 1)))),
+                actions: vec![],
+                wait: Wait::Building,
+            },
+            Case {
+                name: "static site built: switch at once, nothing started, the old instance drains",
+                given: with(
+                    files(observed(Some(1), Some((2, Built, 3)))),
+                    vec![ready("old", 1)],
+                ),
+                actions: vec![Action::Switch { revision: rev(2) }],
+                wait: Wait::Draining,
+            },
+            Case {
+                name: "static site serving: the autoscaler's count starts nothing",
+                given: files(observed(Some(2), Some((2, Built, 4)))),
+                actions: vec![],
+                wait: Wait::Nothing,
+            },
+            Case {
+                name: "static site serving: drained instances of the old revision stop",
+                given: with(
+                    files(observed(Some(2), Some((2, Built, 1)))),
+                    vec![draining("old", 1, true), draining("older", 1, false)],
+                ),
+                actions: vec![Action::Stop(ids(&["old"]))],
+                wait: Wait::Draining,
+            },
+            Case {
+                name: "rollback from a static site to an app starts its instances",
+                given: observed(Some(2), Some((1, Built, 1))),
+                actions: vec![Action::Start {
+                    revision: rev(1),
+                    count: 1,
+                }],
+                wait: Wait::StartingInstances,
+            },
+            Case {
+                name: "static site paused: nothing to drain",
+                given: {
+                    let mut o = files(observed(Some(2), Some((2, Built, 1))));
+                    o.paused = true;
+                    o
+                },
+                actions: vec![],
+                wait: Wait::Nothing,
+            },
         ]
+    }
+
+    /// The desired revision is a static site.
+    fn files(mut o: Observed) -> Observed {
+        if let Some(desired) = o.desired.as_mut() {
+            desired.files = true;
+        }
+        o
     }
 
     #[test]

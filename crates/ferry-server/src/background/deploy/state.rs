@@ -26,6 +26,13 @@ pub enum Phase {
         revision: u32,
     },
     Serving,
+    /// A static site: the router serves the revision's files itself, no instance runs.
+    ServingFiles {
+        revision: u32,
+        root: String,
+    },
+    /// The active static site's files cannot be served (the reason).
+    FilesUnavailable(String),
     /// `min = 0` and idle: no instance on purpose; the next request starts one.
     ScaledToZero,
     StartingInstances,
@@ -49,6 +56,10 @@ impl fmt::Display for Phase {
             Self::Building { revision } => write!(f, "building revision {revision}"),
             Self::Deploying { revision } => write!(f, "deploying revision {revision}"),
             Self::Serving => f.write_str("serving"),
+            Self::FilesUnavailable(reason) => f.write_str(reason),
+            Self::ServingFiles { revision, root } => {
+                write!(f, "serving static files of revision {revision} ({root}/)")
+            }
             Self::ScaledToZero => {
                 f.write_str("scaled to zero (the next request starts an instance)")
             }
@@ -172,6 +183,12 @@ impl Inst {
     }
 }
 
+/// The static site the router serves for a service: its active revision's files.
+pub struct ServedSite {
+    pub revision: RevisionId,
+    pub site: Arc<ferry_router::StaticSite>,
+}
+
 /// What one service's reconciles share, behind the service's async lock.
 pub struct ServiceWork {
     pub name: String,
@@ -187,6 +204,10 @@ pub struct ServiceWork {
     pub recovered: bool,
     /// Stops in flight: they outlast a pass (a stop may take the whole grace period).
     pub stops: JoinSet<(InstanceId, Result<(), String>)>,
+    /// The active revision's files, when it is a static site the router serves.
+    pub site: Option<ServedSite>,
+    /// Why the active static site's files cannot be served (its route is unavailable).
+    pub site_error: Option<String>,
 }
 
 /// What was published for a service, compared to skip identical updates.
@@ -199,6 +220,8 @@ pub enum PublishedRoute {
         serving: Vec<String>,
         paused: bool,
         reason: String,
+        /// The revision whose files are served, for a static site.
+        files: Option<RevisionId>,
     },
 }
 
@@ -215,6 +238,8 @@ impl Default for ServiceWork {
             published: None,
             recovered: false,
             stops: JoinSet::new(),
+            site: None,
+            site_error: None,
         }
     }
 }
@@ -241,6 +266,13 @@ impl ServiceWork {
                 }
             }
         }
+    }
+
+    /// The static site served for `active`, if that is what serves.
+    pub fn site_for(&self, active: Option<&RevisionId>) -> Option<&ServedSite> {
+        self.site
+            .as_ref()
+            .filter(|served| Some(&served.revision) == active)
     }
 
     pub fn ready_in_rotation(&self) -> usize {

@@ -692,3 +692,5 @@ async fn resume_restores_the_autoscalers_count_not_min() {
     .await;
     assert_eq!(h.background.autoscale(&id).unwrap().scaling.min, 1);
 }
+
+mod static_sites;
