@@ -28,16 +28,6 @@ fn busybox_base() -> &'static str {
     BUSYBOX
 }
 
-fn image_exists(tag: &str) -> bool {
-    Command::new("docker")
-        .args(["image", "inspect", tag])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("docker CLI is installed")
-        .success()
-}
-
 /// A Python base image made from this machine's `python3`: the interpreter at its own
 /// path, the libraries it and its extension modules link, its standard library
 /// (without tests and site-packages) and busybox for `/bin/sh`. Imported once.

@@ -9,7 +9,7 @@
 mod support;
 
 use ferry_testenv::Need;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -113,16 +113,6 @@ fn old_revisions_are_pruned_and_the_kept_ones_still_roll_back() {
     );
     let table = platform.ferry_ok(&["revisions", "hello"]);
     assert!(table.contains("PRUNED"), "{table}");
-}
-
-fn image_exists(image: &str) -> bool {
-    Command::new("docker")
-        .args(["image", "inspect", image])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("docker CLI is installed")
-        .success()
 }
 
 #[test]

@@ -571,3 +571,14 @@ pub fn import_busybox_image(tag: &str, files: &[(&str, &str)]) {
         "docker import failed: is dockerd running?"
     );
 }
+
+/// Whether the Docker Engine has `image` (a tag, an id or `name@digest`).
+pub fn image_exists(image: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("docker CLI is installed")
+        .success()
+}

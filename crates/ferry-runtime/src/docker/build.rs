@@ -65,16 +65,21 @@ impl DockerRuntime {
                 Err(err) => return Err(docker_error(format!("building {}", spec.tag))(err)),
             }
         }
-        let inspect = self.docker.inspect_image(&spec.tag).await.map_err(|err| {
+        self.built_image_id(&spec.tag).await
+    }
+
+    /// The id of the image a build just tagged `tag` (either builder).
+    pub(super) async fn built_image_id(&self, tag: &str) -> Result<String, RuntimeError> {
+        let inspect = self.docker.inspect_image(tag).await.map_err(|err| {
             if is_not_found(&err) {
-                RuntimeError::BuildFailed(format!("the build produced no image {}", spec.tag))
+                RuntimeError::BuildFailed(format!("the build produced no image {tag}"))
             } else {
-                docker_error(format!("inspecting {}", spec.tag))(err)
+                docker_error(format!("inspecting {tag}"))(err)
             }
         })?;
         inspect
             .id
-            .ok_or_else(|| RuntimeError::BuildFailed(format!("{} has no id", spec.tag)))
+            .ok_or_else(|| RuntimeError::BuildFailed(format!("{tag} has no id")))
     }
 
     pub(super) async fn push(

@@ -4,7 +4,7 @@
 //! connection follows the build's Status and turns it into lines like
 //! `docker build --progress=plain` prints, for the caller's log.
 
-use super::{docker_error, is_not_found, DockerRuntime};
+use super::DockerRuntime;
 use crate::{BuildOutput, ImageBuildSpec, RuntimeError};
 use bollard::grpc::build::{ImageBuildFrontendOptions, ImageBuildLoadInput, SecretSource};
 use bollard::grpc::driver::{moby::Moby, Build as _};
@@ -201,16 +201,7 @@ impl DockerRuntime {
                 "the BuildKit build ended without a result".to_string(),
             ))
         })?;
-        let inspect = self.docker.inspect_image(&spec.tag).await.map_err(|err| {
-            if is_not_found(&err) {
-                RuntimeError::BuildFailed(format!("the build produced no image {}", spec.tag))
-            } else {
-                docker_error(format!("inspecting {}", spec.tag))(err)
-            }
-        })?;
-        inspect
-            .id
-            .ok_or_else(|| RuntimeError::BuildFailed(format!("{} has no id", spec.tag)))
+        self.built_image_id(&spec.tag).await
     }
 }
 
