@@ -457,8 +457,12 @@ mod tests {
             .unwrap()
             .set_len(MAX_BUILDKIT_CONTEXT_BYTES + 1)
             .unwrap();
-        // No engine is contacted before the check.
-        let runtime = DockerRuntime::with_client(Docker::connect_with_defaults().unwrap());
+        // No engine is contacted before the check: a client pointed at a closed port
+        // (it connects lazily) works on machines without an engine too.
+        let client =
+            Docker::connect_with_http("http://127.0.0.1:9", 1, bollard::API_DEFAULT_VERSION)
+                .unwrap();
+        let runtime = DockerRuntime::with_client(client);
         let spec = ImageBuildSpec {
             context,
             dockerfile: "Dockerfile".into(),
