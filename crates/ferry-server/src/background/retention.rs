@@ -14,6 +14,7 @@ use ferry_registry::{Digest, Reference as RegistryRef, RepositoryName};
 use ferry_scan::image::Reference;
 use ferry_store::{ServiceRow, Store, StoreError};
 use ferry_types::{Revision, RevisionSource, RevisionStatus, ServiceId};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,14 +89,27 @@ impl Reconciler for RetentionReconciler {
             return Ok(Requeue::Done);
         }
         let revisions = self.store.list_revisions(&service)?;
+        let mut pruned = Vec::new();
         for revision in past_retention(&row, &revisions, self.keep) {
             // The store re-checks in one statement: a rollback may have chosen it since.
-            if !self.store.prune_revision(&revision.id)? {
-                continue;
+            if self.store.prune_revision(&revision.id)? {
+                tracing::info!(service = %row.name, revision = revision.number, "pruned (past retention)");
+                pruned.push(revision);
             }
-            tracing::info!(service = %row.name, revision = revision.number, "pruned (past retention)");
+        }
+        if pruned.is_empty() {
+            return Ok(Requeue::Done);
+        }
+        // Read once, after every prune of this pass: the images kept revisions still use.
+        let kept_images: HashSet<String> = self
+            .store
+            .revision_images()?
+            .into_iter()
+            .map(|(_, image)| image)
+            .collect();
+        for revision in pruned {
             self.remove_files(&row, revision).await;
-            self.remove_image(&row, revision).await?;
+            self.remove_image(&row, revision, &kept_images).await;
         }
         Ok(Requeue::Done)
     }
@@ -132,27 +146,23 @@ impl RetentionReconciler {
         &self,
         row: &ServiceRow,
         revision: &Revision,
-    ) -> Result<(), RetentionError> {
+        kept_images: &HashSet<String>,
+    ) {
         let RevisionSource::Image { image, .. } = &revision.source else {
-            return Ok(());
+            return;
         };
         let Some(own) = &self.own_registry else {
-            return Ok(());
+            return;
         };
         let Ok(reference) = Reference::parse(image) else {
-            return Ok(());
+            return;
         };
         let build_repository = format!("builds/{}", row.name.as_str());
-        if !own.is_own(&reference) || reference.repository != build_repository {
-            return Ok(());
-        }
-        let still_used = self
-            .store
-            .revision_images()?
-            .iter()
-            .any(|(_, kept)| kept == image);
-        if still_used {
-            return Ok(());
+        if !own.is_own(&reference)
+            || reference.repository != build_repository
+            || kept_images.contains(image)
+        {
+            return;
         }
         if let Some(docker) = &self.runtimes.docker {
             let build_tag = own.build_image_name(row.name.as_str(), revision.number);
@@ -166,7 +176,7 @@ impl RetentionReconciler {
             build_repository.parse::<RepositoryName>(),
             reference.digest.as_deref().map(str::parse::<Digest>),
         ) else {
-            return Ok(());
+            return;
         };
         match own
             .registry
@@ -178,7 +188,6 @@ impl RetentionReconciler {
                 tracing::warn!(%image, error = %err, "cannot remove a pruned revision's image from ferry's registry");
             }
         }
-        Ok(())
     }
 }
 
