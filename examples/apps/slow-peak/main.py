@@ -31,15 +31,18 @@ class Handler(BaseHTTPRequestHandler):
             url = urlparse(self.path)
             ms = 0 if url.path == "/healthz" else int(parse_qs(url.query).get("ms", ["200"])[0])
             time.sleep(min(ms, 60_000) / 1000)
-            body = f"slept {ms} ms in {os.getpid()}\n".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
         finally:
+            # Counted out before the response goes: once its last byte is sent the
+            # router may hand the freed slot to the next request, which can arrive
+            # before this thread gets the lock again, and would be counted twice.
             with lock:
                 in_flight -= 1
+        body = f"slept {ms} ms in {os.getpid()}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
