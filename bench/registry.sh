@@ -12,6 +12,8 @@
 #                                        # as Distribution here has no auth at all; pushes
 #                                        # to ferry always authenticate)
 #   FERRY_REGISTRY_BIN=/path/to/ferry-registry bench/registry.sh   # skip the build
+#   SKOPEO_CACHE=system bench/registry.sh   # skopeo uses the machine's blob-info cache
+#                                        # (default: a private one on tmpfs, see below)
 #
 # Prints, per registry, the push and pull times of the large image and of the small
 # ones, the ratios ferry/Distribution, each server's CPU time and peak RSS, and the
@@ -20,6 +22,33 @@
 # strict floor: a layout source or destination has costs of its own, HTTP none). Needs skopeo, docker-registry, python3, bc and cargo;
 # only loopback addresses are used.
 set -euo pipefail
+
+# skopeo records every copied blob in its blob-info cache, a BoltDB file (as root
+# /var/lib/containers/cache): each copy takes the file's exclusive lock and fsyncs
+# it, and a process that finds the lock taken sleeps 50 ms before trying again. With
+# parallel skopeo processes that is time spent waiting on each other and on the
+# disk's fsync, whichever registry serves, so it blurs the comparison of the
+# registries. By default the run gives skopeo a cache of its own on tmpfs: as root in
+# a private mount namespace (the machine's cache is not touched), otherwise through
+# XDG_DATA_HOME. SKOPEO_CACHE=system keeps the machine's cache.
+SKOPEO_CACHE=${SKOPEO_CACHE:-private}
+if [ "$SKOPEO_CACHE" = private ] && [ -z "${FERRY_BENCH_PRIVATE_CACHE:-}" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        if unshare -m --propagation private true 2>/dev/null; then
+            exec env FERRY_BENCH_PRIVATE_CACHE=namespace unshare -m --propagation private bash "${BASH_SOURCE[0]}" "$@"
+        fi
+        echo "registry.sh: no private mount namespace here; skopeo uses the machine's cache" >&2
+        SKOPEO_CACHE=system
+    else
+        export XDG_DATA_HOME
+        XDG_DATA_HOME=$(mktemp -d /dev/shm/ferry-bench-skopeo.XXXXXX)
+        export FERRY_BENCH_PRIVATE_CACHE=$XDG_DATA_HOME
+    fi
+fi
+if [ "${FERRY_BENCH_PRIVATE_CACHE:-}" = namespace ]; then
+    mkdir -p /var/lib/containers/cache
+    mount -t tmpfs -o size=64m,mode=0700 ferry-bench-skopeo /var/lib/containers/cache
+fi
 
 BIG_MIB=${BIG_MIB:-160}
 SMALL=${SMALL:-200}
@@ -46,6 +75,7 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     rm -rf "$work"
+    case ${FERRY_BENCH_PRIVATE_CACHE:-} in /dev/shm/*) rm -rf "$FERRY_BENCH_PRIVATE_CACHE" ;; esac
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -86,6 +116,7 @@ else
     ferry_bin="$target_dir/release/ferry-registry"
 fi
 
+echo "skopeo's blob-info cache: $SKOPEO_CACHE (SKOPEO_CACHE=system|private)"
 echo "writing the source images (${BIG_MIB} MiB multi-layer + ${SMALL} small)..."
 python3 "$repo/bench/registry_images.py" "$work/src" "$BIG_MIB" "$SMALL"
 
