@@ -400,7 +400,18 @@ async fn forward(
         let last_try = attempt >= max_tries;
         // A retry takes a slot on another instance with room (the failed one's slot
         // was released), so the limit holds across retries too.
-        let Some((index, guard)) = slot.take().or_else(|| admit::try_acquire(route, &tried)) else {
+        // When the others are all busy, it waits for room on one of them (as long as
+        // a queued request may wait) instead of failing a request an instance could
+        // still serve.
+        let found = match slot.take() {
+            Some(first) => Some(first),
+            None => {
+                let wait_until =
+                    deadline.min(Instant::now() + route.admission.settings().queue_timeout);
+                admit::acquire_for_retry(route, &tried, wait_until).await
+            }
+        };
+        let Some((index, guard)) = found else {
             return Err(ProxyError::new(
                 ProxyErrorKind::ConnectFailed,
                 "No instance of the service accepted the connection.",

@@ -441,8 +441,18 @@ async fn load_counts_in_flight_queued_and_total() {
     assert_eq!(admission.load().in_flight, 0);
 }
 
-#[tokio::test]
-async fn a_connect_retry_does_not_break_the_limit() {
+/// A route over an instance that refuses connections and a good one that holds
+/// its requests until released.
+async fn refused_and_holding(
+    queue_timeout: Duration,
+) -> (
+    TestRouter,
+    Arc<Admission>,
+    Arc<Upstream>,
+    Arc<Upstream>,
+    Arc<Semaphore>,
+    TestUpstream,
+) {
     let release = Arc::new(Semaphore::new(0));
     let good = holding_upstream(Arc::clone(&release)).await;
     let refused = {
@@ -453,9 +463,16 @@ async fn a_connect_retry_does_not_break_the_limit() {
         good.upstream("good"),
         Arc::new(Upstream::new("gone", refused)),
     );
-    let admission = Arc::new(Admission::new(settings(1, 10, HANG_GUARD)));
+    let admission = Arc::new(Admission::new(settings(1, 10, queue_timeout)));
     let serving = RouteState::Serving(vec![Arc::clone(&refused_up), Arc::clone(&good_up)]);
     let router = TestRouter::start(table(&route(serving, &admission))).await;
+    (router, admission, good_up, refused_up, release, good)
+}
+
+#[tokio::test]
+async fn a_connect_retry_waits_for_room_without_breaking_the_limit() {
+    let (router, admission, good_up, refused_up, release, _good) =
+        refused_and_holding(HANG_GUARD).await;
 
     // Wherever it starts, the first request ends on the good instance and fills it.
     let first = router.spawn_get("/1");
@@ -466,7 +483,30 @@ async fn a_connect_retry_does_not_break_the_limit() {
         "the failed try released its slot"
     );
     // The second one can only take the refused instance's slot; its retry finds the
-    // good one full and gives up rather than exceed the limit.
+    // good one full and waits for it rather than exceed the limit or fail.
+    let second = router.spawn_get("/2");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the retry gave up while it could wait"
+    );
+    assert_eq!(good_up.in_flight(), 1, "the limit held");
+    release.add_permits(2);
+    for (name, request) in [("first", first), ("second", second)] {
+        let response = within(name, request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+    }
+    eventually("slots released", || admission.load().in_flight == 0).await;
+}
+
+#[tokio::test]
+async fn a_connect_retry_waits_no_longer_than_the_queue_timeout() {
+    let (router, admission, good_up, _refused_up, release, _good) =
+        refused_and_holding(Duration::from_millis(300)).await;
+    let first = router.spawn_get("/1");
+    eventually("first on the good instance", || good_up.in_flight() == 1).await;
+    // Nothing frees the good instance: the retry gives up after the queue timeout
+    // with the connect failure, and never takes a second slot there.
     let second = router.get("/2").await;
     assert_eq!(second.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(header(&second, "x-ferry-error"), "connect-failed");

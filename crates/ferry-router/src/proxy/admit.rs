@@ -4,6 +4,7 @@
 //! instances, the queue wait expires, or the client goes away.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -90,6 +91,37 @@ pub(super) fn try_acquire(
         }
     }
     None
+}
+
+/// How often a retry waiting for room looks at the instances again.
+const RETRY_POLL: Duration = Duration::from_millis(10);
+
+/// A slot for a retry after a refused connection: like [`try_acquire`], but when
+/// every untried instance is full it waits for one of them to have room, until
+/// `deadline`. `None` when every instance was tried or none had room in time.
+///
+/// It polls rather than waiting on the queue's wake-ups: those go one at a time to
+/// queued requests, and a retry that took one it could not use (the slot freed on
+/// an instance it already tried) would leave a queued request asleep.
+pub(super) async fn acquire_for_retry(
+    route: &ServiceRoute,
+    tried: &TriedSet,
+    deadline: Instant,
+) -> Option<(usize, InFlightGuard)> {
+    let count = upstreams(route).len();
+    if (0..count).all(|index| tried.contains(index)) {
+        return None;
+    }
+    loop {
+        if let Some(found) = try_acquire(route, tried) {
+            return Some(found);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        tokio::time::sleep_until(deadline.min(now + RETRY_POLL)).await;
+    }
 }
 
 /// Waits in the route's queue for a slot. Each time a slot frees, the settings
