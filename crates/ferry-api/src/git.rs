@@ -58,6 +58,11 @@ pub struct GitPushed {
     /// repository.
     #[serde(default)]
     pub quarantine: Option<String>,
+    /// The id the server gave this push's request (`FERRY_HOOK_PUSH`): when the
+    /// request ends with the deployment neither live nor given up (the hook was
+    /// killed outright), the server gives it up itself.
+    #[serde(default)]
+    pub push: Option<String>,
 }
 
 /// `POST /services/{name}/git/abandon`, sent by the `pre-receive` hook when its push

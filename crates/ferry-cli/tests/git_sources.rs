@@ -3,7 +3,8 @@
 //! the revision), `git push` to ferry's smart-HTTP remote building and deploying with
 //! the build streamed into the push's output (and a broken push keeping the old
 //! revision serving), webhooks verified per forge, the monorepo filter, polling, an
-//! unreachable repository creating nothing, and `ferry builds` (list, logs, cancel).
+//! unreachable repository creating nothing, `ferry builds` (list, logs, cancel), and a
+//! push given up when its hook is interrupted, times out, is killed or its server is.
 
 #![allow(clippy::unwrap_used)]
 
@@ -713,4 +714,76 @@ fn a_server_killed_while_a_push_waits_gives_that_deployment_up_when_it_starts_ag
     );
     platform.wait_for_body("phoenix.localhost", "survivor", Duration::from_secs(30));
     assert_eq!(remote_head(&platform, "phoenix", "main"), before);
+}
+
+/// Pids of `ferry git-hook` processes run for `service`'s pushes (found by the
+/// service named in their environment, so other tests' hooks are left alone).
+fn hook_pids(service: &str) -> Vec<i32> {
+    let wanted = format!("FERRY_HOOK_SERVICE={service}");
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let is_hook = cmdline.split(|b| *b == 0).any(|arg| arg == b"git-hook");
+        if is_hook && environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn a_push_whose_hook_is_killed_outright_gives_its_deployment_up() {
+    let platform = TestPlatform::start();
+    let upstream = Upstream::new("kept\n");
+    deploy_git(&platform, &upstream, "orphan", &[]);
+    platform.wait_for_body("orphan.localhost", "kept", Duration::from_secs(30));
+    let before = remote_head(&platform, "orphan", "main");
+    upstream.commit("services/api/SLOW", "x\n");
+    upstream.commit("services/api/index.html", "unanswered\n");
+    let url = remote_url(&platform, "orphan");
+    let work = upstream.work.clone();
+    let push = std::thread::spawn(move || git(&work, &["push", &url, "main"]));
+    wait_until("the pushed build to run", &platform, || {
+        builds(&platform, "orphan")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "running")
+    });
+    // SIGKILL: the hook says nothing to the server, it just is gone, and git
+    // rejects the push.
+    let hooks = hook_pids("orphan");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let killed = Command::new("kill")
+        .args(["-KILL", &hooks[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = push.join().unwrap();
+    assert!(
+        !output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The request's end gives the deployment up: the build stops, the operation
+    // says why, the old revision keeps serving and the branch still names it.
+    wait_until("the orphaned build to be given up", &platform, || {
+        builds(&platform, "orphan")
+            .first()
+            .is_some_and(|b| b["revision"] == 2 && b["state"] == "cancelled")
+    });
+    wait_until("the orphaned push's operation to fail", &platform, || {
+        platform.ferry_json(&["ops", "orphan"])[0]["status"] == "FAILED"
+    });
+    let op = &platform.ferry_json(&["ops", "orphan"])[0];
+    assert!(
+        op["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("hook ended without answering")),
+        "{op}"
+    );
+    assert_eq!(remote_head(&platform, "orphan", "main"), before);
+    assert_eq!(platform.curl("orphan.localhost", "/").1, "kept\n");
 }

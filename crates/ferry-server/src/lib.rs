@@ -210,6 +210,7 @@ pub async fn run(
         git_credentials: Arc::new(git::credentials::CredentialStore::new(
             data.git_credentials(),
         )),
+        pushes: Default::default(),
     });
     app.clean_partial_files();
     app.abandon_orphaned_pushes()?;

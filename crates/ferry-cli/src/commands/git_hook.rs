@@ -9,8 +9,10 @@
 //! A push is all or nothing: when the hook stops waiting (its timeout, SIGTERM because
 //! the pusher went away, a signal, its output gone) it gives the deployment up
 //! (`…/git/abandon`), so the old revision keeps serving and the branch keeps naming
-//! it; if the revision already serves by then, the push is accepted instead. The
-//! server gives the hook its address, token, service and timeout in the environment.
+//! it; if the revision already serves by then, the push is accepted instead. A hook
+//! killed outright cannot say so: the server gives the deployment up when the push's
+//! request ends (the push id it passes back is how it knows which). The server gives
+//! the hook its address, token, service, push id and timeout in the environment.
 
 use crate::client::{segment, Client, Connection};
 use crate::commands::follow::follow_build;
@@ -52,6 +54,9 @@ pub async fn run() -> Result<()> {
     let quarantine = std::env::var("GIT_QUARANTINE_PATH")
         .ok()
         .filter(|p| !p.is_empty());
+    let push = std::env::var("FERRY_HOOK_PUSH")
+        .ok()
+        .filter(|p| !p.is_empty());
     let mut updates = Vec::new();
     for line in std::io::stdin().lock().lines().take(MAX_UPDATES) {
         let line = line.context("reading the pushed refs")?;
@@ -75,6 +80,7 @@ pub async fn run() -> Result<()> {
             &GitPushed {
                 updates,
                 quarantine,
+                push,
             },
         )
         .await

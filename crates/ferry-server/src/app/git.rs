@@ -356,6 +356,7 @@ impl App {
         name: &str,
         updates: &[RefUpdate],
         quarantine: Option<&str>,
+        push: Option<&str>,
     ) -> Result<GitTriggered, AppError> {
         let (row, follow) = self.git_service(name)?;
         let wanted = format!("refs/heads/{}", follow.branch);
@@ -417,6 +418,10 @@ impl App {
                 "service {name} changed meanwhile: nothing built; push again"
             )));
         };
+        let number = accepted.revision.as_ref().map_or(0, |r| r.number);
+        if let Some(push) = push {
+            self.pushes.insert(push, row.name.as_str(), number);
+        }
         Ok(GitTriggered {
             message: format!(
                 "building commit {} as revision {} of {name}",

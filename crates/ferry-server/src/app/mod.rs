@@ -7,6 +7,7 @@ pub mod git;
 pub mod images;
 pub mod logs;
 pub mod operations;
+mod pushes;
 pub mod reports;
 pub mod scaling;
 pub mod services;
@@ -19,6 +20,7 @@ use crate::data_dir::DataDir;
 use crate::runtimes::Runtimes;
 pub use ferry_api::ConfigProblem;
 use ferry_store::{Store, StoreError};
+pub use pushes::PushId;
 use std::sync::Arc;
 
 /// Shared by every handler.
@@ -39,6 +41,8 @@ pub struct App {
     pub own_registry: Option<crate::registry::own::OwnRegistry>,
     /// Credentials for private git remotes (`ferry git-auth`).
     pub git_credentials: Arc<crate::git::credentials::CredentialStore>,
+    /// Pushes whose deployment waits for their hook.
+    pub pushes: pushes::PendingPushes,
 }
 
 /// Errors the API turns into a status code and a stable `code`.

@@ -40,6 +40,26 @@ pub struct BackendRequest {
     /// The request (a push with its build and rollout streamed) ends after this long
     /// at the most: the backend's group is killed.
     pub max_time: Duration,
+    /// Run once the backend has ended (reaped, or never started).
+    pub on_exit: Option<OnExit>,
+}
+
+/// A closure run once when dropped: what must happen after a backend ended, however
+/// its request went (also when serving it failed early).
+pub struct OnExit(Option<Box<dyn FnOnce() + Send>>);
+
+impl OnExit {
+    pub fn new(run: impl FnOnce() + Send + 'static) -> Self {
+        Self(Some(Box::new(run)))
+    }
+}
+
+impl Drop for OnExit {
+    fn drop(&mut self) {
+        if let Some(run) = self.0.take() {
+            run();
+        }
+    }
 }
 
 /// Runs `git http-backend` for `request` with `body` as its input.
@@ -177,6 +197,7 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
         gone: Some(gone_tx),
     });
     let max_time = request.max_time;
+    let on_exit = request.on_exit;
     tokio::spawn(async move {
         let signal = tokio::select! {
             _ = child.wait() => None,
@@ -204,6 +225,7 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
             }
         }
         feed.abort();
+        drop(on_exit);
     });
     let mut response = Response::new(body);
     *response.status_mut() = status;

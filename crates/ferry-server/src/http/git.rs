@@ -6,7 +6,7 @@
 
 use super::{ApiResult, ApiState};
 use crate::app::git::WebhookOutcome;
-use crate::git::http::{serve, BackendRequest};
+use crate::git::http::{serve, BackendRequest, OnExit};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -71,6 +71,13 @@ pub async fn remote(
         return (StatusCode::NOT_FOUND, format!("ferry: {err}\n")).into_response();
     }
     let (parts, body) = request.into_parts();
+    // A push's deployment is the hook's to accept or give up; if the hook never says
+    // (killed outright), the end of this request gives it up.
+    let push = crate::app::PushId::new();
+    let on_exit = {
+        let (app, push) = (std::sync::Arc::clone(&state.app), push.clone());
+        OnExit::new(move || app.git_push_ended(&push))
+    };
     let hook_program = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -82,6 +89,7 @@ pub async fn remote(
         ),
         ("FERRY_HOOK_TOKEN".to_string(), state.token.to_string()),
         ("FERRY_HOOK_SERVICE".to_string(), name.to_string()),
+        ("FERRY_HOOK_PUSH".to_string(), push.as_str().to_string()),
         (
             "FERRY_HOOK_TIMEOUT".to_string(),
             state.git_push_timeout.as_secs().to_string(),
@@ -99,6 +107,7 @@ pub async fn remote(
             // deployment up and git's own work after it. Clones of large
             // repositories get an hour whatever the push timeout.
             max_time: (state.git_push_timeout + HOOK_MARGIN).max(MIN_REQUEST_TIME),
+            on_exit: Some(on_exit),
         },
         Body::new(body),
     )
@@ -113,7 +122,12 @@ pub async fn pushed(
     Ok(Json(
         state
             .app
-            .git_pushed(&name, &pushed.updates, pushed.quarantine.as_deref())
+            .git_pushed(
+                &name,
+                &pushed.updates,
+                pushed.quarantine.as_deref(),
+                pushed.push.as_deref(),
+            )
             .await?,
     ))
 }
