@@ -185,7 +185,7 @@ mod tests {
         assert!(!planned.from_file);
         assert_eq!(
             planned.config.run.command.as_deref(),
-            Some("exec npm start")
+            Some("exec node s.js")
         );
         assert_eq!(planned.config.run.env["NODE_ENV"], "production");
         assert!(

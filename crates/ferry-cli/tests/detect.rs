@@ -127,7 +127,7 @@ fn plan_shows_the_plan_without_a_server() {
     assert!(output.status.success(), "{output:?}");
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(plan["provider"], "node");
-    assert_eq!(plan["start"], "exec npm start");
+    assert_eq!(plan["start"], "exec node server.js");
 
     let output = run(&["plan", example("static-site").to_str().unwrap()]);
     let table = String::from_utf8_lossy(&output.stdout);

@@ -1,6 +1,7 @@
 //! Node: package.json. The package manager comes from `packageManager`, else the lock
 //! file (pnpm-lock.yaml, yarn.lock, package-lock.json), else npm; a `build` script is
-//! the build step; the start command is the `start` script, else `node <main>`.
+//! the build step; the start command is the `start` script (run as it is when it is
+//! one plain command, else through the package manager), else `node <main>`.
 
 use super::{AppDir, DetectError};
 use crate::plan::BuildPlan;
@@ -93,7 +94,13 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
                 .find(|f| app.exists(f))
                 .map(str::to_string)
         });
-    plan.start = if script("start") {
+    let start_script = json.pointer("/scripts/start").and_then(|v| v.as_str());
+    let hooks = script("prestart") || script("poststart");
+    plan.start = if let Some(direct) = start_script.filter(|_| !hooks).and_then(direct_start) {
+        plan.notes
+            .push("the start script runs as it is, without the package manager".to_string());
+        Some(direct)
+    } else if script("start") {
         // npm would stay as a parent process; `exec` keeps signals going to the app.
         Some(match manager {
             "npm" => "exec npm start".to_string(),
@@ -107,6 +114,34 @@ pub(super) fn detect(app: &AppDir<'_>) -> Result<Option<BuildPlan>, DetectError>
             .push("no start command: add a `start` script or `main` to package.json".to_string());
     }
     Ok(Some(plan))
+}
+
+/// The `start` script as the start command itself, when it is one plain command
+/// (words of letters, digits and `-_./:@,+%=`, no shell syntax, no leading variable
+/// assignment): the app then runs without the package manager in front of it, one
+/// process and some 0.3 s of start-up fewer, as buildpacks do. The package manager's
+/// `node_modules/.bin` goes first on PATH, as it would for the script. `None` for
+/// anything else (the package manager runs the script).
+fn direct_start(script: &str) -> Option<String> {
+    let script = script.trim();
+    let mut words = script.split_ascii_whitespace();
+    let program = words.next()?;
+    let plain = |word: &str| {
+        word.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@,+%=".contains(&b))
+    };
+    if program.contains('=') || !plain(program) || !words.all(plain) {
+        return None;
+    }
+    let command = script
+        .split_ascii_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(if program == "node" {
+        format!("exec {command}")
+    } else {
+        format!("PATH=\"$PWD/node_modules/.bin:$PATH\" exec {command}")
+    })
 }
 
 #[cfg(test)]
@@ -125,7 +160,7 @@ mod tests {
         let npm = plan(&[("package.json", pkg), ("package-lock.json", "{}")]);
         assert_eq!(npm.install, ["npm ci"]);
         assert_eq!(npm.build, ["npm run build"]);
-        assert_eq!(npm.start.as_deref(), Some("exec npm start"));
+        assert_eq!(npm.start.as_deref(), Some("exec node dist/a.js"));
         assert_eq!(npm.cache_keys, ["package.json", "package-lock.json"]);
         let yarn = plan(&[("package.json", pkg), ("yarn.lock", "")]);
         assert_eq!(yarn.install, ["yarn install --frozen-lockfile"]);
@@ -135,6 +170,41 @@ mod tests {
         )]);
         assert_eq!(pnpm.install, ["pnpm install"]);
         assert_eq!(pnpm.cache_keys, ["package.json"]);
+    }
+
+    #[test]
+    fn a_plain_start_script_runs_without_the_package_manager() {
+        let start = |script: &str, extra: &str| {
+            let pkg = format!(r#"{{"scripts":{{"start":"{script}"{extra}}}}}"#);
+            plan(&[("package.json", &pkg), ("yarn.lock", "")])
+                .start
+                .unwrap()
+        };
+        assert_eq!(start("node server.js", ""), "exec node server.js");
+        assert_eq!(
+            start(" node  --enable-source-maps dist/main.js --port=3000 ", ""),
+            "exec node --enable-source-maps dist/main.js --port=3000"
+        );
+        assert_eq!(
+            start("next start -p 3000", ""),
+            r#"PATH="$PWD/node_modules/.bin:$PATH" exec next start -p 3000"#
+        );
+        // Shell syntax, a variable assignment, quoting or hooks: the package manager
+        // runs the script, as it would.
+        for script in [
+            "NODE_ENV=x node a.js",
+            "node a.js && echo done",
+            "node $ENTRY",
+            "node a.js > log",
+            r"node 'a b.js'",
+            "node a.js; node b.js",
+        ] {
+            assert_eq!(start(script, ""), "exec yarn start", "{script}");
+        }
+        assert_eq!(
+            start("node a.js", r#","prestart":"node migrate.js""#),
+            "exec yarn start"
+        );
     }
 
     #[test]
