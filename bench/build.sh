@@ -23,48 +23,27 @@
 #        FERRY_BIN=/path/to/ferry bench/build.sh   # that binary, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench=build
+source bench/lib.sh
 rounds=${1:-3}
-target=${CARGO_TARGET_DIR:-target}
-if [ -n "${FERRY_BIN:-}" ]; then
-  ferry=$FERRY_BIN
-else
-  cargo build --release -q -p ferry-cli
-  ferry="$target/release/ferry"
-fi
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_require curl python3 node npm git
+bench_setup
+bench_ferry_bin
 export FERRY_DATA_DIR="$work/data"
 # The builds inherit the server's environment: no warm package-manager caches.
 export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 export npm_config_cache="$work/npm-cache" npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
-"$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 200); do [ -f "$FERRY_DATA_DIR/server.json" ] && break; sleep 0.05; done
-router=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"])' "$FERRY_DATA_DIR/server.json")
-
-now_ms() { date +%s%3N; }
+bench_start_ferry "$FERRY_DATA_DIR" "$work/server.log" --runtime process
+router=$ferry_router api=$ferry_api
 
 # timed NAME DIR MARKER: milliseconds from `ferry deploy` to NAME serving MARKER.
 timed() {
-  local name=$1 dir=$2 marker=$3 start body
-  start=$(now_ms)
+  local name=$1 dir=$2 marker=$3 start
+  start=$(bench_now_ms)
   "$ferry" deploy "$dir" --name "$name" --detach >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out" >&2; exit 1; }
-  while :; do
-    body=$(curl -s --max-time 2 -H "Host: $name.localhost" "http://$router/" || true)
-    [[ "$body" == *"$marker"* ]] && break
-    if (( $(now_ms) - start > 300000 )); then
-      echo "timeout waiting for $marker on $name" >&2; tail -20 "$work/server.log" >&2; exit 1
-    fi
-    sleep 0.05
-  done
-  echo $(( $(now_ms) - start ))
+  bench_wait_body "$router" "$name.localhost" "$marker" 300000 "$start" "$work/server.log"
+  echo $(( $(bench_now_ms) - start ))
 }
 
 # build_ms NAME: how long the service's newest build took (the build reconciler's
@@ -73,8 +52,6 @@ build_ms() {
   FERRY_DATA_DIR=${2:-$FERRY_DATA_DIR} "$ferry" builds "$1" --json \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duration_ms"])'
 }
-
-median() { python3 -c 'import statistics,sys; print(int(statistics.median(int(x) for x in sys.argv[1:])))' "$@"; }
 
 # python_app DIR MARKER / node_app DIR MARKER: the example with a dependency it uses.
 python_app() {
@@ -112,8 +89,8 @@ for lang in python node; do
     "$ferry" delete "$name" >/dev/null 2>&1 || true
     rm -rf "$FERRY_DATA_DIR/cache/deps"
   done
-  first[$lang]=$(median "${firsts[@]}"); rebuild[$lang]=$(median "${rebuilds[@]}")
-  bfirst[$lang]=$(median "${bfirsts[@]}"); brebuild[$lang]=$(median "${brebuilds[@]}")
+  first[$lang]=$(bench_median_ms "${firsts[@]}"); rebuild[$lang]=$(bench_median_ms "${rebuilds[@]}")
+  bfirst[$lang]=$(bench_median_ms "${bfirsts[@]}"); brebuild[$lang]=$(bench_median_ms "${brebuilds[@]}")
 done
 
 echo "== medians of $rounds (deploy -> serving, process runtime)"
@@ -124,7 +101,6 @@ for lang in python node; do
 done
 
 echo "== deploy after git push (python example, process runtime, ferry as the git remote)"
-api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$FERRY_DATA_DIR/server.json")
 token=$("$ferry" token)
 origin="$work/origin.git"; clone="$work/clone"
 git init -q --bare -b main "$origin"
@@ -140,21 +116,14 @@ pushes=()
 for round in $(seq 1 "$rounds"); do
   python_app "$clone" "push-$round"
   git -C "$clone" -c user.name=bench -c user.email=bench@localhost commit -q -am "push $round"
-  start=$(now_ms)
+  start=$(bench_now_ms)
   git -C "$clone" push -q ferry main >"$work/push.out" 2>&1 || { cat "$work/push.out" >&2; exit 1; }
-  while :; do
-    body=$(curl -s --max-time 2 -H "Host: pushed.localhost" "http://$router/" || true)
-    [[ "$body" == *"push-$round"* ]] && break
-    if (( $(now_ms) - start > 120000 )); then
-      echo "timeout waiting for push-$round" >&2; tail -20 "$work/server.log" >&2; exit 1
-    fi
-    sleep 0.05
-  done
-  t=$(( $(now_ms) - start ))
+  bench_wait_body "$router" pushed.localhost "push-$round" 120000 "$start" "$work/server.log"
+  t=$(( $(bench_now_ms) - start ))
   echo "  push $round: ${t} ms from git push to the new code serving"
   pushes+=("$t")
 done
-echo "  median of $rounds: $(median "${pushes[@]}") ms (goal < 3000 ms)"
+echo "  median of $rounds: $(bench_median_ms "${pushes[@]}") ms (goal < 3000 ms)"
 
 if docker info >/dev/null 2>&1; then
   echo "== docker back end (python and node examples, dependency layer reused on a code-only change)"
@@ -200,10 +169,9 @@ tar -C "$root" -c . | docker import --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/c
 ' sh "$node_base"
   fi
   docker_data="$work/docker-data"
-  FERRY_DATA_DIR="$docker_data" FERRY_BASE_PYTHON="$base" FERRY_BASE_NODE="$node_base" "$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime auto >"$work/docker-server.log" 2>&1 &
-  docker_server=$!
-  for _ in $(seq 1 200); do [ -f "$docker_data/server.json" ] && break; sleep 0.05; done
-  router_docker=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"])' "$docker_data/server.json")
+  FERRY_BASE_PYTHON="$base" FERRY_BASE_NODE="$node_base" \
+    bench_start_ferry "$docker_data" "$work/docker-server.log" --runtime auto
+  docker_server=$ferry_pid router_docker=$ferry_router
   docker_app() { # DIR MARKER NONCE
     mkdir -p "$1"
     printf '# %s\n--no-index\npip\n' "$3" >"$1/requirements.txt"
@@ -223,17 +191,10 @@ tar -C "$root" -c . | docker import --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/c
           node_app "$dir" "$marker"
           sed -i "s/\"private\": true,/\"private\": true, \"description\": \"$nonce\",/" "$dir/package.json"
         fi
-        start=$(now_ms)
+        start=$(bench_now_ms)
         FERRY_DATA_DIR="$docker_data" "$ferry" deploy "$dir" --name "$name" --runtime docker --detach >"$work/deploy.out" 2>&1 || { cat "$work/deploy.out" >&2; exit 1; }
-        while :; do
-          body=$(curl -s --max-time 2 -H "Host: $name.localhost" "http://$router_docker/" || true)
-          [[ "$body" == *"$marker"* ]] && break
-          if (( $(now_ms) - start > 300000 )); then
-            echo "timeout waiting for $marker on $name" >&2; tail -20 "$work/docker-server.log" >&2; exit 1
-          fi
-          sleep 0.05
-        done
-        t=$(( $(now_ms) - start )); b=$(build_ms "$name" "$docker_data")
+        bench_wait_body "$router_docker" "$name.localhost" "$marker" 300000 "$start" "$work/docker-server.log"
+        t=$(( $(bench_now_ms) - start )); b=$(build_ms "$name" "$docker_data")
         if [ "$step" = first ]; then dfirsts+=("$t"); dbfirsts+=("$b"); t1=$t; b1=$b; else drebuilds+=("$t"); dbrebuilds+=("$b"); echo "  docker $lang round $round: first build ${t1} ms, code-only rebuild ${t} ms (build steps alone: ${b1} / ${b} ms)"; fi
       done
       FERRY_DATA_DIR="$docker_data" "$ferry" delete "$name" >/dev/null 2>&1 || true
@@ -241,8 +202,8 @@ tar -C "$root" -c . | docker import --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/c
       # package caches: drop BuildKit's cache mounts (pip, npm, …), keep its layers.
       docker builder prune -f --filter type=exec.cachemount >/dev/null 2>&1 || true
     done
-    dfirst[$lang]=$(median "${dfirsts[@]}"); drebuild[$lang]=$(median "${drebuilds[@]}")
-    dbfirst[$lang]=$(median "${dbfirsts[@]}"); dbrebuild[$lang]=$(median "${dbrebuilds[@]}")
+    dfirst[$lang]=$(bench_median_ms "${dfirsts[@]}"); drebuild[$lang]=$(bench_median_ms "${drebuilds[@]}")
+    dbfirst[$lang]=$(bench_median_ms "${dbfirsts[@]}"); dbrebuild[$lang]=$(bench_median_ms "${dbrebuilds[@]}")
   done
   kill -TERM "$docker_server" 2>/dev/null; wait "$docker_server" 2>/dev/null || true
   for lang in python node; do

@@ -15,34 +15,15 @@
 #        FERRY_BIN=/path/to/ferry bench/coldstart.sh   # measure that binary (no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bench=coldstart
+source bench/lib.sh
 runs=${1:-10}
-target=${CARGO_TARGET_DIR:-target}
-if [ -n "${FERRY_BIN:-}" ]; then
-  ferry=$FERRY_BIN
-else
-  cargo build --release -q -p ferry-cli
-  ferry="$target/release/ferry"
-fi
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  if command -v docker >/dev/null && [ -n "${namespace:-}" ]; then
-    docker ps -aq --filter "label=ferry.namespace=$namespace" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_require curl python3
+bench_setup
+bench_ferry_bin
 export FERRY_DATA_DIR="$work/data"
-
-"$ferry" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime auto >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 200); do [ -f "$FERRY_DATA_DIR/server.json" ] && break; sleep 0.05; done
-router=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"])' "$FERRY_DATA_DIR/server.json")
-namespace=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:12])' "$FERRY_DATA_DIR")
-
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:])))' "$@"; }
+bench_start_ferry "$FERRY_DATA_DIR" "$work/server.log" --runtime auto
+router=$ferry_router
 
 # instances NAME: every instance of a service (starting, ready or stopping).
 instances() {
@@ -105,26 +86,21 @@ echo "== cold start, process runtime (examples/apps/hello)"
 "$ferry" deploy examples/apps/hello >/dev/null 2>&1
 "$ferry" scale hello --min 0 --scale-to-zero-grace 1 --stable-window 1 --panic-window 1 >/dev/null
 mapfile -t process_times < <(cold_series hello hello.localhost)
-process_median=$(median "${process_times[@]}")
+process_median=$(bench_median_ms "${process_times[@]}")
 direct=()
 for _ in $(seq 1 "$runs"); do direct+=("$(direct_start_ms examples/apps/hello 'python3 app.py')"); done
-direct_median=$(median "${direct[@]}")
+direct_median=$(bench_median_ms "${direct[@]}")
 echo "  median: ${process_median} ms; the app started directly: ${direct_median} ms"
 
 docker_median="n/a"
 if docker info >/dev/null 2>&1 && grep -q '"docker"' <("$ferry" status --json); then
   echo "== cold start, docker runtime (busybox httpd image)"
-  image=ferry-bench-busybox:1
-  if ! docker image inspect "$image" >/dev/null 2>&1; then
-    root="$work/rootfs"; mkdir -p "$root/bin" "$root/www"
-    cp /bin/busybox "$root/bin/"; for a in sh httpd echo; do ln -s busybox "$root/bin/$a"; done
-    tar -C "$root" -c . | docker import --change 'CMD ["/bin/httpd","-f","-p","8080","-h","/www"]' - "$image" >/dev/null
-  fi
+  image=$(bench_busybox_httpd_image)
   cmd='echo cold > /www/index.html && exec httpd -f -p "$PORT" -h /www'
   "$ferry" deploy --image "$image" --name web --command "$cmd" >/dev/null 2>&1
   "$ferry" scale web --min 0 --scale-to-zero-grace 1 --stable-window 1 --panic-window 1 >/dev/null
   mapfile -t docker_times < <(cold_series web web.localhost)
-  docker_median=$(median "${docker_times[@]}")
+  docker_median=$(bench_median_ms "${docker_times[@]}")
   echo "  median: ${docker_median} ms"
 else
   echo "== cold start, docker runtime: skipped (no Docker Engine answering)"

@@ -59,42 +59,13 @@ PULL_ROUNDS=${PULL_ROUNDS:-3}
 PULL_AUTH=${PULL_AUTH:-anonymous}
 TOKEN=bench-token
 
-for tool in skopeo docker-registry python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "registry.sh: $tool is required" >&2; exit 1; }
-done
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-registry.XXXXXX")
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
+bench=registry
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_require skopeo docker-registry python3 cargo curl bc
+bench_setup
+repo=$bench_repo
+bench_on_exit() {
     case ${FERRY_BENCH_PRIVATE_CACHE:-} in /dev/shm/*) rm -rf "$FERRY_BENCH_PRIVATE_CACHE" ;; esac
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() { # url
-    for _ in $(seq 1 100); do
-        if python3 -c "import urllib.request,sys
-try: urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError: pass" "$1" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "registry.sh: $1 did not come up" >&2
-    return 1
 }
 
 peak_rss_mib() { # pid
@@ -112,21 +83,20 @@ if [ -n "${FERRY_REGISTRY_BIN:-}" ]; then
 else
     echo "building ferry-registry (release)..."
     (cd "$repo" && cargo build --release -q -p ferry-registry --bin ferry-registry)
-    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    ferry_bin="$target_dir/release/ferry-registry"
+    ferry_bin="$(bench_target_dir)/release/ferry-registry"
 fi
 
 echo "skopeo's blob-info cache: $SKOPEO_CACHE (SKOPEO_CACHE=system|private)"
 echo "writing the source images (${BIG_MIB} MiB multi-layer + ${SMALL} small)..."
 python3 "$repo/bench/registry_images.py" "$work/src" "$BIG_MIB" "$SMALL"
 
-ferry_port=$(free_port)
+ferry_port=$(bench_free_port)
 "$ferry_bin" serve --root "$work/ferry" --listen "127.0.0.1:$ferry_port" --token "$TOKEN" \
     --anonymous-pull '*' >"$work/ferry.out" 2>"$work/ferry.log" &
 ferry_pid=$!
-pids+=("$ferry_pid")
+bench_track "$ferry_pid"
 
-dist_port=$(free_port)
+dist_port=$(bench_free_port)
 cat >"$work/distribution.yml" <<YAML
 version: 0.1
 log:
@@ -143,15 +113,14 @@ http:
 YAML
 docker-registry serve "$work/distribution.yml" >"$work/distribution.log" 2>&1 &
 dist_pid=$!
-pids+=("$dist_pid")
+bench_track "$dist_pid"
 
-wait_for "http://127.0.0.1:$ferry_port/v2/"
-wait_for "http://127.0.0.1:$dist_port/v2/"
+bench_wait_answer "http://127.0.0.1:$ferry_port/v2/"
+bench_wait_answer "http://127.0.0.1:$dist_port/v2/"
 
 smalls() { for i in $(seq 0 $((SMALL - 1))); do printf 'small-%03d\n' "$i"; done; }
 
 secs_since() { echo "$(now) - $1" | bc; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # push WHO HOST CREDS: sets push_big and push_small (seconds). WHO "alone" copies to
 # oci layouts instead of a registry.
@@ -202,7 +171,6 @@ pull() {
     rm -rf "$out"
 }
 
-command -v bc >/dev/null || { echo "registry.sh: bc is required" >&2; exit 1; }
 
 ferry_host="127.0.0.1:$ferry_port" dist_host="127.0.0.1:$dist_port"
 order=(distribution ferry)
@@ -245,9 +213,9 @@ for round in $(seq 1 "$PULL_ROUNDS"); do
 done
 f_pull_cpu=$(echo "($(cpu_secs "$ferry_pid") - $f_c0) / $PULL_ROUNDS" | bc -l)
 d_pull_cpu=$(echo "($(cpu_secs "$dist_pid") - $d_c0) / $PULL_ROUNDS" | bc -l)
-f_pull_big=$(median "${f_pb[@]}") f_pull_small=$(median "${f_ps[@]}")
-d_pull_big=$(median "${d_pb[@]}") d_pull_small=$(median "${d_ps[@]}")
-n_pull_big=$(median "${n_pb[@]}") n_pull_small=$(median "${n_ps[@]}")
+f_pull_big=$(bench_median "${f_pb[@]}") f_pull_small=$(bench_median "${f_ps[@]}")
+d_pull_big=$(bench_median "${d_pb[@]}") d_pull_small=$(bench_median "${d_ps[@]}")
+n_pull_big=$(bench_median "${n_pb[@]}") n_pull_small=$(bench_median "${n_ps[@]}")
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
 row() { # label ferry distribution skopeo-alone

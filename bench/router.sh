@@ -23,56 +23,18 @@ WARMUP=${WARMUP:-2s}
 ROUTER_THREADS=${ROUTER_THREADS:-}
 HOST=bench.localhost
 
-for tool in nginx wrk curl cargo python3; do
-    command -v "$tool" >/dev/null || { echo "router.sh: $tool is required" >&2; exit 1; }
-done
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-router.XXXXXX")
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench=router
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_require nginx wrk curl cargo python3
+bench_setup
 
 # nginx workers drop to an unprivileged user when started as root: let them read.
 chmod 755 "$work"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+bench_ferry_bin
+ferry_bin=$ferry
 
-wait_for() { # url [host]
-    local url=$1 host=${2:-localhost}
-    for _ in $(seq 1 100); do
-        if curl -fsS -o /dev/null -H "Host: $host" "$url" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "router.sh: $url did not come up" >&2
-    return 1
-}
-
-if [[ -n ${FERRY_BIN:-} ]]; then
-    ferry_bin=$FERRY_BIN
-else
-    echo "== building ferry (release)"
-    (cd "$repo" && cargo build --release --quiet -p ferry-cli)
-    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    ferry_bin="$target_dir/release/ferry"
-fi
-
-nginx_proxy_port=$(free_port)
+nginx_proxy_port=$(bench_free_port)
 mkdir -p "$work/app/www" "$work/proxy"
 # A small page, about the size of nginx's default index.html.
 python3 -c 'print("<!doctype html><html><head><title>ferry bench</title></head><body>" + "<p>ferry router benchmark page</p>" * 16 + "</body></html>")' \
@@ -115,11 +77,9 @@ path = "/index.html"
 EOF
 
 export FERRY_DATA_DIR="$work/data"
-"$ferry_bin" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process \
-    ${ROUTER_THREADS:+--router-threads "$ROUTER_THREADS"} 2>"$work/server.log" &
-pids+=($!)
-for _ in $(seq 1 200); do [[ -f $FERRY_DATA_DIR/server.json ]] && break; sleep 0.05; done
-ferry_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"].rsplit(":",1)[1])' "$FERRY_DATA_DIR/server.json")
+bench_start_ferry "$FERRY_DATA_DIR" "$work/server.log" --runtime process \
+    ${ROUTER_THREADS:+--router-threads "$ROUTER_THREADS"}
+ferry_port=${ferry_router##*:}
 "$ferry_bin" deploy "$work/app" >/dev/null 2>"$work/deploy.log" || { cat "$work/deploy.log" >&2; exit 1; }
 upstream_port=$("$ferry_bin" status bench --json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["runtime"]["instances"][0]["address"].rsplit(":",1)[1])')
@@ -152,34 +112,14 @@ http {
 EOF
 
 nginx -c "$work/proxy/nginx.conf" -p "$work/proxy" &
-pids+=($!)
+bench_track $!
 
-wait_for "http://127.0.0.1:$upstream_port/index.html"
-wait_for "http://127.0.0.1:$nginx_proxy_port/index.html" "$HOST"
-wait_for "http://127.0.0.1:$ferry_port/index.html" "$HOST"
+bench_wait_http "http://127.0.0.1:$upstream_port/index.html"
+bench_wait_http "http://127.0.0.1:$nginx_proxy_port/index.html" "$HOST"
+bench_wait_http "http://127.0.0.1:$ferry_port/index.html" "$HOST"
 
-# Prints "requests_per_second p99_ms" for one wrk run.
 measure() { # name port
-    local name=$1 port=$2 out
-    local url="http://127.0.0.1:$port/index.html"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Host: $HOST" "$url" >/dev/null
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Host: $HOST" "$url")
-    echo "$out" >"$work/wrk-$name.txt"
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "router.sh: $name answered non-2xx responses:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    awk '
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" {
-            v = $2
-            if (v ~ /us$/) { sub(/us$/, "", v); p99 = v / 1000 }
-            else if (v ~ /ms$/) { sub(/ms$/, "", v); p99 = v }
-            else if (v ~ /m$/) { sub(/m$/, "", v); p99 = v * 60000 }
-            else if (v ~ /s$/) { sub(/s$/, "", v); p99 = v * 1000 }
-        }
-        END { printf "%s %s\n", rps, p99 }' <<<"$out"
+    bench_wrk "$1" "http://127.0.0.1:$2/index.html" "$HOST"
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up each), $(nproc) CPUs," \

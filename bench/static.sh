@@ -22,54 +22,16 @@ ROUTER_THREADS=${ROUTER_THREADS:-}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
 HOST=site.localhost
 
-for tool in nginx wrk curl cargo python3; do
-    command -v "$tool" >/dev/null || { echo "static.sh: $tool is required" >&2; exit 1; }
-done
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-static.XXXXXX")
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench=static
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_require nginx wrk curl cargo python3
+bench_setup
 
 # nginx workers drop to an unprivileged user when started as root: let them read.
 chmod 755 "$work"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() { # url host
-    local url=$1 host=$2
-    for _ in $(seq 1 100); do
-        if curl -fsS -o /dev/null -H "Host: $host" "$url" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "static.sh: $url did not come up" >&2
-    return 1
-}
-
-if [[ -n ${FERRY_BIN:-} ]]; then
-    ferry_bin=$FERRY_BIN
-else
-    echo "== building ferry (release)"
-    (cd "$repo" && cargo build --release --quiet -p ferry-cli)
-    target_dir=$(cd "$repo" && cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-    ferry_bin="$target_dir/release/ferry"
-fi
+bench_ferry_bin
+ferry_bin=$ferry
 
 # The site: detected as static (public/index.html, no ferry.toml).
 mkdir -p "$work/site/public" "$work/nginx"
@@ -79,11 +41,9 @@ head -c $((256 * 1024)) /dev/urandom >"$work/site/public/asset.bin"
 chmod -R a+rX "$work/site"
 
 export FERRY_DATA_DIR="$work/data"
-"$ferry_bin" server --api 127.0.0.1:0 --router 127.0.0.1:0 --runtime process \
-    ${ROUTER_THREADS:+--router-threads "$ROUTER_THREADS"} 2>"$work/server.log" &
-pids+=($!)
-for _ in $(seq 1 200); do [[ -f $FERRY_DATA_DIR/server.json ]] && break; sleep 0.05; done
-ferry_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["router"].rsplit(":",1)[1])' "$FERRY_DATA_DIR/server.json")
+bench_start_ferry "$FERRY_DATA_DIR" "$work/server.log" --runtime process \
+    ${ROUTER_THREADS:+--router-threads "$ROUTER_THREADS"}
+ferry_port=${ferry_router##*:}
 "$ferry_bin" deploy "$work/site" --name site >/dev/null 2>"$work/deploy.log" || { cat "$work/deploy.log" >&2; exit 1; }
 instances=$("$ferry_bin" status site --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runtime"]["instances"]))')
 if [[ $instances != 0 ]]; then
@@ -91,7 +51,7 @@ if [[ $instances != 0 ]]; then
     exit 1
 fi
 
-nginx_port=$(free_port)
+nginx_port=$(bench_free_port)
 cat >"$work/nginx/nginx.conf" <<EOF
 worker_processes $NGINX_WORKERS;
 daemon off;
@@ -117,10 +77,10 @@ http {
 }
 EOF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+bench_track $!
 
-wait_for "http://127.0.0.1:$nginx_port/index.html" "$HOST"
-wait_for "http://127.0.0.1:$ferry_port/index.html" "$HOST"
+bench_wait_http "http://127.0.0.1:$nginx_port/index.html" "$HOST"
+bench_wait_http "http://127.0.0.1:$ferry_port/index.html" "$HOST"
 for file in index.html asset.bin; do
     if ! cmp -s <(curl -fsS -H "Host: $HOST" "http://127.0.0.1:$ferry_port/$file") "$work/site/public/$file"; then
         echo "static.sh: ferry's $file differs from the file" >&2
@@ -128,28 +88,8 @@ for file in index.html asset.bin; do
     fi
 done
 
-# Prints "requests_per_second p99_ms" for one wrk run.
 measure() { # name port path
-    local name=$1 port=$2 path=$3 out
-    local url="http://127.0.0.1:$port$path"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Host: $HOST" "$url" >/dev/null
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Host: $HOST" "$url")
-    echo "$out" >"$work/wrk-$name.txt"
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "static.sh: $name answered non-2xx responses:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    awk '
-        /Requests\/sec:/ { rps = $2 }
-        $1 == "99%" {
-            v = $2
-            if (v ~ /us$/) { sub(/us$/, "", v); p99 = v / 1000 }
-            else if (v ~ /ms$/) { sub(/ms$/, "", v); p99 = v }
-            else if (v ~ /m$/) { sub(/m$/, "", v); p99 = v * 60000 }
-            else if (v ~ /s$/) { sub(/s$/, "", v); p99 = v * 1000 }
-        }
-        END { printf "%s %s\n", rps, p99 }' <<<"$out"
+    bench_wrk "$1" "http://127.0.0.1:$2$3" "$HOST"
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up each), $(nproc) CPUs," \
