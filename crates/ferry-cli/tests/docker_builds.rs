@@ -22,9 +22,9 @@ const PYTHON: &str = "ferry-e2e-python:1";
 
 /// The busybox image of the other docker tests (httpd serving /www), imported once.
 fn busybox_base() -> &'static str {
-    if !image_exists(BUSYBOX) {
-        import_busybox_image(BUSYBOX, &[("www/index.html", "busybox says hi\n")]);
-    }
+    import_once(BUSYBOX, || {
+        import_busybox_image(BUSYBOX, &[("www/index.html", "busybox says hi\n")])
+    });
     BUSYBOX
 }
 
@@ -32,9 +32,11 @@ fn busybox_base() -> &'static str {
 /// path, the libraries it and its extension modules link, its standard library
 /// (without tests and site-packages) and busybox for `/bin/sh`. Imported once.
 fn python_base() -> &'static str {
-    if image_exists(PYTHON) {
-        return PYTHON;
-    }
+    import_once(PYTHON, import_python_base);
+    PYTHON
+}
+
+fn import_python_base() {
     let script = r#"set -e
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -58,7 +60,6 @@ tar -C "$root" -c . | docker import - "$1" >/dev/null
         .status()
         .unwrap();
     assert!(status.success(), "making the Python base image failed");
-    PYTHON
 }
 
 /// The layers (diff ids) of an image, base first.

@@ -16,16 +16,9 @@ use support::*;
 const IMAGE: &str = "ferry-e2e-busybox:1";
 
 /// Imports a busybox `httpd` image made of /bin/busybox plus `files` (path, content),
-/// once per machine (re-importing is harmless). Nothing is pulled.
+/// once per machine. Nothing is pulled.
 fn import_busybox(tag: &'static str, files: &[(&str, &str)]) -> &'static str {
-    let exists = Command::new("docker")
-        .args(["image", "inspect", tag])
-        .output()
-        .expect("docker CLI is installed");
-    if exists.status.success() {
-        return tag;
-    }
-    import_busybox_image(tag, files);
+    import_once(tag, || import_busybox_image(tag, files));
     tag
 }
 

@@ -118,9 +118,9 @@ fn old_revisions_are_pruned_and_the_kept_ones_still_roll_back() {
 #[test]
 fn needs_docker_a_pruned_revisions_built_image_leaves_the_registry_and_the_engine() {
     ferry_testenv::require!(Need::DockerEngine, Need::StaticBusybox);
-    if !image_exists(BUSYBOX) {
-        import_busybox_image(BUSYBOX, &[("www/index.html", "busybox says hi\n")]);
-    }
+    import_once(BUSYBOX, || {
+        import_busybox_image(BUSYBOX, &[("www/index.html", "busybox says hi\n")])
+    });
     let app = copy_app("dockerfile-app");
     let dockerfile = std::fs::read_to_string(app.path().join("Dockerfile")).unwrap();
     let platform = TestPlatform::start_with_args("docker", &["--keep-revisions", "1"]);

@@ -573,6 +573,18 @@ pub fn import_busybox_image(tag: &str, files: &[(&str, &str)]) {
 }
 
 /// Whether the Docker Engine has `image` (a tag, an id or `name@digest`).
+/// Runs `import` unless the engine already has `tag`, with the check and the import
+/// under one lock: two tests importing the same tag at once would each tag their own
+/// import (new layer ids), and a test could build or deploy twice on a base that
+/// changed in between.
+pub fn import_once(tag: &str, import: impl FnOnce()) {
+    static IMPORTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _importing = IMPORTING.lock().unwrap_or_else(|e| e.into_inner());
+    if !image_exists(tag) {
+        import();
+    }
+}
+
 pub fn image_exists(image: &str) -> bool {
     Command::new("docker")
         .args(["image", "inspect", image])
