@@ -40,7 +40,8 @@ pub struct BackendRequest {
     /// The request (a push with its build and rollout streamed) ends after this long
     /// at the most: the backend's group is killed.
     pub max_time: Duration,
-    /// Run once the backend has ended (reaped, or never started).
+    /// Run once the backend and the rest of its group (a push's hook) ended, or when
+    /// the backend never started.
     pub on_exit: Option<OnExit>,
 }
 
@@ -198,6 +199,8 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
     });
     let max_time = request.max_time;
     let on_exit = request.on_exit;
+    // The backend leads its own group; the push's hook is in it too.
+    let group = child.id().map(|pid| Pid::from_raw(pid as i32));
     tokio::spawn(async move {
         let signal = tokio::select! {
             _ = child.wait() => None,
@@ -207,22 +210,24 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
                 Some(Signal::SIGKILL)
             }
         };
-        if let Some(signal) = signal {
-            // Not reaped yet, so the group id is still the backend's.
-            let group = child.id().map(|pid| Pid::from_raw(pid as i32));
-            if let Some(group) = group {
-                if signal == Signal::SIGTERM {
-                    tracing::info!("git client went away: ending its push");
-                }
-                let _ = killpg(group, signal);
-                if tokio::time::timeout(TERM_GRACE, child.wait())
-                    .await
-                    .is_err()
-                {
-                    let _ = killpg(group, Signal::SIGKILL);
-                    let _ = child.wait().await;
-                }
+        if let (Some(signal), Some(group)) = (signal, group) {
+            if signal == Signal::SIGTERM {
+                tracing::info!("git client went away: ending its push");
             }
+            let _ = killpg(group, signal);
+            if tokio::time::timeout(TERM_GRACE, child.wait())
+                .await
+                .is_err()
+            {
+                let _ = killpg(group, Signal::SIGKILL);
+                let _ = child.wait().await;
+            }
+        }
+        // receive-pack dies at SIGTERM at once while the hook is still telling the
+        // server why it gives up: `on_exit` runs only once the hook is gone too, so
+        // the hook's own word comes first.
+        if let Some(group) = group {
+            wait_for_group_to_end(group).await;
         }
         feed.abort();
         drop(on_exit);
@@ -231,6 +236,56 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
+}
+
+/// Waits until no process of `group` is left (its leader already reaped), killing
+/// what is left after `TERM_GRACE`.
+async fn wait_for_group_to_end(group: Pid) {
+    const POLL: Duration = Duration::from_millis(20);
+    let deadline = tokio::time::Instant::now() + TERM_GRACE;
+    while group_has_a_live_member(group) {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!("a git push's hook outlived its backend: killed");
+            let _ = killpg(group, Signal::SIGKILL);
+            return;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Whether a process of `group` still runs. Signal 0 says whether the group exists
+/// (its id cannot be reused while any member does); an orphaned hook that ended may
+/// stay a zombie where nobody reaps orphans, so /proc tells whether a member is more.
+fn group_has_a_live_member(group: Pid) -> bool {
+    if killpg(group, None).is_err() {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return false;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| live_member_of(&stat))
+            .is_some_and(|member_group| member_group == group.as_raw())
+    })
+}
+
+/// The process group of a `/proc/<pid>/stat` line's process unless it is a zombie.
+/// The command name in parentheses may hold anything, so fields count from its end.
+fn live_member_of(stat: &str) -> Option<i32> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?;
+    let _parent = fields.next()?;
+    let group = fields.next()?.parse().ok()?;
+    (state != "Z" && state != "X").then_some(group)
 }
 
 /// The backend's output as a body: dropped before its end means the client left.
@@ -260,5 +315,49 @@ impl<S> Drop for Watched<S> {
         if let Some(gone) = self.gone.take() {
             let _ = gone.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn a_stat_line_gives_its_group_unless_a_zombie() {
+        assert_eq!(live_member_of("42 (git) S 1 42 42 0 -1"), Some(42));
+        assert_eq!(live_member_of("43 (a ) b) R 42 40 40 0"), Some(40));
+        assert_eq!(live_member_of("44 (ferry) Z 1 40 40 0"), None);
+        assert_eq!(live_member_of("garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn the_wait_ends_when_the_group_has_only_zombies_left() {
+        // A group whose leader ended but is not reaped: a zombie, no live member.
+        let mut child = std::process::Command::new("true")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = Pid::from_raw(child.id() as i32);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(killpg(group, None).is_ok(), "the zombie keeps its group");
+        assert!(!group_has_a_live_member(group));
+        wait_for_group_to_end(group).await;
+        child.wait().unwrap();
+        assert!(!group_has_a_live_member(group));
+    }
+
+    #[tokio::test]
+    async fn a_running_member_keeps_the_group_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = Pid::from_raw(child.id() as i32);
+        assert!(group_has_a_live_member(group));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!group_has_a_live_member(group));
     }
 }
