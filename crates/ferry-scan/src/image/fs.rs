@@ -8,10 +8,11 @@
 //! hard link to a missing target are reported as warnings and never followed outside.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::blob::{LayerData, LayerReader};
+use super::layer_tar::{collect_entries, read_seekable, stream_pass, Pending, PendingKind};
 use super::path::{self, normalize_entry};
 use super::{Image, ImageError, Layer};
 
@@ -88,26 +89,6 @@ pub struct ImageFs {
     warnings: Vec<String>,
     dropped_warnings: usize,
     options: FsOptions,
-}
-
-/// A tar member as read from one layer, before it is applied.
-struct Pending {
-    path: String,
-    what: PendingKind,
-    size: u64,
-    mode: u32,
-    uid: u64,
-    gid: u64,
-    header_pos: u64,
-    file_pos: u64,
-    sparse: bool,
-}
-
-enum PendingKind {
-    Node(NodeKind),
-    HardLink(String),
-    Whiteout,
-    Opaque,
 }
 
 impl ImageFs {
@@ -654,146 +635,6 @@ impl ImageFs {
         let file = std::fs::File::open(&host).map_err(|e| ImageError::io(&host, e))?;
         f(asked, &mut file.take(limit));
         Ok(())
-    }
-}
-
-/// Reads one member of an uncompressed layer by position.
-#[allow(clippy::too_many_arguments)]
-fn read_seekable(
-    region: &mut super::blob::Region,
-    header_pos: u64,
-    file_pos: u64,
-    sparse: bool,
-    size: u64,
-    limit: u64,
-    asked: &str,
-    f: &mut dyn FnMut(&str, &mut dyn Read),
-) -> io::Result<()> {
-    if sparse {
-        region.seek(SeekFrom::Start(header_pos))?;
-        let mut archive = tar::Archive::new(region);
-        let mut entries = archive.entries()?;
-        match entries.next() {
-            Some(entry) => {
-                let entry = entry?;
-                f(asked, &mut entry.take(limit));
-                Ok(())
-            }
-            None => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "tar member vanished",
-            )),
-        }
-    } else {
-        region.seek(SeekFrom::Start(file_pos))?;
-        f(asked, &mut region.take(size.min(limit)));
-        Ok(())
-    }
-}
-
-/// One pass over a compressed layer, handing each wanted member to `f`.
-fn stream_pass(
-    stream: Box<dyn Read>,
-    wanted: &mut HashMap<u64, Vec<&str>>,
-    limit: u64,
-    f: &mut dyn FnMut(&str, &mut dyn Read),
-) -> io::Result<()> {
-    let last = wanted.keys().copied().max().unwrap_or(0);
-    let mut archive = tar::Archive::new(stream);
-    for entry in archive.entries()? {
-        let entry = entry?;
-        let pos = entry.raw_header_position();
-        if let Some(asked) = wanted.remove(&pos) {
-            if asked.len() == 1 {
-                f(asked[0], &mut entry.take(limit));
-            } else {
-                let mut buf = Vec::new();
-                entry.take(limit).read_to_end(&mut buf)?;
-                for a in asked {
-                    f(a, &mut buf.as_slice());
-                }
-            }
-        }
-        if wanted.is_empty() || pos >= last {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Reads headers of one layer; every problem becomes a message, never a panic.
-fn collect_entries<R: Read>(
-    entries: tar::Entries<'_, R>,
-    pending: &mut Vec<Pending>,
-    problems: &mut Vec<String>,
-    max_entries: usize,
-) {
-    for (count, entry) in entries.enumerate() {
-        if count >= max_entries {
-            problems.push(format!(
-                "more than {max_entries} tar members; the rest are not indexed"
-            ));
-            return;
-        }
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(format!("tar error after {count} members: {e}"));
-                return;
-            }
-        };
-        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let path = match normalize_entry(&raw_name) {
-            Ok(p) => p,
-            Err(why) => {
-                problems.push(format!("member {raw_name:?} {why}; skipped"));
-                continue;
-            }
-        };
-        let header = entry.header();
-        let entry_type = header.entry_type();
-        let name = path::file_name(&path);
-        let what = if let Some(hidden) = name.strip_prefix(".wh.") {
-            if hidden == ".wh..opq" {
-                PendingKind::Opaque
-            } else if hidden.starts_with(".wh.") || hidden.is_empty() {
-                // AUFS bookkeeping (`.wh..wh.plnk`…), not a whiteout of a real name.
-                continue;
-            } else {
-                PendingKind::Whiteout
-            }
-        } else {
-            let link = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default();
-            match entry_type {
-                tar::EntryType::Regular
-                | tar::EntryType::Continuous
-                | tar::EntryType::GNUSparse => PendingKind::Node(NodeKind::File),
-                tar::EntryType::Directory => PendingKind::Node(NodeKind::Dir),
-                tar::EntryType::Symlink => PendingKind::Node(NodeKind::Symlink(link)),
-                tar::EntryType::Link => PendingKind::HardLink(link),
-                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
-                _ => PendingKind::Node(NodeKind::Other),
-            }
-        };
-        let target = match what {
-            PendingKind::Opaque => path::parent(&path).to_string(),
-            PendingKind::Whiteout => path::child(path::parent(&path), &name[4..]),
-            _ => path,
-        };
-        pending.push(Pending {
-            path: target,
-            size: entry.size(),
-            mode: header.mode().unwrap_or(0) & 0o7777,
-            uid: header.uid().unwrap_or(0),
-            gid: header.gid().unwrap_or(0),
-            header_pos: entry.raw_header_position(),
-            file_pos: entry.raw_file_position(),
-            sparse: entry_type.is_gnu_sparse(),
-            what,
-        });
     }
 }
 

@@ -8,6 +8,7 @@ mod blob;
 pub mod config;
 mod docker;
 mod fs;
+mod layer_tar;
 mod oci;
 mod path;
 pub mod reference;
