@@ -3,6 +3,7 @@
 
 mod blocking;
 pub mod builds;
+pub mod deploys;
 pub mod git;
 pub mod images;
 pub mod logs;

@@ -3,7 +3,8 @@
 //! directory that becomes a revision's or is removed, never left without an owner.
 
 use super::blocking::run_blocking;
-use super::services::{source_config, ConfigOverrides};
+use super::deploys::source_config;
+use super::services::ConfigOverrides;
 use super::unpack::{unpack, UnpackError};
 use super::{App, AppError};
 use bytes::Bytes;

@@ -381,7 +381,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("main.py"), "").unwrap();
         let (config, _) =
-            crate::app::services::source_config(dir.path(), &Default::default()).unwrap();
+            crate::app::deploys::source_config(dir.path(), &Default::default()).unwrap();
         let revision = Revision {
             config,
             ..test_revision()
@@ -414,7 +414,7 @@ mod tests {
         std::fs::write(dir.path().join("requirements.txt"), "flask\n").unwrap();
         std::fs::write(dir.path().join("main.py"), "").unwrap();
         let (mut config, _) =
-            crate::app::services::source_config(dir.path(), &Default::default()).unwrap();
+            crate::app::deploys::source_config(dir.path(), &Default::default()).unwrap();
         config.build.secrets = vec!["TOKEN".into()];
         let revision = Revision {
             config,
