@@ -243,7 +243,13 @@ async fn run(request: BackendRequest, body: Body) -> Result<Response, String> {
 async fn wait_for_group_to_end(group: Pid) {
     const POLL: Duration = Duration::from_millis(20);
     let deadline = tokio::time::Instant::now() + TERM_GRACE;
-    while group_has_a_live_member(group) {
+    // The check reads /proc, which can be thousands of files: off the async workers.
+    let lives = || async move {
+        tokio::task::spawn_blocking(move || group_has_a_live_member(group))
+            .await
+            .unwrap_or(false)
+    };
+    while lives().await {
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!("a git push's hook outlived its backend: killed");
             let _ = killpg(group, Signal::SIGKILL);
